@@ -1,0 +1,150 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { Directory } from "./directory.js";
+import { Counters, FaultInjector } from "./faults.js";
+import type { WorkspaceContext } from "./context.js";
+import { ApiError } from "./http/errors.js";
+import { Router, sendError, sendJson, readJsonObject } from "./http/router.js";
+import { Seed } from "./seed/schema.js";
+import { createSqlEngine } from "./sql/engine.js";
+import { registerSqlRoutes } from "./sql/routes.js";
+import { WorkspaceTokens } from "./oidc/tokens.js";
+import { registerOidcRoutes } from "./oidc/routes.js";
+import { registerScimRoutes } from "./scim/routes.js";
+import { registerGenieRoutes } from "./genie/routes.js";
+import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
+import { registerServingRoutes } from "./serving/routes.js";
+import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
+
+export interface LocalWorkspaceOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  idpPort?: number;
+  seed?: Seed;
+  seedPath?: string;
+  genieStepDelayMs?: number;
+  /** Serve `/__admin/*` (fault injection and counters over HTTP). Off unless asked for. */
+  adminRoutes?: boolean;
+}
+
+export interface LocalWorkspace {
+  baseUrl: string;
+  idp: LocalIdp;
+  context: WorkspaceContext;
+  faults: FaultInjector;
+  counters: Counters;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SEED_PATH = fileURLToPath(new URL("./seed/default-seed.json", import.meta.url));
+
+/** Loads and validates a seed file (JSON or YAML); a bad seed fails with the path of the offending field. */
+export async function loadSeed(path = DEFAULT_SEED_PATH): Promise<Seed> {
+  const text = await readFile(path, "utf8");
+  const raw: unknown = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  const parsed = Seed.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`Invalid seed ${path}: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Starts the local workspace and its identity provider on loopback. */
+export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): Promise<LocalWorkspace> {
+  const host = options.host ?? "127.0.0.1";
+  const seed = options.seed ?? (await loadSeed(options.seedPath));
+  const directory = new Directory(seed);
+  const faults = new FaultInjector();
+  const counters = new Counters();
+  const idp = await startLocalIdp({ host, port: options.idpPort ?? 0, seed });
+  const engine = await createSqlEngine(seed, directory, counters);
+
+  const router = new Router();
+  const server: Server = createServer();
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://${host}:${port}`;
+
+  const context = {
+    seed,
+    directory,
+    faults,
+    counters,
+    engine,
+    baseUrl,
+    idpIssuer: idp.issuer,
+    idpJwksUri: idp.jwksUri,
+    genieStepDelayMs: options.genieStepDelayMs ?? 150,
+  } as WorkspaceContext;
+  const tokens = await WorkspaceTokens.create(context);
+  context.auth = tokens;
+
+  registerOidcRoutes(router, context, tokens);
+  registerScimRoutes(router, context);
+  registerSqlRoutes(router, context);
+  registerGenieRoutes(router, context);
+  registerVectorSearchRoutes(router, context);
+  registerServingRoutes(router, context);
+  if (options.adminRoutes) registerAdminRoutes(router, context, idp);
+
+  server.on("request", (req, res) => {
+    void (async () => {
+      counters.requests += 1;
+      const url = new URL(req.url ?? "/", baseUrl);
+      try {
+        if (await faults.apply(req, res, url.pathname)) return;
+        const found = router.match(req.method ?? "GET", url.pathname);
+        if (found === undefined) throw new ApiError(404, "ENDPOINT_NOT_FOUND", `No API found for '${req.method} ${url.pathname}'`);
+        if (found === "method") throw new ApiError(405, "BAD_REQUEST", `Method ${req.method} is not allowed for ${url.pathname}`);
+        await found.handler({ req, res, url, params: found.params });
+      } catch (err) {
+        sendError(res, err);
+      }
+    })();
+  });
+
+  return {
+    baseUrl,
+    idp,
+    context,
+    faults,
+    counters,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await idp.close();
+      await engine.close();
+    },
+  };
+}
+
+/** `/__admin/*`: fault rules, counters and IdP key rotation over HTTP, for benchmarks in another process. */
+function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalIdp): void {
+  router.add("POST", "/__admin/faults", async ({ req, res }) => {
+    const body = await readJsonObject(req);
+    if (body.clear) ctx.faults.clear();
+    for (const rule of (body.rules as unknown[] | undefined) ?? []) ctx.faults.add(rule as never);
+    sendJson(res, 200, {});
+  });
+  router.add("GET", "/__admin/counters", ({ res }) => {
+    sendJson(res, 200, {
+      token_requests: Object.fromEntries(ctx.counters.tokenRequests),
+      jwks_fetches: ctx.counters.jwksFetches,
+      statements: ctx.counters.statements.length,
+      requests: ctx.counters.requests,
+    });
+  });
+  router.add("POST", "/__admin/counters/reset", ({ res }) => {
+    ctx.counters.reset();
+    sendJson(res, 200, {});
+  });
+  router.add("POST", "/__admin/idp/rotate", async ({ res }) => {
+    sendJson(res, 200, { kid: await idp.rotateKeys() });
+  });
+}

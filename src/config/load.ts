@@ -1,0 +1,168 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigSchema, type Config } from "./schema.js";
+import { ErrorCodes, InputError } from "../errors.js";
+
+type Env = Record<string, string | undefined>;
+type Json = Record<string, unknown>;
+
+/** Fails start-up with the key and the fix; the process never runs half-configured. */
+export class ConfigError extends InputError {
+  constructor(message: string) {
+    super(ErrorCodes.CONFIG_INVALID, message);
+  }
+}
+
+function bool(env: Env, key: string): boolean | undefined {
+  const v = env[key];
+  if (v === undefined || v === "") return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(v)}.`);
+}
+
+function int(env: Env, key: string): number | undefined {
+  const v = env[key];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(v)}.`);
+  return n;
+}
+
+function json(env: Env, key: string): unknown {
+  const v = env[key];
+  if (v === undefined || v === "") return undefined;
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw new ConfigError(`${key} must be JSON (for example {"west_sales":"<application-id>"}).`);
+  }
+}
+
+function list(env: Env, key: string): string[] | undefined {
+  const v = env[key];
+  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+/** Drops undefined leaves so that file values and schema defaults show through. */
+function prune(value: unknown): unknown {
+  if (Array.isArray(value) || value === null || typeof value !== "object") return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    const p = prune(v);
+    if (p !== undefined && !(typeof p === "object" && p !== null && !Array.isArray(p) && Object.keys(p).length === 0)) out[k] = p;
+  }
+  return out;
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      b && typeof b === "object" && !Array.isArray(b) && v && typeof v === "object" && !Array.isArray(v)
+        ? merge(b as Json, v as Json)
+        : v;
+  }
+  return out;
+}
+
+/** The configuration the environment states (file values underneath). Databricks unified-auth names where they exist. */
+function fromEnv(env: Env): Json {
+  const federationIssuer = env.MCP_FEDERATION_ISSUER;
+  return prune({
+    workspace: {
+      host: env.DATABRICKS_HOST?.replace(/\/+$/, ""),
+      warehouseId: env.DATABRICKS_WAREHOUSE_ID,
+      salesTable: env.MCP_SALES_TABLE,
+      auditTable: env.MCP_AUDIT_TABLE,
+      genieSpaceId: env.DATABRICKS_GENIE_SPACE_ID,
+      vectorIndex: env.DATABRICKS_VECTOR_INDEX,
+      supervisorEndpoint: env.DATABRICKS_SUPERVISOR_ENDPOINT,
+    },
+    server: {
+      transport: env.MCP_TRANSPORT,
+      host: env.MCP_HTTP_HOST,
+      port: int(env, "MCP_HTTP_PORT") ?? int(env, "DATABRICKS_APP_PORT"),
+      publicUrl: env.MCP_PUBLIC_URL,
+      allowedOrigins: list(env, "MCP_ALLOWED_ORIGINS"),
+      allowedHosts: list(env, "MCP_ALLOWED_HOSTS"),
+    },
+    identity: {
+      obo: {
+        // Databricks Apps sets DATABRICKS_APP_NAME; only there is the proxy header trusted by default.
+        trustProxyHeader: bool(env, "MCP_TRUST_PROXY_HEADER") ?? (env.DATABRICKS_APP_NAME ? true : undefined),
+      },
+      federation: {
+        issuers: federationIssuer
+          ? [
+              prune({
+                issuer: federationIssuer,
+                audience: env.MCP_FEDERATION_AUDIENCE,
+                jwksUri: env.MCP_FEDERATION_JWKS_URI,
+                roleClaim: env.MCP_FEDERATION_ROLE_CLAIM,
+                subjectTokenSource: env.MCP_FEDERATION_SUBJECT_TOKEN_SOURCE,
+              }),
+            ]
+          : undefined,
+        roleToServicePrincipal: json(env, "MCP_ROLE_TO_SERVICE_PRINCIPAL"),
+      },
+      m2m: {
+        clientId: env.DATABRICKS_CLIENT_ID,
+        clientSecret: env.DATABRICKS_CLIENT_SECRET,
+        allowHttpCallers: bool(env, "MCP_ALLOW_ANONYMOUS_M2M"),
+      },
+      local: {
+        token: env.DATABRICKS_TOKEN,
+        profile: env.DATABRICKS_CONFIG_PROFILE,
+        configFile: env.DATABRICKS_CONFIG_FILE,
+      },
+    },
+    policy: { rbac: json(env, "MCP_RBAC") },
+    audit: { spoolDir: env.MCP_AUDIT_SPOOL_DIR },
+    logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+  }) as Json;
+}
+
+function readFileConfig(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigError(`MCP_CONFIG_FILE: cannot read ${path}.`);
+  }
+  const parsed: unknown = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  if (!parsed || typeof parsed !== "object") throw new ConfigError(`MCP_CONFIG_FILE: ${path} must hold an object.`);
+  return parsed as Json;
+}
+
+/** Validates a configuration object; the first problem is reported with its key path and what to do. */
+export function parseConfig(raw: unknown): Config {
+  const result = ConfigSchema.safeParse(raw);
+  if (result.success) {
+    const config = result.data;
+    for (const [role, sp] of Object.entries(config.identity.federation.roleToServicePrincipal)) {
+      if (!sp) throw new ConfigError(`identity.federation.roleToServicePrincipal.${role}: give a service principal application id.`);
+    }
+    for (const table of [config.workspace.salesTable, config.workspace.auditTable]) {
+      if (!/^[A-Za-z_][\w]*\.[A-Za-z_][\w]*\.[A-Za-z_][\w]*$/.test(table)) {
+        throw new ConfigError(`workspace table ${JSON.stringify(table)} must be a three-part name catalog.schema.table.`);
+      }
+    }
+    if (config.identity.federation.issuers.length > 0 && Object.keys(config.identity.federation.roleToServicePrincipal).length === 0) {
+      throw new ConfigError("identity.federation.roleToServicePrincipal: Federation is configured but maps no role (set MCP_ROLE_TO_SERVICE_PRINCIPAL).");
+    }
+    return config;
+  }
+  const issue = result.error.issues[0]!;
+  const key = issue.path.join(".") || "(root)";
+  throw new ConfigError(`Invalid configuration at ${key}: ${issue.message}. Set it in the environment or MCP_CONFIG_FILE.`);
+}
+
+/** Environment over an optional file (MCP_CONFIG_FILE) over `base` (e.g. the embedded local workspace's values). */
+export function loadConfig(env: Env = process.env, base: Json = {}): Config {
+  const file = env.MCP_CONFIG_FILE ? readFileConfig(env.MCP_CONFIG_FILE) : {};
+  const raw = merge(merge(merge({ identity: { obo: { trustProxyHeader: false } } }, base), file), fromEnv(env));
+  return parseConfig(raw);
+}

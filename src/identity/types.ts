@@ -1,0 +1,61 @@
+/** How the caller was turned into a workspace credential. */
+export type Mode = "obo" | "m2m" | "federation" | "pat" | "u2m";
+
+/** Where the credential came from; recorded with every call. */
+export type CredentialSource =
+  | "proxy-header" // x-forwarded-access-token from the Databricks Apps proxy
+  | "bearer" // a workspace-issued bearer token on the request
+  | "exchange" // RFC 8693 token exchange of a federated JWT
+  | "client-credentials" // the server's own service principal
+  | "env-token" // DATABRICKS_TOKEN
+  | "profile" // ~/.databrickscfg
+  | "login-cache"; // tokens from `databricks-governed-mcp login`
+
+/** What the transport knows of a request before any tool runs. Header names are lower-case. */
+export interface InboundRequest {
+  transport: "stdio" | "http";
+  headers: Readonly<Record<string, string | undefined>>;
+}
+
+/** Who is calling, as verified. Never holds a token. */
+export interface CallerIdentity {
+  mode: Mode;
+  source: CredentialSource;
+  /** The human: an email (OBO, U2M) or the external IdP subject (Federation); absent for M2M. */
+  human?: string;
+  /** The Federation role, or a configured role for other modes. */
+  role?: string;
+  /** The workspace principal expected to act (service principal application id or user), when known before a call. */
+  expectedPrincipal?: string;
+  /** Scopes the workspace credential will carry (requested or granted). */
+  scopes: string[];
+  /** Expiry of the inbound credential (epoch seconds), when there is one. */
+  inboundExpiresAt?: number;
+}
+
+export interface AccessToken {
+  accessToken: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+  scopes: string[];
+}
+
+/** A per-request handle on the caller's workspace token; never shared between callers. */
+export interface WorkspaceCredential {
+  /** A valid token; `forceRefresh` after the workspace answered 401 (evicts the cached one first). */
+  token(options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<AccessToken>;
+}
+
+export interface ResolvedCaller {
+  identity: CallerIdentity;
+  credential: WorkspaceCredential;
+}
+
+/** One module per strategy, one interface: verify who is calling, and hand out a lazily obtained credential. */
+export interface CredentialStrategy {
+  readonly mode: Mode;
+  /** True when this request carries what this strategy needs (a header, a token of its issuer…). */
+  accepts(request: InboundRequest): boolean;
+  /** Verifies the caller; throws IdentityError (never falls back to another identity). */
+  resolve(request: InboundRequest, signal?: AbortSignal): Promise<ResolvedCaller>;
+}

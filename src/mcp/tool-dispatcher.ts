@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import type { CallToolResult, ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "pino";
+import type { Config, ToolName } from "../config/schema.js";
+import { ErrorCodes, GovernedError, PolicyError, InputError, asGovernedError } from "../errors.js";
+import type { ResolvedCaller } from "../identity/types.js";
+import { allowedTools } from "../policy/tool-access.js";
+import { missingScopes } from "../policy/scopes.js";
+import type { WorkspaceApi } from "../databricks/workspace-api.js";
+import type { ToolCatalog } from "./tool-catalog.js";
+import type { ToolContext } from "../../tools/types.js";
+
+export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
+
+/** One row of the audit trail, before the trail stamps it with an id and time. */
+export interface AuditEntry {
+  requestId: string;
+  mode: string;
+  credentialSource: string;
+  human?: string;
+  workspacePrincipal?: string;
+  role?: string;
+  tool: string;
+  arguments: unknown;
+  outcome: AuditOutcome;
+  errorCode?: string;
+  rowsReturned?: number;
+  latencyMs: number;
+  statementIds: string[];
+}
+
+/** Durable: resolves once the entry is on disk, before the call's result is sent. */
+export interface AuditSink {
+  record(entry: AuditEntry): Promise<void>;
+}
+
+export interface CallExtra {
+  signal: AbortSignal;
+  progressToken?: string | number;
+  sendNotification(notification: ServerNotification): Promise<void>;
+}
+
+export interface DispatcherDeps {
+  config: Config;
+  catalog: ToolCatalog;
+  audit: AuditSink;
+  logger: Logger;
+  /** The caller's own Databricks client for this call (never a shared one). */
+  workspaceFor(caller: ResolvedCaller, tool: ToolName, requestId: string, recordStatement: (id: string) => void): WorkspaceApi;
+  /** Observes each finished call (metrics). */
+  onCallFinished?(entry: AuditEntry): void;
+}
+
+/** An MCP tool error result: `isError`, a stable code first, what to do next; never a stack or a token. */
+export function toolError(err: GovernedError): CallToolResult {
+  const retry = err.details.retryAfterS !== undefined ? ` Retry after ${err.details.retryAfterS} s.` : "";
+  const hint = err.details.hint ? ` ${err.details.hint}` : "";
+  return {
+    isError: true,
+    content: [{ type: "text", text: `[${err.code}] ${err.message}${retry}${hint}` }],
+    _meta: { error_code: err.code, ...(err.details.retryAfterS !== undefined ? { retry_after_s: err.details.retryAfterS } : {}) },
+  };
+}
+
+function outcomeOf(err: GovernedError): AuditOutcome {
+  if (err instanceof PolicyError || err.code === ErrorCodes.TOOL_NOT_ALLOWED || err.code === ErrorCodes.SCOPE_MISSING) return "denied";
+  if (err.code === ErrorCodes.CANCELLED) return "cancelled";
+  return "failed";
+}
+
+/** Runs one `tools/call`: RBAC, scopes, argument validation, deadline, handler — and exactly one audit record. */
+export async function dispatchToolCall(
+  deps: DispatcherDeps,
+  caller: ResolvedCaller,
+  name: string,
+  args: unknown,
+  extra: CallExtra,
+): Promise<CallToolResult> {
+  const started = performance.now();
+  const requestId = randomUUID();
+  const statementIds: string[] = [];
+  const { identity } = caller;
+  const allowed = allowedTools(identity, deps.config);
+  let rowsReturned: number | undefined;
+  let result: CallToolResult;
+  let failure: GovernedError | undefined;
+
+  try {
+    const entry = deps.catalog.get(name as ToolName);
+    if (!entry || !allowed.includes(entry.definition.name)) {
+      throw new PolicyError(ErrorCodes.TOOL_NOT_ALLOWED, `The tool '${String(name).slice(0, 64)}' is not available to this caller.`, {
+        hint: "Call tools/list to see the tools you may use.",
+      });
+    }
+    const missing = missingScopes(identity.scopes, entry.definition.scopes);
+    if (missing.length > 0) {
+      throw new PolicyError(ErrorCodes.SCOPE_MISSING, `The credential lacks the scope(s) ${missing.join(", ")} that ${entry.definition.name} needs.`, {
+        hint: "Sign in again granting these scopes.",
+      });
+    }
+    const parsed = entry.input.safeParse(args ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InputError(ErrorCodes.INVALID_ARGUMENT, `Invalid argument ${issue.path.join(".") || "(arguments)"}: ${issue.message}`);
+    }
+    const timeoutMs = deps.config.timeouts[entry.definition.name];
+    const deadline = Date.now() + timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([extra.signal, timeout]);
+    const recordStatement = (id: string) => void statementIds.push(id);
+    const ctx: ToolContext = {
+      caller,
+      allowedTools: allowed,
+      config: deps.config,
+      workspace: deps.workspaceFor(caller, entry.definition.name, requestId, recordStatement),
+      requestId,
+      signal,
+      deadline,
+      recordStatement,
+      reportProgress: async (progress, message, total) => {
+        if (extra.progressToken === undefined || signal.aborted) return;
+        await extra
+          .sendNotification({ method: "notifications/progress", params: { progressToken: extra.progressToken, progress, total, message } })
+          .catch(() => undefined);
+      },
+    };
+    try {
+      const out = await entry.definition.handler(parsed.data as never, ctx);
+      rowsReturned = out.rowsReturned;
+      result = { content: [{ type: "text", text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+    } catch (err) {
+      if (timeout.aborted && !extra.signal.aborted) throw new GovernedError(ErrorCodes.TIMEOUT, `${entry.definition.name} did not finish within ${timeoutMs} ms.`);
+      if (extra.signal.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled by the client.");
+      throw err;
+    }
+  } catch (err) {
+    failure = asGovernedError(err);
+    if (failure.code === ErrorCodes.INTERNAL) deps.logger.error({ requestId, tool: name, err }, "tool call failed unexpectedly");
+    result = toolError(failure);
+  }
+
+  const entry: AuditEntry = {
+    requestId,
+    mode: identity.mode,
+    credentialSource: identity.source,
+    human: identity.human,
+    workspacePrincipal: identity.expectedPrincipal,
+    role: identity.role,
+    tool: String(name).slice(0, 128),
+    arguments: args,
+    outcome: failure ? outcomeOf(failure) : "allowed",
+    errorCode: failure?.code,
+    rowsReturned,
+    latencyMs: Math.round(performance.now() - started),
+    statementIds,
+  };
+  // The result is sent only after its audit record is durable.
+  await deps.audit.record(entry);
+  deps.onCallFinished?.(entry);
+  deps.logger.info({ requestId, tool: entry.tool, outcome: entry.outcome, errorCode: entry.errorCode, mode: entry.mode, latencyMs: entry.latencyMs }, "tool call");
+  return result;
+}

@@ -1,0 +1,13 @@
+/** The scope that stands for every API. */
+export const ALL_APIS = "all-apis";
+
+/** The least-privilege set to request: the union of the scopes the enabled tools need. */
+export function scopesFor(tools: readonly { scopes: readonly string[] }[]): string[] {
+  return [...new Set(tools.flatMap((t) => t.scopes))].sort();
+}
+
+/** The scopes a tool needs that a credential lacks (empty when allowed). `all-apis` covers everything. */
+export function missingScopes(granted: readonly string[], needed: readonly string[]): string[] {
+  if (granted.includes(ALL_APIS)) return [];
+  return needed.filter((scope) => !granted.includes(scope));
+}

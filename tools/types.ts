@@ -1,0 +1,46 @@
+import type { z } from "zod";
+import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { Config, ToolName } from "../src/config/schema.js";
+import type { ResolvedCaller } from "../src/identity/types.js";
+import type { WorkspaceApi } from "../src/databricks/workspace-api.js";
+
+/** What a tool handler gets for one call: the caller's own client, never a global one. */
+export interface ToolContext {
+  caller: ResolvedCaller;
+  /** Tools this caller may use (for check_identity). */
+  allowedTools: readonly ToolName[];
+  config: Config;
+  /** Databricks APIs, authenticated as this caller. */
+  workspace: WorkspaceApi;
+  requestId: string;
+  /** Aborted on cancellation or when the tool's deadline passes. */
+  signal: AbortSignal;
+  /** Epoch ms by which the call must end. */
+  deadline: number;
+  /** Sends an MCP progress notification when the client asked for them; a no-op otherwise. */
+  reportProgress(progress: number, message: string, total?: number): Promise<void>;
+  /** Records a statement id this call caused (lands in the audit row). */
+  recordStatement(statementId: string): void;
+}
+
+export interface ToolResult<O> {
+  structured: O;
+  /** Compact human-readable rendering for `content[0].text`. */
+  text: string;
+  /** Rows returned, for the audit record. */
+  rowsReturned?: number;
+}
+
+/** A tool: schemas (public API — snapshotted), the scopes it needs, annotations and a handler. */
+export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  name: ToolName;
+  title: string;
+  /** What the model reads to decide when to call the tool. */
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  /** Workspace OAuth scopes the handler's API calls need (any one of `all-apis` or these). */
+  scopes: readonly string[];
+  annotations: ToolAnnotations;
+  handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
+}
