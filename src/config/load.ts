@@ -55,7 +55,8 @@ function prune(value: unknown): unknown {
   return out;
 }
 
-function merge(base: Json, over: Json): Json {
+/** Deep merge of plain objects; arrays and scalars of `over` replace those of `base`. */
+export function merge(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];

@@ -1,0 +1,69 @@
+/**
+ * databricks-governed-mcp [--stdio | --http [--port N] [--host H]]   serve (stdio unless MCP_TRANSPORT=http)
+ * databricks-governed-mcp login [--host URL] [--profile NAME]          browser login (Authorization Code + PKCE)
+ * databricks-governed-mcp whoami                                         who the workspace thinks you are
+ * databricks-governed-mcp doctor                                         check configuration and permissions
+ */
+import { parseArgs } from "node:util";
+import { GovernedError } from "../errors.js";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    stdio: { type: "boolean", default: false },
+    http: { type: "boolean", default: false },
+    port: { type: "string" },
+    host: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+const command = positionals[0] ?? "serve";
+
+async function serve(): Promise<void> {
+  const { startApp } = await import("../app.js");
+  const transport = values.http ? "http" : values.stdio ? "stdio" : undefined;
+  const env = { ...process.env };
+  if (values.port) env.MCP_HTTP_PORT = values.port;
+  if (values.host) env.MCP_HTTP_HOST = values.host;
+  const app = await startApp({ env, transport });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, "shutting down");
+    void app.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  if (app.config.server.transport === "stdio") process.stdin.on("end", () => stop("stdin closed"));
+}
+
+async function main(): Promise<void> {
+  if (values.help) {
+    console.error("usage: databricks-governed-mcp [serve] [--stdio | --http [--port N] [--host H]] | login | whoami | doctor");
+    return;
+  }
+  switch (command) {
+    case "serve":
+      return serve();
+    case "login":
+      return (await import("./login-command.js")).runLogin(process.env);
+    case "whoami":
+      return (await import("./whoami-command.js")).runWhoami(process.env);
+    case "doctor":
+      return (await import("./doctor-command.js")).runDoctor(process.env);
+    default:
+      console.error(`unknown command ${JSON.stringify(command)}; try --help`);
+      process.exitCode = 2;
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof GovernedError ? `[${err.code}] ${err.message}` : err instanceof Error ? err.message : String(err);
+  console.error(`databricks-governed-mcp: ${message}`);
+  process.exit(1);
+});
