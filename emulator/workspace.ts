@@ -35,6 +35,8 @@ export interface LocalWorkspace {
   baseUrl: string;
   idp: LocalIdp;
   context: WorkspaceContext;
+  /** Issues workspace tokens in-process (tests and benchmarks that need a user's OBO token without a browser). */
+  tokens: WorkspaceTokens;
   faults: FaultInjector;
   counters: Counters;
   close(): Promise<void>;
@@ -113,6 +115,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     baseUrl,
     idp,
     context,
+    tokens,
     faults,
     counters,
     async close() {

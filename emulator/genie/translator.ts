@@ -16,7 +16,8 @@ const GROUP_COLUMNS = {
 } as const;
 export type GroupWord = keyof typeof GROUP_COLUMNS;
 
-export type ShapeId = "total_by" | "average_margin_by" | "top_deals" | "count_deals" | "deals_for_account" | "total_amount";
+export type ShapeId =
+  "total_by" | "average_margin_by" | "top_deals" | "count_deals" | "deals_for_account" | "total_amount";
 
 /** Filters a question (or a follow-up) may add; each becomes a bound parameter. */
 export interface QuestionFilters {
@@ -55,7 +56,10 @@ const TOP_N_MAX = 100;
 export const REGIONS = ["WEST", "EAST", "CENTRAL"] as const;
 
 const TOTAL_BY = new RegExp(`\\b(?:total|sum of)\\s+(?:deal\\s+)?amounts?\\s+(?:by|per)\\s+(${GROUP_WORDS})s?\\b`, "i");
-const AVERAGE_MARGIN_BY = new RegExp(`\\b(?:average|avg|mean)\\s+margin(?:\\s*(?:%|pct|percent(?:age)?))?\\s+(?:by|per)\\s+(${GROUP_WORDS})s?\\b`, "i");
+const AVERAGE_MARGIN_BY = new RegExp(
+  `\\b(?:average|avg|mean)\\s+margin(?:\\s*(?:%|pct|percent(?:age)?))?\\s+(?:by|per)\\s+(${GROUP_WORDS})s?\\b`,
+  "i",
+);
 const TOP_DEALS = /\b(?:top|largest|biggest)\s+(\d{1,3})\s+deals\b/i;
 const COUNT_DEALS = /\bhow\s+many\s+deals\b|\b(?:count|number)\s+of\s+deals\b/i;
 const DEALS_FOR_ACCOUNT = /\bdeals\s+(?:for|with|of)\s+(?:the\s+)?account\s+(.+)$/i;
@@ -148,7 +152,8 @@ export function parseQuestion(question: string): QuestionIntent | undefined {
   const filters = extractFilters(text);
   let m: RegExpExecArray | null;
   if ((m = TOTAL_BY.exec(text))) return { shape: "total_by", groupBy: m[1]!.toLowerCase() as GroupWord, filters };
-  if ((m = AVERAGE_MARGIN_BY.exec(text))) return { shape: "average_margin_by", groupBy: m[1]!.toLowerCase() as GroupWord, filters };
+  if ((m = AVERAGE_MARGIN_BY.exec(text)))
+    return { shape: "average_margin_by", groupBy: m[1]!.toLowerCase() as GroupWord, filters };
   if ((m = TOP_DEALS.exec(text))) {
     const limit = Number(m[1]);
     if (limit >= 1 && limit <= TOP_N_MAX) return { shape: "top_deals", limit, filters };
@@ -178,7 +183,8 @@ export function parseFollowUp(text: string, previous: QuestionIntent): QuestionI
 
 /** Checks the table name from the seed so it is safe to place in SQL text (it never comes from a question). */
 function quoteTableName(table: string): string {
-  if (!/^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){0,2}$/.test(table)) throw new Error(`Unsupported Genie space table name: ${table}`);
+  if (!/^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){0,2}$/.test(table))
+    throw new Error(`Unsupported Genie space table name: ${table}`);
   return table;
 }
 

@@ -1,0 +1,37 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import { startApp, type App } from "../../src/app.js";
+
+export interface TestStack {
+  workspace: LocalWorkspace;
+  app: App;
+  mcpUrl: string;
+  spoolDir: string;
+  stop(): Promise<void>;
+}
+
+/** The local workspace plus the server over HTTP on a free loopback port, with a fresh audit spool. */
+export async function startTestStack(options: { overrides?: Record<string, unknown>; genieStepDelayMs?: number; env?: Record<string, string> } = {}): Promise<TestStack> {
+  const workspace = await startLocalWorkspace({ genieStepDelayMs: options.genieStepDelayMs ?? 20 });
+  const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-spool-"));
+  const app = await startApp({
+    env: { LOG_LEVEL: "silent", ...options.env },
+    transport: "http",
+    localWorkspace: workspace,
+    logger: pino({ level: "silent" }),
+    overrides: { server: { port: 0 }, audit: { spoolDir, flushIntervalMs: 50 }, ...options.overrides },
+  });
+  return {
+    workspace,
+    app,
+    mcpUrl: `${app.http!.url}${app.config.server.path}`,
+    spoolDir,
+    async stop() {
+      await app.stop();
+      await workspace.close();
+    },
+  };
+}
