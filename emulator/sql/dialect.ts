@@ -1,0 +1,148 @@
+import type { SqlParameter } from "./engine.js";
+
+/** Thrown for SQL the local engine refuses before Postgres sees it. */
+export class DialectError extends Error {
+  constructor(
+    readonly errorCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const PG_TYPES: Record<string, string> = {
+  STRING: "text",
+  INT: "integer",
+  INTEGER: "integer",
+  BIGINT: "bigint",
+  LONG: "bigint",
+  SMALLINT: "smallint",
+  DOUBLE: "double precision",
+  FLOAT: "real",
+  BOOLEAN: "boolean",
+  DATE: "date",
+  TIMESTAMP: "timestamptz",
+};
+
+function pgType(type: string | undefined): string {
+  const t = (type ?? "STRING").trim().toUpperCase();
+  const decimal = /^DECIMAL\s*\(\s*(\d{1,2})\s*,\s*(\d{1,2})\s*\)$/.exec(t);
+  if (decimal) return `numeric(${decimal[1]},${decimal[2]})`;
+  if (t === "DECIMAL") return "numeric";
+  const pg = PG_TYPES[t];
+  if (!pg) throw new DialectError("INVALID_PARAMETER_VALUE", `Unsupported parameter type: ${t.slice(0, 40)}`);
+  return pg;
+}
+
+const ALLOWED_FIRST_WORDS = new Set(["SELECT", "WITH", "VALUES", "TABLE", "INSERT"]);
+
+export interface TranslatedStatement {
+  sql: string;
+  values: (string | null)[];
+  isInsert: boolean;
+}
+
+/**
+ * Databricks SQL → Postgres, token by token (never inside literals, quoted identifiers or comments):
+ * `:name` markers → `$n::type`, `current_user()` → `current_user`, the `main` catalog dropped from three-part names.
+ */
+export function translateStatement(statement: string, parameters: SqlParameter[], catalog = "main"): TranslatedStatement {
+  const byName = new Map<string, SqlParameter>();
+  for (const p of parameters) {
+    if (!/^[A-Za-z_]\w*$/.test(p.name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Invalid parameter name: ${p.name.slice(0, 64)}`);
+    if (byName.has(p.name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Duplicate parameter: ${p.name}`);
+    byName.set(p.name, p);
+  }
+  const order: string[] = [];
+  let out = "";
+  let firstWord: string | undefined;
+  let statementsEnded = false;
+  const s = statement;
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    const next = s[i + 1];
+    if (c === "-" && next === "-") {
+      const end = s.indexOf("\n", i);
+      i = end === -1 ? s.length : end + 1;
+      out += " ";
+      continue;
+    }
+    if (c === "/" && next === "*") {
+      const end = s.indexOf("*/", i + 2);
+      if (end === -1) throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated comment.");
+      i = end + 2;
+      out += " ";
+      continue;
+    }
+    if (c === "'" || c === '"' || c === "`") {
+      let j = i + 1;
+      while (j < s.length) {
+        if (s[j] === c && s[j + 1] === c) j += 2;
+        else if (s[j] === c) break;
+        else j += 1;
+      }
+      if (j >= s.length) throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated quoted text.");
+      const body = s.slice(i + 1, j);
+      out += c === "`" ? `"${body.replace(/"/g, '""')}"` : s.slice(i, j + 1);
+      if (statementsEnded) throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
+      i = j + 1;
+      continue;
+    }
+    if (c === "$") throw new DialectError("PARSE_SYNTAX_ERROR", "Positional parameters and dollar quoting are not supported; use :name markers.");
+    if (c === ";") {
+      statementsEnded = true;
+      i += 1;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      out += c;
+      i += 1;
+      continue;
+    }
+    if (statementsEnded) throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
+    if (c === ":" && next === ":") {
+      out += "::";
+      i += 2;
+      continue;
+    }
+    if (c === ":" && next !== undefined && /[A-Za-z_]/.test(next)) {
+      const m = /^[A-Za-z_]\w*/.exec(s.slice(i + 1))!;
+      const name = m[0];
+      const param = byName.get(name);
+      if (!param) throw new DialectError("UNBOUND_SQL_PARAMETER", `Found the unbound parameter: ${name}.`);
+      let index = order.indexOf(name);
+      if (index === -1) index = order.push(name) - 1;
+      out += `($${index + 1}::${pgType(param.type)})`;
+      i += 1 + name.length;
+      continue;
+    }
+    if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][\w$]*/.exec(s.slice(i))!;
+      const word = m[0];
+      firstWord ??= word.toUpperCase();
+      const rest = s.slice(i + word.length);
+      if (word.toLowerCase() === "current_user" && /^\s*\(\s*\)/.test(rest)) {
+        out += "current_user";
+        i += word.length + /^\s*\(\s*\)/.exec(rest)![0].length;
+        continue;
+      }
+      if (word.toLowerCase() === catalog && /^\s*\.\s*[A-Za-z_`"][\w`"]*\s*\./.test(rest)) {
+        i += word.length + /^\s*\.\s*/.exec(rest)![0].length;
+        continue;
+      }
+      out += word;
+      i += word.length;
+      continue;
+    }
+    out += c;
+    i += 1;
+  }
+  if (!firstWord || !ALLOWED_FIRST_WORDS.has(firstWord)) {
+    throw new DialectError("INVALID_PARAMETER_VALUE", `Statement type not allowed on this warehouse: ${(firstWord ?? "(empty)").slice(0, 32)}.`);
+  }
+  for (const name of byName.keys()) {
+    if (!order.includes(name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`);
+  }
+  return { sql: out.trim(), values: order.map((n) => byName.get(n)!.value), isInsert: firstWord === "INSERT" };
+}
