@@ -11,7 +11,7 @@ import { startStdioServer } from "./transport/stdio.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
-import { createM2MStrategy } from "./identity/m2m.js";
+import { createM2MStrategy } from "./identity/strategies.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
@@ -47,7 +47,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       localWorkspace = await startLocalWorkspace({});
       ownsWorkspace = true;
     }
-    base = embeddedConfigBase(localWorkspace.context.seed, localWorkspace.baseUrl, localWorkspace.idp.issuer);
+    base = embeddedConfigBase(localWorkspace.context.seed, localWorkspace.baseUrl, localWorkspace.idp.issuer, localWorkspace.idp.jwksUri);
   }
   const config = loadConfig(env, merge(merge(base, { server: options.transport ? { transport: options.transport } : {} }), options.overrides ?? {}));
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);

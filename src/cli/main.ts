@@ -1,8 +1,5 @@
 /**
  * databricks-governed-mcp [--stdio | --http [--port N] [--host H]]   serve (stdio unless MCP_TRANSPORT=http)
- * databricks-governed-mcp login [--host URL] [--profile NAME]          browser login (Authorization Code + PKCE)
- * databricks-governed-mcp whoami                                         who the workspace thinks you are
- * databricks-governed-mcp doctor                                         check configuration and permissions
  */
 import { parseArgs } from "node:util";
 import { GovernedError } from "../errors.js";
@@ -44,18 +41,12 @@ async function serve(): Promise<void> {
 
 async function main(): Promise<void> {
   if (values.help) {
-    console.error("usage: databricks-governed-mcp [serve] [--stdio | --http [--port N] [--host H]] | login | whoami | doctor");
+    console.error("usage: databricks-governed-mcp [serve] [--stdio | --http [--port N] [--host H]]");
     return;
   }
   switch (command) {
     case "serve":
       return serve();
-    case "login":
-      return (await import("./login-command.js")).runLogin(process.env);
-    case "whoami":
-      return (await import("./whoami-command.js")).runWhoami(process.env);
-    case "doctor":
-      return (await import("./doctor-command.js")).runDoctor(process.env);
     default:
       console.error(`unknown command ${JSON.stringify(command)}; try --help`);
       process.exitCode = 2;

@@ -8,7 +8,7 @@ export function rowsAsObjects(structured: unknown): Record<string, unknown>[] {
   });
 }
 
-export function textOf(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as { type: string; text?: string }[];
+export function textOf(result: unknown): string {
+  const content = ((result as { content?: unknown }).content ?? []) as { type: string; text?: string }[];
   return content.map((c) => c.text ?? "").join("\n");
 }

@@ -1,0 +1,121 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+export interface SpooledRecord {
+  record_id: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A durable local spool: records are appended as JSON lines and fsync'ed before `append` resolves; concurrent
+ * appends share one write and one fsync (group commit). Acknowledged ids (written to the table) are logged the same
+ * way; on open, every appended-but-unacknowledged record is pending again, once per id. A torn last line is skipped.
+ */
+export class AuditSpool {
+  private readonly spoolPath: string;
+  private readonly ackPath: string;
+  private spoolFd: number;
+  private ackFd: number;
+  private readonly pendingRecords = new Map<string, SpooledRecord>();
+  private queue: { line: string; record: SpooledRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing = false;
+  syncs = 0;
+  appends = 0;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.spoolPath = join(dir, "audit-spool.jsonl");
+    this.ackPath = join(dir, "audit-acked.jsonl");
+    this.replay();
+    this.spoolFd = openSync(this.spoolPath, "a", 0o600);
+    this.ackFd = openSync(this.ackPath, "a", 0o600);
+  }
+
+  private static lines(path: string): unknown[] {
+    if (!existsSync(path)) return [];
+    return readFileSync(path, "utf8")
+      .split("\n")
+      .flatMap((line) => {
+        if (!line.trim()) return [];
+        try {
+          return [JSON.parse(line) as unknown];
+        } catch {
+          return []; // a line torn by a crash mid-write
+        }
+      });
+  }
+
+  private replay(): void {
+    const acked = new Set(AuditSpool.lines(this.ackPath).map(String));
+    for (const record of AuditSpool.lines(this.spoolPath) as SpooledRecord[]) {
+      if (record && typeof record.record_id === "string" && !acked.has(record.record_id)) this.pendingRecords.set(record.record_id, record);
+    }
+    // Compact: rewrite the spool with only the pending records, then start a fresh ack log.
+    const tmp = `${this.spoolPath}.tmp`;
+    const fd = openSync(tmp, "w", 0o600);
+    for (const record of this.pendingRecords.values()) writeSync(fd, `${JSON.stringify(record)}\n`);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, this.spoolPath);
+    const ackFd = openSync(this.ackPath, "w", 0o600);
+    fsyncSync(ackFd);
+    closeSync(ackFd);
+  }
+
+  /** Resolves once the record is on disk. */
+  append(record: SpooledRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ line: `${JSON.stringify(record)}\n`, record, resolve, reject });
+      this.appends += 1;
+      if (!this.flushing) this.flush();
+    });
+  }
+
+  private flush(): void {
+    this.flushing = true;
+    setImmediate(() => {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        writeSync(this.spoolFd, batch.map((b) => b.line).join(""));
+        fsyncSync(this.spoolFd);
+        this.syncs += 1;
+        for (const b of batch) {
+          this.pendingRecords.set(b.record.record_id, b.record);
+          b.resolve();
+        }
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+      if (this.queue.length > 0) this.flush();
+      else this.flushing = false;
+    });
+  }
+
+  /** Records appended but not yet written to the table, oldest first. */
+  pending(limit = Infinity): SpooledRecord[] {
+    const out: SpooledRecord[] = [];
+    for (const record of this.pendingRecords.values()) {
+      if (out.length >= limit) break;
+      out.push(record);
+    }
+    return out;
+  }
+
+  depth(): number {
+    return this.pendingRecords.size;
+  }
+
+  /** Marks records as written to the table; durable before it returns. */
+  ack(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    writeSync(this.ackFd, ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
+    fsyncSync(this.ackFd);
+    for (const id of ids) this.pendingRecords.delete(id);
+  }
+
+  close(): void {
+    closeSync(this.spoolFd);
+    closeSync(this.ackFd);
+  }
+}

@@ -1,0 +1,51 @@
+import { LRUCache } from "lru-cache";
+import type { AccessToken } from "./types.js";
+
+/** A key no two different (strategy, principal, scopes, subject) tuples can share: JSON of the tuple, scopes sorted. */
+export function cacheKey(strategy: string, principal: string, scopes: readonly string[], subject = ""): string {
+  return JSON.stringify([strategy, principal, [...scopes].sort(), subject]);
+}
+
+/**
+ * Tokens per key until `refreshMarginS` before expiry; concurrent misses of one key share one fetch (single flight);
+ * bounded by LRU so 10,000 passing identities cannot grow memory without limit. A failed fetch is not cached.
+ */
+export class TokenCache {
+  private readonly tokens: LRUCache<string, AccessToken>;
+  private readonly inFlight = new Map<string, Promise<AccessToken>>();
+  fetches = 0;
+
+  constructor(
+    maxEntries: number,
+    private readonly refreshMarginS: number,
+  ) {
+    this.tokens = new LRUCache({ max: maxEntries });
+  }
+
+  get size(): number {
+    return this.tokens.size;
+  }
+
+  async get(key: string, fetch: () => Promise<AccessToken>): Promise<AccessToken> {
+    const cached = this.tokens.get(key);
+    if (cached && cached.expiresAt - this.refreshMarginS > Date.now() / 1000) return cached;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const request = (async () => {
+      try {
+        this.fetches += 1;
+        const token = await fetch();
+        this.tokens.set(key, token);
+        return token;
+      } finally {
+        this.inFlight.delete(key);
+      }
+    })();
+    this.inFlight.set(key, request);
+    return request;
+  }
+
+  evict(key: string): void {
+    this.tokens.delete(key);
+  }
+}

@@ -1,0 +1,77 @@
+import * as oauth from "openid-client";
+import { ErrorCodes, IdentityError } from "../errors.js";
+import type { AccessToken } from "./types.js";
+
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const configurations = new Map<string, Promise<oauth.Configuration>>();
+
+/** The workspace's OAuth server metadata, discovered once per host and client. */
+function configurationFor(host: string, clientId: string, clientSecret?: string): Promise<oauth.Configuration> {
+  const key = JSON.stringify([host, clientId, clientSecret ?? ""]);
+  let config = configurations.get(key);
+  if (!config) {
+    const issuer = new URL(`${host}/oidc`);
+    const auth = clientSecret ? oauth.ClientSecretBasic(clientSecret) : oauth.None();
+    // Databricks serves its metadata at {host}/oidc/.well-known/oauth-authorization-server (not RFC 8414 path insertion).
+    config = fetch(`${host}/oidc/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(10_000) })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const metadata = (await res.json()) as oauth.ServerMetadata;
+        const configuration = new oauth.Configuration(metadata, clientId, undefined, auth);
+        if (issuer.protocol === "http:") oauth.allowInsecureRequests(configuration);
+        return configuration;
+      })
+      .catch((err: unknown) => {
+        configurations.delete(key);
+        throw new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace OAuth server at ${host} could not be discovered.`, { hint: String((err as Error).message).slice(0, 120) });
+      });
+    configurations.set(key, config);
+  }
+  return config;
+}
+
+function toAccessToken(response: oauth.TokenEndpointResponse, requested: readonly string[]): AccessToken {
+  const expiresIn = response.expires_in ?? 3600;
+  return {
+    accessToken: response.access_token,
+    expiresAt: Math.floor(Date.now() / 1000) + expiresIn,
+    scopes: response.scope ? response.scope.split(" ") : [...requested],
+  };
+}
+
+function mapOAuthError(err: unknown, action: string): IdentityError {
+  if (err instanceof oauth.ResponseBodyError) {
+    if (err.error === "invalid_grant" || err.error === "invalid_client") {
+      return new IdentityError(ErrorCodes.EXCHANGE_POLICY_MISMATCH, `The workspace refused the ${action} (${err.error}): check the federation policy or client credentials.`);
+    }
+    return new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace refused the ${action} (${err.error}).`);
+  }
+  if (err instanceof IdentityError) return err;
+  return new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The ${action} could not reach the workspace.`);
+}
+
+/** OAuth client credentials for a service principal. */
+export async function clientCredentials(host: string, clientId: string, clientSecret: string, scopes: readonly string[]): Promise<AccessToken> {
+  try {
+    const config = await configurationFor(host, clientId, clientSecret);
+    return toAccessToken(await oauth.clientCredentialsGrant(config, { scope: scopes.join(" ") }), scopes);
+  } catch (err) {
+    throw mapOAuthError(err, "client credentials grant");
+  }
+}
+
+/** RFC 8693: a federated JWT for a workspace token of the service principal `clientId` (no refresh token comes back). */
+export async function exchangeToken(host: string, subjectToken: string, clientId: string, scopes: readonly string[]): Promise<AccessToken> {
+  try {
+    const config = await configurationFor(host, clientId);
+    const response = await oauth.genericGrantRequest(config, TOKEN_EXCHANGE, {
+      subject_token: subjectToken,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      client_id: clientId,
+      scope: scopes.join(" "),
+    });
+    return toAccessToken(response, scopes);
+  } catch (err) {
+    throw mapOAuthError(err, "token exchange");
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { TOOL_NAMES } from "../src/config/schema.js";
+import type { ToolDefinition } from "./types.js";
+
+const input = {};
+const output = {
+  mode: z.string().describe("Credential strategy: obo, m2m, federation, pat or u2m."),
+  credential_source: z.string().describe("Where the credential came from: proxy-header, bearer, exchange, client-credentials, env-token…"),
+  human: z.string().nullable().describe("The human behind the call: email or IdP subject; null for M2M."),
+  role: z.string().nullable().describe("Federation role, when there is one."),
+  workspace_principal: z.string().describe("current_user() as the workspace reports it: an email or a service principal application id."),
+  workspace_display_name: z.string().nullable().describe("Display name from SCIM Me."),
+  groups: z.array(z.string()).describe("Groups the workspace confirms for the principal."),
+  scopes: z.array(z.string()).describe("OAuth scopes of the workspace credential."),
+  token_expires_at: z.string().describe("Expiry of the workspace credential (ISO 8601). The token itself is never shown."),
+  tools_allowed: z.array(z.enum(TOOL_NAMES)).describe("Tools this caller may use."),
+};
+
+export const checkIdentityTool: ToolDefinition<typeof input, typeof output> = {
+  name: "check_identity",
+  title: "Check identity",
+  description:
+    "Shows who the Databricks workspace thinks you are for this request: credential mode, the human, the workspace principal (current_user()), groups, scopes, token expiry and the tools you may use. Never returns a token.",
+  inputSchema: input,
+  outputSchema: output,
+  scopes: ["sql"],
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(_args, ctx) {
+    const { identity } = ctx.caller;
+    const options = { signal: ctx.signal, deadline: ctx.deadline };
+    const [me, token, current] = await Promise.all([
+      ctx.workspace.currentUser(options),
+      ctx.caller.credential.token({ signal: ctx.signal }),
+      ctx.workspace.executeStatement({ warehouseId: ctx.config.workspace.warehouseId, statement: "SELECT current_user() AS current_user", parameters: [], rowLimit: 1, ...options }),
+    ]);
+    ctx.recordStatement(current.statementId);
+    const principal = String(current.rows[0]?.[0] ?? me.userName ?? me.applicationId ?? "unknown");
+    const groups = Array.isArray(me.groups) ? (me.groups as { display?: string }[]).map((g) => String(g.display ?? "")).filter(Boolean) : [];
+    const structured = {
+      mode: identity.mode,
+      credential_source: identity.source,
+      human: identity.human ?? null,
+      role: identity.role ?? null,
+      workspace_principal: principal,
+      workspace_display_name: typeof me.displayName === "string" ? me.displayName : null,
+      groups,
+      scopes: token.scopes,
+      token_expires_at: new Date(token.expiresAt * 1000).toISOString(),
+      tools_allowed: [...ctx.allowedTools],
+    };
+    const text = `You are ${structured.human ?? "(no human: service identity)"} acting as ${principal} in the workspace (mode ${identity.mode}, via ${identity.source}${identity.role ? `, role ${identity.role}` : ""}). Groups: ${groups.join(", ") || "none"}. Tools: ${structured.tools_allowed.join(", ")}.`;
+    return { structured, text, rowsReturned: 1 };
+  },
+};

@@ -1,0 +1,86 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { ErrorCodes, UpstreamError, GovernedError } from "../src/errors.js";
+import type { GenieMessage } from "../src/databricks/workspace-api.js";
+import { textTable } from "./render.js";
+import type { ToolDefinition } from "./types.js";
+
+const input = {
+  question: z.string().min(1).max(2000).describe("A question about the sales data, in English."),
+  conversation_id: z.string().regex(/^[\w-]{1,128}$/).optional().describe("Continue this Genie conversation (from a previous answer) for a follow-up."),
+};
+const output = {
+  answer: z.string().describe("Genie's text answer."),
+  sql: z.string().nullable().describe("The SQL Genie generated and ran as you."),
+  columns: z.array(z.string()).describe("Result column names."),
+  rows: z.array(z.array(z.union([z.string(), z.null()]))).describe("Result rows (Unity Catalog applied)."),
+  conversation_id: z.string().describe("Pass back to ask a follow-up."),
+  message_id: z.string().describe("The Genie message id."),
+  status: z.string().describe("Final Genie status."),
+};
+
+const FIRST_POLL_MS = 100;
+const MAX_POLL_MS = 2000;
+
+export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
+  name: "genie_query",
+  title: "Ask Genie",
+  description:
+    "Asks the Genie space a natural-language question about the sales data. Genie writes SQL and runs it as you (Unity Catalog applies). Returns the answer, the SQL, the rows, and a conversation_id for follow-ups. Sends progress notifications while Genie works.",
+  inputSchema: input,
+  outputSchema: output,
+  scopes: ["dashboards.genie"],
+  annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: false },
+  async handler(args, ctx) {
+    const space = ctx.config.workspace.genieSpaceId;
+    const options = { signal: ctx.signal, deadline: ctx.deadline };
+    let conversationId: string;
+    let messageId: string;
+    if (args.conversation_id) {
+      const created = await ctx.workspace.createMessage(space, args.conversation_id, args.question, options);
+      conversationId = created.conversation_id;
+      messageId = created.message_id ?? created.id!;
+    } else {
+      const started = await ctx.workspace.startConversation(space, args.question, options);
+      conversationId = started.conversation_id;
+      messageId = started.message_id;
+    }
+    let message: GenieMessage;
+    let delay = FIRST_POLL_MS;
+    let lastStatus = "";
+    let polls = 0;
+    for (;;) {
+      if (ctx.signal.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The Genie call was cancelled; polling stopped.");
+      message = await ctx.workspace.getMessage(space, conversationId, messageId, options);
+      polls += 1;
+      if (message.status !== lastStatus) {
+        lastStatus = message.status;
+        await ctx.reportProgress(polls, `Genie: ${message.status}`);
+      }
+      if (["COMPLETED", "FAILED", "CANCELLED", "QUERY_RESULT_EXPIRED"].includes(message.status)) break;
+      await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
+      delay = Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
+    }
+    if (message.status === "FAILED") throw new UpstreamError(ErrorCodes.QUERY_FAILED, `Genie could not answer: ${message.error?.error ?? "unknown error"}. Rephrase the question or check your access.`);
+    if (message.status === "CANCELLED") throw new UpstreamError(ErrorCodes.CANCELLED, "Genie cancelled the message.");
+    if (message.status === "QUERY_RESULT_EXPIRED") throw new UpstreamError(ErrorCodes.QUERY_RESULT_EXPIRED, "The Genie query result expired; ask again.");
+    const attachments = message.attachments ?? [];
+    const text = attachments.map((a) => a.text?.content).filter(Boolean).join("\n");
+    const queryAttachment = attachments.find((a) => a.query);
+    let columns: string[] = [];
+    let rows: (string | null)[][] = [];
+    if (queryAttachment?.attachment_id) {
+      const { statement_response: result } = await ctx.workspace.getQueryResult(space, conversationId, messageId, queryAttachment.attachment_id, options);
+      if (result.statement_id) ctx.recordStatement(result.statement_id);
+      columns = (result.manifest?.schema?.columns ?? []).map((c) => c.name);
+      rows = result.result?.data_array ?? [];
+    }
+    const sql = queryAttachment?.query?.query ?? null;
+    const answer = text || queryAttachment?.query?.description || "Genie returned no text.";
+    return {
+      structured: { answer, sql, columns, rows, conversation_id: conversationId, message_id: messageId, status: message.status },
+      text: `${answer}${sql ? `\n\nSQL:\n${sql}` : ""}${columns.length ? `\n\n${textTable(columns, rows)}` : ""}\n\nconversation_id: ${conversationId}`,
+      rowsReturned: rows.length,
+    };
+  },
+};

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import type { StatementParameter } from "../src/databricks/workspace-api.js";
+import { textTable } from "./render.js";
+import type { ToolDefinition } from "./types.js";
+
+const input = {
+  user: z.string().min(1).max(320).optional().describe("Only calls by this human (email or IdP subject)."),
+  tool: z.string().min(1).max(64).optional().describe("Only calls of this tool."),
+  outcome: z.enum(["allowed", "denied", "failed", "cancelled"]).optional().describe("Only calls with this outcome."),
+  from_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or after this time (ISO 8601)."),
+  to_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or before this time (ISO 8601)."),
+  limit: z.number().int().min(1).max(1000).default(100).describe("Maximum rows (≤ 1000), newest first."),
+};
+const COLUMNS = "record_id, event_time, request_id, mode, credential_source, human, workspace_principal, role, tool, outcome, error_code, rows_returned, latency_ms, statement_ids";
+const output = {
+  columns: z.array(z.string()).describe("Column names."),
+  rows: z.array(z.array(z.union([z.string(), z.number(), z.null()]))).describe("Audit rows, newest first."),
+  row_count: z.number().int().describe("Rows returned."),
+  truncated: z.boolean().describe("True when more rows matched than the limit."),
+};
+
+export const queryAuditLogTool: ToolDefinition<typeof input, typeof output> = {
+  name: "query_audit_log",
+  title: "Query the audit log",
+  description:
+    "Reads the MCP audit trail (one row per tool call: who, which tool, outcome, rows, latency, statement ids) with your own credential, so Unity Catalog grants decide whether you may read it.",
+  inputSchema: input,
+  outputSchema: output,
+  scopes: ["sql"],
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(args, ctx) {
+    const parameters: StatementParameter[] = [];
+    const where: string[] = [];
+    const bind = (clause: string, name: string, value: string | undefined, type: string) => {
+      if (value === undefined) return;
+      where.push(clause);
+      parameters.push({ name, value, type });
+    };
+    bind("human = :user", "user", args.user, "STRING");
+    bind("tool = :tool", "tool", args.tool, "STRING");
+    bind("outcome = :outcome", "outcome", args.outcome, "STRING");
+    bind("event_time >= :from_time", "from_time", args.from_time, "TIMESTAMP");
+    bind("event_time <= :to_time", "to_time", args.to_time, "TIMESTAMP");
+    parameters.push({ name: "row_limit", value: String(args.limit + 1), type: "INT" });
+    const statement = `SELECT ${COLUMNS} FROM ${ctx.config.workspace.auditTable}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY event_time DESC, record_id LIMIT :row_limit`;
+    const result = await ctx.workspace.executeStatement({ warehouseId: ctx.config.workspace.warehouseId, statement, parameters, rowLimit: args.limit + 1, signal: ctx.signal, deadline: ctx.deadline });
+    ctx.recordStatement(result.statementId);
+    const rows = result.rows.slice(0, args.limit);
+    const columns = result.columns.map((c) => c.name);
+    return {
+      structured: { columns, rows, row_count: rows.length, truncated: result.rows.length > args.limit },
+      text: `${rows.length} audit row(s).\n${textTable(columns, rows)}`,
+      rowsReturned: rows.length,
+    };
+  },
+};

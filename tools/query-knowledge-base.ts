@@ -1,0 +1,52 @@
+import { z } from "zod";
+import type { ToolDefinition } from "./types.js";
+
+const input = {
+  query: z.string().min(1).max(2000).describe("What to look for in the knowledge base (policies, playbooks, product sheets)."),
+  num_results: z.number().int().min(1).max(20).default(5).describe("Passages to return (≤ 20)."),
+  category: z.string().min(1).max(64).optional().describe("Only documents of this category (e.g. policy, playbook, product)."),
+  region: z.enum(["ALL", "WEST", "EAST", "CENTRAL"]).optional().describe("Only documents for this region."),
+  query_type: z.enum(["HYBRID", "ANN"]).default("HYBRID").describe("HYBRID (keyword + vector, default) or ANN (vector only)."),
+};
+const output = {
+  passages: z
+    .array(z.object({ doc_id: z.string(), title: z.string(), category: z.string().nullable(), region: z.string().nullable(), content: z.string(), score: z.number() }))
+    .describe("Matching passages, best first, with their relevance score."),
+};
+const COLUMNS = ["doc_id", "title", "category", "region", "content"];
+
+export const queryKnowledgeBaseTool: ToolDefinition<typeof input, typeof output> = {
+  name: "query_knowledge_base",
+  title: "Search the knowledge base",
+  description: "Searches the sales knowledge base (Vector Search, hybrid by default) and returns passages with scores and their source fields.",
+  inputSchema: input,
+  outputSchema: output,
+  scopes: ["vectorsearch.vector-search-indexes"],
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(args, ctx) {
+    const filters: Record<string, string> = {};
+    if (args.category) filters.category = args.category;
+    if (args.region) filters.region = args.region;
+    const response = await ctx.workspace.queryIndex(
+      ctx.config.workspace.vectorIndex,
+      {
+        query_text: args.query,
+        num_results: args.num_results,
+        columns: COLUMNS,
+        query_type: args.query_type,
+        ...(Object.keys(filters).length ? { filters_json: JSON.stringify(filters) } : {}),
+      },
+      { signal: ctx.signal, deadline: ctx.deadline },
+    );
+    const names = response.manifest.columns.map((c) => c.name);
+    const passages = (response.result.data_array ?? []).map((row) => {
+      const get = (n: string) => row[names.indexOf(n)];
+      const str = (n: string) => (get(n) === undefined || get(n) === null ? null : String(get(n)));
+      return { doc_id: String(get("doc_id")), title: String(get("title") ?? ""), category: str("category"), region: str("region"), content: String(get("content") ?? ""), score: Number(get("score") ?? 0) };
+    });
+    const text = passages.length
+      ? passages.map((p, i) => `${i + 1}. [${p.doc_id}] ${p.title} (score ${p.score.toFixed(3)})\n${p.content}`).join("\n\n")
+      : "No passage matched.";
+    return { structured: { passages }, text, rowsReturned: passages.length };
+  },
+};
