@@ -34,7 +34,13 @@ try {
     adminRoutes: values.admin,
     genieStepDelayMs: values["genie-step-ms"] ? Number(values["genie-step-ms"]) : undefined,
   });
-  console.log(JSON.stringify({ base_url: workspace.baseUrl, idp_issuer: workspace.idp.issuer, ...describeIdentities(seed, workspace.idp.issuer) }));
+  console.log(
+    JSON.stringify({
+      base_url: workspace.baseUrl,
+      idp_issuer: workspace.idp.issuer,
+      ...describeIdentities(seed, workspace.idp.issuer),
+    }),
+  );
   const stop = () => {
     void workspace.close().then(() => process.exit(0));
   };

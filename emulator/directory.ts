@@ -18,9 +18,25 @@ export class Directory {
   /** The principal a token for this user or service principal stands for (scopes and expiry set by the caller). */
   principalFor(name: string, scopes: string[], expiresAt: number): Principal | undefined {
     const user = this.userByName(name);
-    if (user) return { kind: "user", name: user.userName, displayName: user.displayName, groups: user.groups, scopes, expiresAt };
+    if (user)
+      return {
+        kind: "user",
+        name: user.userName,
+        displayName: user.displayName,
+        groups: user.groups,
+        scopes,
+        expiresAt,
+      };
     const sp = this.servicePrincipal(name);
-    if (sp) return { kind: "service_principal", name: sp.applicationId, displayName: sp.displayName, groups: sp.groups, scopes, expiresAt };
+    if (sp)
+      return {
+        kind: "service_principal",
+        name: sp.applicationId,
+        displayName: sp.displayName,
+        groups: sp.groups,
+        scopes,
+        expiresAt,
+      };
     return undefined;
   }
 

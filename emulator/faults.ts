@@ -40,7 +40,11 @@ export class Counters {
   }
 }
 
-const FAILURE_CODES: Record<number, string> = { 429: "REQUEST_LIMIT_EXCEEDED", 500: "INTERNAL_ERROR", 503: "TEMPORARILY_UNAVAILABLE" };
+const FAILURE_CODES: Record<number, string> = {
+  429: "REQUEST_LIMIT_EXCEEDED",
+  500: "INTERNAL_ERROR",
+  503: "TEMPORARILY_UNAVAILABLE",
+};
 
 /** Fault injection for tests and benchmarks; rules are consumed in order of registration. */
 export class FaultInjector {
@@ -69,7 +73,12 @@ export class FaultInjector {
         rule.failures.count -= 1;
         const { status, retryAfterS } = rule.failures;
         const headers: Record<string, string> = retryAfterS !== undefined ? { "retry-after": String(retryAfterS) } : {};
-        sendJson(res, status, { error_code: FAILURE_CODES[status], message: "Injected fault: the service is unavailable." }, headers);
+        sendJson(
+          res,
+          status,
+          { error_code: FAILURE_CODES[status], message: "Injected fault: the service is unavailable." },
+          headers,
+        );
         return true;
       }
     }

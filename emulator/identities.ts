@@ -4,7 +4,13 @@ import type { Seed } from "./seed/schema.js";
 export function describeIdentities(seed: Seed, idpIssuer: string) {
   const resolveIssuer = (issuer: string) => (issuer === "local-idp" ? idpIssuer : issuer);
   return {
-    users: seed.users.map((u) => ({ user_name: u.userName, display_name: u.displayName, groups: u.groups, idp_subject: u.idpSubject, role: u.role })),
+    users: seed.users.map((u) => ({
+      user_name: u.userName,
+      display_name: u.displayName,
+      groups: u.groups,
+      idp_subject: u.idpSubject,
+      role: u.role,
+    })),
     groups: seed.groups,
     service_principals: seed.servicePrincipals.map((sp) => ({
       display_name: sp.displayName,

@@ -15,8 +15,8 @@ import { WorkspaceTokens } from "./oidc/tokens.js";
 import { registerOidcRoutes } from "./oidc/routes.js";
 import { registerScimRoutes } from "./scim/routes.js";
 import { registerGenieRoutes } from "./genie/routes.js";
-// PENDING import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
-// PENDING import { registerServingRoutes } from "./serving/routes.js";
+import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
+import { registerServingRoutes } from "./serving/routes.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
 
 export interface LocalWorkspaceOptions {
@@ -91,8 +91,8 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   registerScimRoutes(router, context);
   registerSqlRoutes(router, context);
   registerGenieRoutes(router, context);
-  // PENDING registerVectorSearchRoutes(router, context);
-  // PENDING registerServingRoutes(router, context);
+  registerVectorSearchRoutes(router, context);
+  registerServingRoutes(router, context);
   if (options.adminRoutes) registerAdminRoutes(router, context, idp);
 
   server.on("request", (req, res) => {
@@ -102,8 +102,10 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
       try {
         if (await faults.apply(req, res, url.pathname)) return;
         const found = router.match(req.method ?? "GET", url.pathname);
-        if (found === undefined) throw new ApiError(404, "ENDPOINT_NOT_FOUND", `No API found for '${req.method} ${url.pathname}'`);
-        if (found === "method") throw new ApiError(405, "BAD_REQUEST", `Method ${req.method} is not allowed for ${url.pathname}`);
+        if (found === undefined)
+          throw new ApiError(404, "ENDPOINT_NOT_FOUND", `No API found for '${req.method} ${url.pathname}'`);
+        if (found === "method")
+          throw new ApiError(405, "BAD_REQUEST", `Method ${req.method} is not allowed for ${url.pathname}`);
         await found.handler({ req, res, url, params: found.params });
       } catch (err) {
         sendError(res, err);

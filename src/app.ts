@@ -47,13 +47,27 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       localWorkspace = await startLocalWorkspace({});
       ownsWorkspace = true;
     }
-    base = embeddedConfigBase(localWorkspace.context.seed, localWorkspace.baseUrl, localWorkspace.idp.issuer, localWorkspace.idp.jwksUri);
+    base = embeddedConfigBase(
+      localWorkspace.context.seed,
+      localWorkspace.baseUrl,
+      localWorkspace.idp.issuer,
+      localWorkspace.idp.jwksUri,
+    );
   }
-  const config = loadConfig(env, merge(merge(base, { server: options.transport ? { transport: options.transport } : {} }), options.overrides ?? {}));
+  const config = loadConfig(
+    env,
+    merge(merge(base, { server: options.transport ? { transport: options.transport } : {} }), options.overrides ?? {}),
+  );
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
-  if (localWorkspace) logger.info({ workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer }, "using the embedded local workspace");
+  if (localWorkspace)
+    logger.info(
+      { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
+      "using the embedded local workspace",
+    );
   if (config.identity.m2m.allowHttpCallers) {
-    logger.warn("MCP_ALLOW_ANONYMOUS_M2M is on: HTTP callers without a credential act as the server's service principal");
+    logger.warn(
+      "MCP_ALLOW_ANONYMOUS_M2M is on: HTTP callers without a credential act as the server's service principal",
+    );
   }
 
   const host = config.workspace.host!;
@@ -65,7 +79,10 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   // The audit writer acts as the server's own service principal; callers never write audit rows.
   const auditIdentity = createM2MStrategy(config, ["sql"]);
   const auditCaller = await auditIdentity.resolve({ transport: "stdio", headers: {} });
-  const auditApi = createWorkspaceApi(httpClient, auditCaller.credential, { requestId: "audit-writer", queryTags: { tool: "audit_writer" } });
+  const auditApi = createWorkspaceApi(httpClient, auditCaller.credential, {
+    requestId: "audit-writer",
+    queryTags: { tool: "audit_writer" },
+  });
   const audit = new AuditTrail(config, logger, async (statement, parameters) => {
     await auditApi.executeStatement({ warehouseId: config.workspace.warehouseId, statement, parameters, rowLimit: 1 });
   });
@@ -134,7 +151,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
 /** Ready when the workspace and every Federation IdP answer their discovery documents. */
 async function readiness(host: string, config: Config): Promise<{ ready: boolean; checks: Record<string, string> }> {
   const targets: Record<string, string> = { workspace: `${host}/oidc/.well-known/oauth-authorization-server` };
-  config.identity.federation.issuers.forEach((i, n) => (targets[`idp_${n}`] = `${i.issuer}/.well-known/openid-configuration`));
+  config.identity.federation.issuers.forEach(
+    (i, n) => (targets[`idp_${n}`] = `${i.issuer}/.well-known/openid-configuration`),
+  );
   const checks: Record<string, string> = {};
   await Promise.all(
     Object.entries(targets).map(async ([name, url]) => {

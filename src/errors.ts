@@ -83,6 +83,7 @@ export function httpStatusFor(code: ErrorCode): number {
 /** Any thrown value as a GovernedError whose message is safe to return (unknown errors become INTERNAL, text dropped). */
 export function asGovernedError(err: unknown): GovernedError {
   if (err instanceof GovernedError) return err;
-  if (err instanceof Error && err.name === "AbortError") return new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled.");
+  if (err instanceof Error && err.name === "AbortError")
+    return new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled.");
   return new GovernedError(ErrorCodes.INTERNAL, "The server failed while handling this call; it has been recorded.");
 }

@@ -11,30 +11,56 @@ const input = {
 };
 const output = {
   answer: z.string().describe("The supervisor's answer."),
-  sources: z.array(z.object({ title: z.string(), ref: z.string().nullable() })).describe("Sources the answer used (documents, tables)."),
+  sources: z
+    .array(z.object({ title: z.string(), ref: z.string().nullable() }))
+    .describe("Sources the answer used (documents, tables)."),
 };
 
 interface ResponsesOutput {
-  output?: { type?: string; content?: { type?: string; text?: string; annotations?: { title?: string; url?: string; doc_id?: string; type?: string }[] }[] }[];
+  output?: {
+    type?: string;
+    content?: {
+      type?: string;
+      text?: string;
+      annotations?: { title?: string; url?: string; doc_id?: string; type?: string }[];
+    }[];
+  }[];
   custom_outputs?: { sources?: { title?: string; id?: string; ref?: string }[] };
 }
 
 export const askSupervisorTool: ToolDefinition<typeof input, typeof output> = {
   name: "ask_supervisor",
   title: "Ask the supervisor agent",
-  description: "Asks the sales supervisor agent (Model Serving), which routes to Genie and the knowledge base as you and answers with its sources.",
+  description:
+    "Asks the sales supervisor agent (Model Serving), which routes to Genie and the knowledge base as you and answers with its sources.",
   inputSchema: input,
   outputSchema: output,
   scopes: ["serving.serving-endpoints"],
   annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: false },
   async handler(args, ctx) {
     const body = { input: [...(args.history ?? []), { role: "user", content: args.question }] };
-    const response = (await ctx.workspace.invokeServing(ctx.config.workspace.supervisorEndpoint, body, { signal: ctx.signal, deadline: ctx.deadline })) as ResponsesOutput;
+    const response = (await ctx.workspace.invokeServing(ctx.config.workspace.supervisorEndpoint, body, {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+    })) as ResponsesOutput;
     const parts = (response.output ?? []).flatMap((o) => o.content ?? []).filter((c) => c.type === "output_text");
-    const answer = parts.map((p) => p.text ?? "").join("\n").trim() || "The supervisor returned no answer.";
-    const fromAnnotations = parts.flatMap((p) => p.annotations ?? []).map((a) => ({ title: String(a.title ?? a.doc_id ?? a.url ?? "source"), ref: a.url ?? a.doc_id ?? null }));
-    const fromCustom = (response.custom_outputs?.sources ?? []).map((s) => ({ title: String(s.title ?? s.id ?? "source"), ref: s.ref ?? s.id ?? null }));
-    const sources = [...fromAnnotations, ...fromCustom];
-    return { structured: { answer, sources }, text: `${answer}${sources.length ? `\n\nSources: ${sources.map((s) => s.title).join("; ")}` : ""}`, rowsReturned: sources.length };
+    const answer =
+      parts
+        .map((p) => p.text ?? "")
+        .join("\n")
+        .trim() || "The supervisor returned no answer.";
+    const fromAnnotations = parts
+      .flatMap((p) => p.annotations ?? [])
+      .map((a) => ({ title: String(a.title ?? a.doc_id ?? a.url ?? "source"), ref: a.url ?? a.doc_id ?? null }));
+    const fromCustom = (response.custom_outputs?.sources ?? []).map((s) => ({
+      title: String(s.title ?? s.id ?? "source"),
+      ref: s.ref ?? s.id ?? null,
+    }));
+    const sources = fromAnnotations.length ? fromAnnotations : fromCustom;
+    return {
+      structured: { answer, sources },
+      text: `${answer}${sources.length ? `\n\nSources: ${sources.map((s) => s.title).join("; ")}` : ""}`,
+      rowsReturned: sources.length,
+    };
   },
 };

@@ -5,14 +5,20 @@ import type { ToolDefinition } from "./types.js";
 const input = {};
 const output = {
   mode: z.string().describe("Credential strategy: obo, m2m, federation, pat or u2m."),
-  credential_source: z.string().describe("Where the credential came from: proxy-header, bearer, exchange, client-credentials, env-token…"),
+  credential_source: z
+    .string()
+    .describe("Where the credential came from: proxy-header, bearer, exchange, client-credentials, env-token…"),
   human: z.string().nullable().describe("The human behind the call: email or IdP subject; null for M2M."),
   role: z.string().nullable().describe("Federation role, when there is one."),
-  workspace_principal: z.string().describe("current_user() as the workspace reports it: an email or a service principal application id."),
+  workspace_principal: z
+    .string()
+    .describe("current_user() as the workspace reports it: an email or a service principal application id."),
   workspace_display_name: z.string().nullable().describe("Display name from SCIM Me."),
   groups: z.array(z.string()).describe("Groups the workspace confirms for the principal."),
   scopes: z.array(z.string()).describe("OAuth scopes of the workspace credential."),
-  token_expires_at: z.string().describe("Expiry of the workspace credential (ISO 8601). The token itself is never shown."),
+  token_expires_at: z
+    .string()
+    .describe("Expiry of the workspace credential (ISO 8601). The token itself is never shown."),
   tools_allowed: z.array(z.enum(TOOL_NAMES)).describe("Tools this caller may use."),
 };
 
@@ -31,11 +37,19 @@ export const checkIdentityTool: ToolDefinition<typeof input, typeof output> = {
     const [me, token, current] = await Promise.all([
       ctx.workspace.currentUser(options),
       ctx.caller.credential.token({ signal: ctx.signal }),
-      ctx.workspace.executeStatement({ warehouseId: ctx.config.workspace.warehouseId, statement: "SELECT current_user() AS current_user", parameters: [], rowLimit: 1, ...options }),
+      ctx.workspace.executeStatement({
+        warehouseId: ctx.config.workspace.warehouseId,
+        statement: "SELECT current_user() AS current_user",
+        parameters: [],
+        rowLimit: 1,
+        ...options,
+      }),
     ]);
     ctx.recordStatement(current.statementId);
     const principal = String(current.rows[0]?.[0] ?? me.userName ?? me.applicationId ?? "unknown");
-    const groups = Array.isArray(me.groups) ? (me.groups as { display?: string }[]).map((g) => String(g.display ?? "")).filter(Boolean) : [];
+    const groups = Array.isArray(me.groups)
+      ? (me.groups as { display?: string }[]).map((g) => String(g.display ?? "")).filter(Boolean)
+      : [];
     const structured = {
       mode: identity.mode,
       credential_source: identity.source,

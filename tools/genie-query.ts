@@ -7,7 +7,11 @@ import type { ToolDefinition } from "./types.js";
 
 const input = {
   question: z.string().min(1).max(2000).describe("A question about the sales data, in English."),
-  conversation_id: z.string().regex(/^[\w-]{1,128}$/).optional().describe("Continue this Genie conversation (from a previous answer) for a follow-up."),
+  conversation_id: z
+    .string()
+    .regex(/^[\w-]{1,128}$/)
+    .optional()
+    .describe("Continue this Genie conversation (from a previous answer) for a follow-up."),
 };
 const output = {
   answer: z.string().describe("Genie's text answer."),
@@ -50,7 +54,8 @@ export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
     let lastStatus = "";
     let polls = 0;
     for (;;) {
-      if (ctx.signal.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The Genie call was cancelled; polling stopped.");
+      if (ctx.signal.aborted)
+        throw new GovernedError(ErrorCodes.CANCELLED, "The Genie call was cancelled; polling stopped.");
       message = await ctx.workspace.getMessage(space, conversationId, messageId, options);
       polls += 1;
       if (message.status !== lastStatus) {
@@ -61,16 +66,30 @@ export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
       delay = Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
     }
-    if (message.status === "FAILED") throw new UpstreamError(ErrorCodes.QUERY_FAILED, `Genie could not answer: ${message.error?.error ?? "unknown error"}. Rephrase the question or check your access.`);
+    if (message.status === "FAILED")
+      throw new UpstreamError(
+        ErrorCodes.QUERY_FAILED,
+        `Genie could not answer: ${message.error?.error ?? "unknown error"}. Rephrase the question or check your access.`,
+      );
     if (message.status === "CANCELLED") throw new UpstreamError(ErrorCodes.CANCELLED, "Genie cancelled the message.");
-    if (message.status === "QUERY_RESULT_EXPIRED") throw new UpstreamError(ErrorCodes.QUERY_RESULT_EXPIRED, "The Genie query result expired; ask again.");
+    if (message.status === "QUERY_RESULT_EXPIRED")
+      throw new UpstreamError(ErrorCodes.QUERY_RESULT_EXPIRED, "The Genie query result expired; ask again.");
     const attachments = message.attachments ?? [];
-    const text = attachments.map((a) => a.text?.content).filter(Boolean).join("\n");
+    const text = attachments
+      .map((a) => a.text?.content)
+      .filter(Boolean)
+      .join("\n");
     const queryAttachment = attachments.find((a) => a.query);
     let columns: string[] = [];
     let rows: (string | null)[][] = [];
     if (queryAttachment?.attachment_id) {
-      const { statement_response: result } = await ctx.workspace.getQueryResult(space, conversationId, messageId, queryAttachment.attachment_id, options);
+      const { statement_response: result } = await ctx.workspace.getQueryResult(
+        space,
+        conversationId,
+        messageId,
+        queryAttachment.attachment_id,
+        options,
+      );
       if (result.statement_id) ctx.recordStatement(result.statement_id);
       columns = (result.manifest?.schema?.columns ?? []).map((c) => c.name);
       rows = result.result?.data_array ?? [];
@@ -78,7 +97,15 @@ export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
     const sql = queryAttachment?.query?.query ?? null;
     const answer = text || queryAttachment?.query?.description || "Genie returned no text.";
     return {
-      structured: { answer, sql, columns, rows, conversation_id: conversationId, message_id: messageId, status: message.status },
+      structured: {
+        answer,
+        sql,
+        columns,
+        rows,
+        conversation_id: conversationId,
+        message_id: messageId,
+        status: message.status,
+      },
       text: `${answer}${sql ? `\n\nSQL:\n${sql}` : ""}${columns.length ? `\n\n${textTable(columns, rows)}` : ""}\n\nconversation_id: ${conversationId}`,
       rowsReturned: rows.length,
     };

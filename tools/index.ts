@@ -7,4 +7,11 @@ import { queryAuditLogTool } from "./query-audit-log.js";
 import { askSupervisorTool } from "./ask-supervisor.js";
 
 /** Every governed tool, in the order `tools/list` shows them. */
-export const ALL_TOOLS = [checkIdentityTool, querySalesDataTool, genieQueryTool, queryKnowledgeBaseTool, queryAuditLogTool, askSupervisorTool] as unknown as readonly ToolDefinition[];
+export const ALL_TOOLS = [
+  checkIdentityTool,
+  querySalesDataTool,
+  genieQueryTool,
+  queryKnowledgeBaseTool,
+  queryAuditLogTool,
+  askSupervisorTool,
+] as unknown as readonly ToolDefinition[];

@@ -11,7 +11,8 @@ const input = {
   to_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or before this time (ISO 8601)."),
   limit: z.number().int().min(1).max(1000).default(100).describe("Maximum rows (≤ 1000), newest first."),
 };
-const COLUMNS = "record_id, event_time, request_id, mode, credential_source, human, workspace_principal, role, tool, outcome, error_code, rows_returned, latency_ms, statement_ids";
+const COLUMNS =
+  "record_id, event_time, request_id, mode, credential_source, human, workspace_principal, role, tool, outcome, error_code, rows_returned, latency_ms, statement_ids";
 const output = {
   columns: z.array(z.string()).describe("Column names."),
   rows: z.array(z.array(z.union([z.string(), z.number(), z.null()]))).describe("Audit rows, newest first."),
@@ -43,7 +44,14 @@ export const queryAuditLogTool: ToolDefinition<typeof input, typeof output> = {
     bind("event_time <= :to_time", "to_time", args.to_time, "TIMESTAMP");
     parameters.push({ name: "row_limit", value: String(args.limit + 1), type: "INT" });
     const statement = `SELECT ${COLUMNS} FROM ${ctx.config.workspace.auditTable}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY event_time DESC, record_id LIMIT :row_limit`;
-    const result = await ctx.workspace.executeStatement({ warehouseId: ctx.config.workspace.warehouseId, statement, parameters, rowLimit: args.limit + 1, signal: ctx.signal, deadline: ctx.deadline });
+    const result = await ctx.workspace.executeStatement({
+      warehouseId: ctx.config.workspace.warehouseId,
+      statement,
+      parameters,
+      rowLimit: args.limit + 1,
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+    });
     ctx.recordStatement(result.statementId);
     const rows = result.rows.slice(0, args.limit);
     const columns = result.columns.map((c) => c.name);

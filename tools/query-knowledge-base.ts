@@ -2,15 +2,36 @@ import { z } from "zod";
 import type { ToolDefinition } from "./types.js";
 
 const input = {
-  query: z.string().min(1).max(2000).describe("What to look for in the knowledge base (policies, playbooks, product sheets)."),
+  query: z
+    .string()
+    .min(1)
+    .max(2000)
+    .describe("What to look for in the knowledge base (policies, playbooks, product sheets)."),
   num_results: z.number().int().min(1).max(20).default(5).describe("Passages to return (≤ 20)."),
-  category: z.string().min(1).max(64).optional().describe("Only documents of this category (e.g. policy, playbook, product)."),
+  category: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("Only documents of this category (e.g. policy, playbook, product)."),
   region: z.enum(["ALL", "WEST", "EAST", "CENTRAL"]).optional().describe("Only documents for this region."),
-  query_type: z.enum(["HYBRID", "ANN"]).default("HYBRID").describe("HYBRID (keyword + vector, default) or ANN (vector only)."),
+  query_type: z
+    .enum(["HYBRID", "ANN"])
+    .default("HYBRID")
+    .describe("HYBRID (keyword + vector, default) or ANN (vector only)."),
 };
 const output = {
   passages: z
-    .array(z.object({ doc_id: z.string(), title: z.string(), category: z.string().nullable(), region: z.string().nullable(), content: z.string(), score: z.number() }))
+    .array(
+      z.object({
+        doc_id: z.string(),
+        title: z.string(),
+        category: z.string().nullable(),
+        region: z.string().nullable(),
+        content: z.string(),
+        score: z.number(),
+      }),
+    )
     .describe("Matching passages, best first, with their relevance score."),
 };
 const COLUMNS = ["doc_id", "title", "category", "region", "content"];
@@ -18,7 +39,8 @@ const COLUMNS = ["doc_id", "title", "category", "region", "content"];
 export const queryKnowledgeBaseTool: ToolDefinition<typeof input, typeof output> = {
   name: "query_knowledge_base",
   title: "Search the knowledge base",
-  description: "Searches the sales knowledge base (Vector Search, hybrid by default) and returns passages with scores and their source fields.",
+  description:
+    "Searches the sales knowledge base (Vector Search, hybrid by default) and returns passages with scores and their source fields.",
   inputSchema: input,
   outputSchema: output,
   scopes: ["vectorsearch.vector-search-indexes"],
@@ -42,10 +64,19 @@ export const queryKnowledgeBaseTool: ToolDefinition<typeof input, typeof output>
     const passages = (response.result.data_array ?? []).map((row) => {
       const get = (n: string) => row[names.indexOf(n)];
       const str = (n: string) => (get(n) === undefined || get(n) === null ? null : String(get(n)));
-      return { doc_id: String(get("doc_id")), title: String(get("title") ?? ""), category: str("category"), region: str("region"), content: String(get("content") ?? ""), score: Number(get("score") ?? 0) };
+      return {
+        doc_id: String(get("doc_id")),
+        title: String(get("title") ?? ""),
+        category: str("category"),
+        region: str("region"),
+        content: String(get("content") ?? ""),
+        score: Number(get("score") ?? 0),
+      };
     });
     const text = passages.length
-      ? passages.map((p, i) => `${i + 1}. [${p.doc_id}] ${p.title} (score ${p.score.toFixed(3)})\n${p.content}`).join("\n\n")
+      ? passages
+          .map((p, i) => `${i + 1}. [${p.doc_id}] ${p.title} (score ${p.score.toFixed(3)})\n${p.content}`)
+          .join("\n\n")
       : "No passage matched.";
     return { structured: { passages }, text, rowsReturned: passages.length };
   },

@@ -38,7 +38,10 @@ export class Router {
   }
 
   /** Finds the route for a request; `undefined` when no path matches, `"method"` when only the method differs. */
-  match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } | "method" | undefined {
+  match(
+    method: string,
+    pathname: string,
+  ): { handler: RouteHandler; params: Record<string, string> } | "method" | undefined {
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(pathname);
@@ -55,7 +58,12 @@ export class Router {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -70,7 +78,12 @@ export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof ApiError) {
     sendJson(res, err.status, { error_code: err.errorCode, message: err.message }, err.headers);
   } else if (err instanceof OAuthError) {
-    sendJson(res, err.status, { error: err.error, error_description: err.description }, { "cache-control": "no-store" });
+    sendJson(
+      res,
+      err.status,
+      { error: err.error, error_description: err.description },
+      { "cache-control": "no-store" },
+    );
   } else {
     sendJson(res, 500, { error_code: "INTERNAL_ERROR", message: "The local workspace failed to process the request." });
   }

@@ -10,7 +10,8 @@ function issuerOf(policy: FederationPolicy, ctx: WorkspaceContext): string {
 }
 
 function jwksFor(policy: FederationPolicy, ctx: WorkspaceContext) {
-  const uri = policy.issuer === "local-idp" ? ctx.idpJwksUri : `${policy.issuer.replace(/\/$/, "")}/.well-known/jwks.json`;
+  const uri =
+    policy.issuer === "local-idp" ? ctx.idpJwksUri : `${policy.issuer.replace(/\/$/, "")}/.well-known/jwks.json`;
   let set = jwksByUri.get(uri);
   if (!set) {
     set = createRemoteJWKSet(new URL(uri), { cooldownDuration: 1000 });
@@ -20,7 +21,11 @@ function jwksFor(policy: FederationPolicy, ctx: WorkspaceContext) {
 }
 
 /** Does the subject token satisfy this policy: exact issuer, an allowed audience, the subject claim's value? */
-async function verifyAgainst(token: string, policy: FederationPolicy, ctx: WorkspaceContext): Promise<JWTPayload | undefined> {
+async function verifyAgainst(
+  token: string,
+  policy: FederationPolicy,
+  ctx: WorkspaceContext,
+): Promise<JWTPayload | undefined> {
   try {
     const { payload } = await jwtVerify(token, jwksFor(policy, ctx), {
       issuer: issuerOf(policy, ctx),
@@ -37,7 +42,11 @@ async function verifyAgainst(token: string, policy: FederationPolicy, ctx: Works
 }
 
 /** The principal a subject token may be exchanged for, and the token's expiry; OAuth errors otherwise. */
-export async function matchFederation(subjectToken: string, clientId: string | undefined, ctx: WorkspaceContext): Promise<{ principal: string; exp: number }> {
+export async function matchFederation(
+  subjectToken: string,
+  clientId: string | undefined,
+  ctx: WorkspaceContext,
+): Promise<{ principal: string; exp: number }> {
   let unverified: JWTPayload;
   try {
     unverified = decodeJwt(subjectToken);
@@ -51,7 +60,11 @@ export async function matchFederation(subjectToken: string, clientId: string | u
       const payload = await verifyAgainst(subjectToken, policy, ctx);
       if (payload) return { principal: sp.applicationId, exp: payload.exp! };
     }
-    throw new OAuthError(401, "invalid_grant", "The subject token does not match any federation policy of this service principal.");
+    throw new OAuthError(
+      401,
+      "invalid_grant",
+      "The subject token does not match any federation policy of this service principal.",
+    );
   }
   for (const policy of ctx.seed.accountFederationPolicies) {
     const payload = await verifyAgainst(subjectToken, policy, ctx);
@@ -61,5 +74,9 @@ export async function matchFederation(subjectToken: string, clientId: string | u
     if (user) return { principal: user.userName, exp: payload.exp! };
   }
   void unverified;
-  throw new OAuthError(401, "invalid_grant", "The subject token does not match the account federation policy or names no user.");
+  throw new OAuthError(
+    401,
+    "invalid_grant",
+    "The subject token does not match the account federation policy or names no user.",
+  );
 }

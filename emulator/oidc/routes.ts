@@ -27,12 +27,16 @@ function parseScopes(raw: string | null): string[] {
   return scopes;
 }
 
-function clientCredentialsOf(authorization: string | undefined, form: URLSearchParams): { id?: string; secret?: string } {
+function clientCredentialsOf(
+  authorization: string | undefined,
+  form: URLSearchParams,
+): { id?: string; secret?: string } {
   const basic = authorization ? /^Basic\s+(.+)$/i.exec(authorization) : null;
   if (basic) {
     const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
-    if (colon > 0) return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
+    if (colon > 0)
+      return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
   }
   return { id: form.get("client_id") ?? undefined, secret: form.get("client_secret") ?? undefined };
 }
@@ -75,9 +79,12 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
     const q = url.searchParams;
     const clientId = q.get("client_id") ?? "";
     const redirectUri = q.get("redirect_uri") ?? "";
-    if (!ctx.seed.workspace.publicClients.includes(clientId)) throw new OAuthError(400, "invalid_client", "Unknown client_id.");
-    if (!isLoopbackRedirect(redirectUri)) throw new OAuthError(400, "invalid_request", "redirect_uri must be a loopback http URL.");
-    if (q.get("response_type") !== "code") throw new OAuthError(400, "unsupported_response_type", "response_type must be code.");
+    if (!ctx.seed.workspace.publicClients.includes(clientId))
+      throw new OAuthError(400, "invalid_client", "Unknown client_id.");
+    if (!isLoopbackRedirect(redirectUri))
+      throw new OAuthError(400, "invalid_request", "redirect_uri must be a loopback http URL.");
+    if (q.get("response_type") !== "code")
+      throw new OAuthError(400, "unsupported_response_type", "response_type must be code.");
     if (q.get("code_challenge_method") !== "S256" || !q.get("code_challenge")) {
       throw new OAuthError(400, "invalid_request", "PKCE with code_challenge_method=S256 is required.");
     }
@@ -87,7 +94,14 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
       const user = ctx.directory.userByName(chosen);
       if (!user) throw new OAuthError(400, "invalid_request", "Unknown user.");
       const code = randomBytes(24).toString("base64url");
-      codes.set(code, { user: user.userName, clientId, redirectUri, challenge: q.get("code_challenge")!, scopes, expiresAt: Date.now() + 60_000 });
+      codes.set(code, {
+        user: user.userName,
+        clientId,
+        redirectUri,
+        challenge: q.get("code_challenge")!,
+        scopes,
+        expiresAt: Date.now() + 60_000,
+      });
       const target = new URL(redirectUri);
       target.searchParams.set("code", code);
       if (q.get("state")) target.searchParams.set("state", q.get("state")!);
@@ -102,7 +116,9 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
       })
       .join("");
     const html = `<!doctype html><html><head><title>Local workspace login</title></head><body><h1>Sign in to the local workspace</h1><p>Demo users (no password):</p><ul>${links}</ul></body></html>`;
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'" }).end(html);
+    res
+      .writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'" })
+      .end(html);
   });
 
   router.add("POST", "/oidc/v1/token", async ({ req, res }) => {
@@ -113,37 +129,60 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
       case "client_credentials": {
         const sp = client.id ? ctx.directory.servicePrincipal(client.id) : undefined;
         ctx.counters.countToken("client_credentials", client.id ?? "(none)");
-        if (!sp || client.secret !== sp.secret) throw new OAuthError(401, "invalid_client", "Client authentication failed.");
+        if (!sp || client.secret !== sp.secret)
+          throw new OAuthError(401, "invalid_client", "Client authentication failed.");
         const scopes = parseScopes(form.get("scope"));
-        sendJson(res, 200, { ...(await tokens.issue(sp.applicationId, scopes, HOUR, sp.applicationId)), token_type: "Bearer" }, { "cache-control": "no-store" });
+        sendJson(
+          res,
+          200,
+          { ...(await tokens.issue(sp.applicationId, scopes, HOUR, sp.applicationId)), token_type: "Bearer" },
+          { "cache-control": "no-store" },
+        );
         return;
       }
       case TOKEN_EXCHANGE: {
         const subjectToken = form.get("subject_token");
         if (!subjectToken) throw new OAuthError(400, "invalid_request", "subject_token is required.");
-        if (form.get("subject_token_type") !== JWT_TOKEN_TYPE) throw new OAuthError(400, "invalid_request", `subject_token_type must be ${JWT_TOKEN_TYPE}.`);
+        if (form.get("subject_token_type") !== JWT_TOKEN_TYPE)
+          throw new OAuthError(400, "invalid_request", `subject_token_type must be ${JWT_TOKEN_TYPE}.`);
         const scopes = parseScopes(form.get("scope"));
         const match = await matchFederation(subjectToken, form.get("client_id") ?? undefined, ctx);
         ctx.counters.countToken("token_exchange", match.principal);
         const ttl = Math.min(HOUR, match.exp - Math.floor(Date.now() / 1000));
         if (ttl <= 0) throw new OAuthError(400, "invalid_grant", "The subject token has expired.");
         const issued = await tokens.issue(match.principal, scopes, ttl, form.get("client_id") ?? "account-federation");
-        sendJson(res, 200, { ...issued, token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token" }, { "cache-control": "no-store" });
+        sendJson(
+          res,
+          200,
+          { ...issued, token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token" },
+          { "cache-control": "no-store" },
+        );
         return;
       }
       case "authorization_code": {
         const code = codes.get(form.get("code") ?? "");
         codes.delete(form.get("code") ?? "");
         ctx.counters.countToken("authorization_code", code?.user ?? "(none)");
-        if (!code || code.expiresAt < Date.now()) throw new OAuthError(400, "invalid_grant", "The authorization code is invalid, expired or already used.");
+        if (!code || code.expiresAt < Date.now())
+          throw new OAuthError(400, "invalid_grant", "The authorization code is invalid, expired or already used.");
         if (code.clientId !== (client.id ?? "") || code.redirectUri !== form.get("redirect_uri")) {
-          throw new OAuthError(400, "invalid_grant", "client_id or redirect_uri does not match the authorization request.");
+          throw new OAuthError(
+            400,
+            "invalid_grant",
+            "client_id or redirect_uri does not match the authorization request.",
+          );
         }
         const verifier = form.get("code_verifier") ?? "";
-        if (createHash("sha256").update(verifier).digest("base64url") !== code.challenge) throw new OAuthError(400, "invalid_grant", "PKCE verification failed.");
+        if (createHash("sha256").update(verifier).digest("base64url") !== code.challenge)
+          throw new OAuthError(400, "invalid_grant", "PKCE verification failed.");
         const refresh_token = randomBytes(32).toString("base64url");
         refreshTokens.set(refresh_token, { user: code.user, clientId: code.clientId, scopes: code.scopes });
-        sendJson(res, 200, { ...(await tokens.issue(code.user, code.scopes, HOUR, code.clientId)), token_type: "Bearer", refresh_token }, { "cache-control": "no-store" });
+        sendJson(
+          res,
+          200,
+          { ...(await tokens.issue(code.user, code.scopes, HOUR, code.clientId)), token_type: "Bearer", refresh_token },
+          { "cache-control": "no-store" },
+        );
         return;
       }
       case "refresh_token": {
@@ -151,10 +190,20 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
         const grant = refreshTokens.get(presented);
         refreshTokens.delete(presented);
         ctx.counters.countToken("refresh_token", grant?.user ?? "(none)");
-        if (!grant || grant.clientId !== (client.id ?? grant.clientId)) throw new OAuthError(400, "invalid_grant", "The refresh token is invalid.");
+        if (!grant || grant.clientId !== (client.id ?? grant.clientId))
+          throw new OAuthError(400, "invalid_grant", "The refresh token is invalid.");
         const refresh_token = randomBytes(32).toString("base64url");
         refreshTokens.set(refresh_token, grant);
-        sendJson(res, 200, { ...(await tokens.issue(grant.user, grant.scopes, HOUR, grant.clientId)), token_type: "Bearer", refresh_token }, { "cache-control": "no-store" });
+        sendJson(
+          res,
+          200,
+          {
+            ...(await tokens.issue(grant.user, grant.scopes, HOUR, grant.clientId)),
+            token_type: "Bearer",
+            refresh_token,
+          },
+          { "cache-control": "no-store" },
+        );
         return;
       }
       default:

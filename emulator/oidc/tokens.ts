@@ -47,7 +47,8 @@ export class WorkspaceTokens implements Authenticator {
   async authenticate(req: IncomingMessage): Promise<Principal> {
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+([\w.~+/=-]+)$/i.exec(header) : null;
-    if (!m) throw new ApiError(401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.");
+    if (!m)
+      throw new ApiError(401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.");
     let payload;
     try {
       ({ payload } = await jwtVerify(m[1]!, this.publicJwk, { issuer: this.issuer, algorithms: ["RS256"] }));

@@ -10,7 +10,12 @@ export function registerScimRoutes(router: Router, ctx: WorkspaceContext): void 
   router.add("GET", "/api/2.0/preview/scim/v2/Me", async ({ req, res }) => {
     const principal = await ctx.auth.authenticate(req);
     requireScope(principal, Scopes.currentUserRead, Scopes.sql);
-    const groups = principal.groups.map((g) => ({ display: g, value: stableId(`group:${g}`), type: "direct", $ref: `Groups/${stableId(`group:${g}`)}` }));
+    const groups = principal.groups.map((g) => ({
+      display: g,
+      value: stableId(`group:${g}`),
+      type: "direct",
+      $ref: `Groups/${stableId(`group:${g}`)}`,
+    }));
     if (principal.kind === "user") {
       sendJson(res, 200, {
         schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],

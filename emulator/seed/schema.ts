@@ -77,7 +77,13 @@ export const Seed = z.object({
     }),
   }),
   genieSpaces: z.array(
-    z.object({ id: z.string(), title: z.string(), tables: z.array(z.string()), warehouseId: z.string(), permissions: z.array(Grant) }),
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      tables: z.array(z.string()),
+      warehouseId: z.string(),
+      permissions: z.array(Grant),
+    }),
   ),
   vectorIndexes: z.array(
     z.object({

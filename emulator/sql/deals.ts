@@ -25,8 +25,28 @@ function prng(seed: number): () => number {
 }
 
 const REGIONS = ["WEST", "EAST", "CENTRAL"] as const;
-const PRODUCTS = ["Lakehouse Platform", "SQL Warehouse", "Model Serving", "Vector Search", "Unity Catalog", "Delta Sharing"];
-const ACCOUNTS = ["Acme Corp", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Enterprises", "Wonka", "Soylent", "Cyberdyne", "Tyrell", "Aperture"];
+const PRODUCTS = [
+  "Lakehouse Platform",
+  "SQL Warehouse",
+  "Model Serving",
+  "Vector Search",
+  "Unity Catalog",
+  "Delta Sharing",
+];
+const ACCOUNTS = [
+  "Acme Corp",
+  "Globex",
+  "Initech",
+  "Umbrella",
+  "Hooli",
+  "Stark Industries",
+  "Wayne Enterprises",
+  "Wonka",
+  "Soylent",
+  "Cyberdyne",
+  "Tyrell",
+  "Aperture",
+];
 const QUARTERS = ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"];
 
 /** The seeded deals: synthetic reps, plus a few deals owned by seed users in and out of their own region. */

@@ -46,10 +46,15 @@ export interface TranslatedStatement {
  * Databricks SQL → Postgres, token by token (never inside literals, quoted identifiers or comments):
  * `:name` markers → `$n::type`, `current_user()` → `current_user`, the `main` catalog dropped from three-part names.
  */
-export function translateStatement(statement: string, parameters: SqlParameter[], catalog = "main"): TranslatedStatement {
+export function translateStatement(
+  statement: string,
+  parameters: SqlParameter[],
+  catalog = "main",
+): TranslatedStatement {
   const byName = new Map<string, SqlParameter>();
   for (const p of parameters) {
-    if (!/^[A-Za-z_]\w*$/.test(p.name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Invalid parameter name: ${p.name.slice(0, 64)}`);
+    if (!/^[A-Za-z_]\w*$/.test(p.name))
+      throw new DialectError("INVALID_PARAMETER_VALUE", `Invalid parameter name: ${p.name.slice(0, 64)}`);
     if (byName.has(p.name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Duplicate parameter: ${p.name}`);
     byName.set(p.name, p);
   }
@@ -85,11 +90,16 @@ export function translateStatement(statement: string, parameters: SqlParameter[]
       if (j >= s.length) throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated quoted text.");
       const body = s.slice(i + 1, j);
       out += c === "`" ? `"${body.replace(/"/g, '""')}"` : s.slice(i, j + 1);
-      if (statementsEnded) throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
+      if (statementsEnded)
+        throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
       i = j + 1;
       continue;
     }
-    if (c === "$") throw new DialectError("PARSE_SYNTAX_ERROR", "Positional parameters and dollar quoting are not supported; use :name markers.");
+    if (c === "$")
+      throw new DialectError(
+        "PARSE_SYNTAX_ERROR",
+        "Positional parameters and dollar quoting are not supported; use :name markers.",
+      );
     if (c === ";") {
       statementsEnded = true;
       i += 1;
@@ -100,7 +110,8 @@ export function translateStatement(statement: string, parameters: SqlParameter[]
       i += 1;
       continue;
     }
-    if (statementsEnded) throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
+    if (statementsEnded)
+      throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
     if (c === ":" && next === ":") {
       out += "::";
       i += 2;
@@ -139,10 +150,14 @@ export function translateStatement(statement: string, parameters: SqlParameter[]
     i += 1;
   }
   if (!firstWord || !ALLOWED_FIRST_WORDS.has(firstWord)) {
-    throw new DialectError("INVALID_PARAMETER_VALUE", `Statement type not allowed on this warehouse: ${(firstWord ?? "(empty)").slice(0, 32)}.`);
+    throw new DialectError(
+      "INVALID_PARAMETER_VALUE",
+      `Statement type not allowed on this warehouse: ${(firstWord ?? "(empty)").slice(0, 32)}.`,
+    );
   }
   for (const name of byName.keys()) {
-    if (!order.includes(name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`);
+    if (!order.includes(name))
+      throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`);
   }
   return { sql: out.trim(), values: order.map((n) => byName.get(n)!.value), isInsert: firstWord === "INSERT" };
 }

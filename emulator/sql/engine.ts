@@ -32,7 +32,12 @@ export class SqlError extends Error {
   }
 }
 export interface SqlEngine {
-  execute(principal: Principal, statement: string, parameters: SqlParameter[], options?: { signal?: AbortSignal }): Promise<SqlResult>;
+  execute(
+    principal: Principal,
+    statement: string,
+    parameters: SqlParameter[],
+    options?: { signal?: AbortSignal },
+  ): Promise<SqlResult>;
   close(): Promise<void>;
 }
 
@@ -54,7 +59,6 @@ const TYPE_NAMES: Record<number, [string, string]> = {
 };
 
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
-const lit = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The UC name `main.sales.deals` → Postgres `sales.deals` (the engine's one catalog is `main`). */
 function pgName(ucName: string): { schema: string; table: string } {
@@ -82,7 +86,12 @@ async function applyGovernance(db: PGlite, seed: Seed, directory: Directory): Pr
     "CREATE SCHEMA uc_private AUTHORIZATION uc_owner",
     ...seed.groups.map((g) => `CREATE ROLE ${q(g)} NOLOGIN NOINHERIT`),
     ...principals.map((p) => `CREATE ROLE ${q(p)} NOLOGIN`),
-    ...principals.flatMap((p) => directory.groupsOf(p).filter((g) => seed.groups.includes(g)).map((g) => `GRANT ${q(g)} TO ${q(p)}`)),
+    ...principals.flatMap((p) =>
+      directory
+        .groupsOf(p)
+        .filter((g) => seed.groups.includes(g))
+        .map((g) => `GRANT ${q(g)} TO ${q(p)}`),
+    ),
     `CREATE FUNCTION public.is_member(g text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = g) AND pg_has_role(current_user, g, 'MEMBER') $$`,
     `CREATE FUNCTION public.is_account_group_member(g text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT public.is_member(g) $$`,
     `CREATE TABLE uc_private.deals (deal_id text PRIMARY KEY, account text NOT NULL, region text NOT NULL, owner_email text NOT NULL, product text NOT NULL, amount numeric(12,2) NOT NULL, margin_pct numeric(5,2), quarter text NOT NULL, close_date date NOT NULL)`,
@@ -98,12 +107,27 @@ async function applyGovernance(db: PGlite, seed: Seed, directory: Directory): Pr
     "REVOKE ALL ON SCHEMA uc_private FROM PUBLIC",
   ];
   for (const sql of ddl) await db.exec(sql);
-  await db.query(`INSERT INTO uc_private.deals SELECT * FROM json_populate_recordset(NULL::uc_private.deals, $1::json)`, [
-    JSON.stringify(generateDeals(seed)),
-  ]);
-  const columns = ["deal_id", "account", "region", "owner_email", "product", "amount", "margin_pct", "quarter", "close_date"];
+  await db.query(
+    `INSERT INTO uc_private.deals SELECT * FROM json_populate_recordset(NULL::uc_private.deals, $1::json)`,
+    [JSON.stringify(generateDeals(seed))],
+  );
+  const columns = [
+    "deal_id",
+    "account",
+    "region",
+    "owner_email",
+    "product",
+    "amount",
+    "margin_pct",
+    "quarter",
+    "close_date",
+  ];
   const masks = seed.tables.deals.columnMasks;
-  const select = columns.map((c) => (masks[c] ? `(${translateExpression(masks[c])})::${c === "margin_pct" ? "numeric(5,2)" : "text"} AS ${c}` : c)).join(", ");
+  const select = columns
+    .map((c) =>
+      masks[c] ? `(${translateExpression(masks[c])})::${c === "margin_pct" ? "numeric(5,2)" : "text"} AS ${c}` : c,
+    )
+    .join(", ");
   await db.exec(`SET ROLE uc_owner`);
   await db.exec(
     `CREATE VIEW ${q(deals.schema)}.${q(deals.table)} WITH (security_barrier) AS SELECT ${select} FROM uc_private.deals WHERE ${translateExpression(seed.tables.deals.rowFilter)}`,
@@ -130,10 +154,21 @@ function mapPgError(err: unknown, principal: Principal): SqlError {
   const e = err as { code?: string; message?: string };
   const code = e.code ?? "XX000";
   const message = (e.message ?? "query failed").replace(/uc_private\./g, "main.").replace(/"uc_private"/g, "main");
-  if (code === "42501") return new SqlError("INSUFFICIENT_PERMISSIONS", code, `[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User ${principal.name} does not have the privilege for this operation (${message}).`);
-  if (code === "42P01" || code === "3F000" || code === "0A000") return new SqlError("TABLE_OR_VIEW_NOT_FOUND", code, `[TABLE_OR_VIEW_NOT_FOUND] ${message}`);
+  if (code === "42501")
+    return new SqlError(
+      "INSUFFICIENT_PERMISSIONS",
+      code,
+      `[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User ${principal.name} does not have the privilege for this operation (${message}).`,
+    );
+  if (code === "42P01" || code === "3F000" || code === "0A000")
+    return new SqlError("TABLE_OR_VIEW_NOT_FOUND", code, `[TABLE_OR_VIEW_NOT_FOUND] ${message}`);
   if (code === "42601") return new SqlError("PARSE_SYNTAX_ERROR", code, `[PARSE_SYNTAX_ERROR] ${message}`);
-  if (code === "25006") return new SqlError("INSUFFICIENT_PERMISSIONS", code, "[INSUFFICIENT_PERMISSIONS] This statement may not modify data.");
+  if (code === "25006")
+    return new SqlError(
+      "INSUFFICIENT_PERMISSIONS",
+      code,
+      "[INSUFFICIENT_PERMISSIONS] This statement may not modify data.",
+    );
   if (code === "23505") return new SqlError("DELTA_DUPLICATE_KEY", code, `[DUPLICATE_KEY] ${message}`);
   if (code === "57014") return new SqlError("CANCELLED", code, "The statement was cancelled.");
   return new SqlError("SQL_EXECUTION_ERROR", code, `[${code}] ${message}`);
@@ -145,7 +180,12 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
   await applyGovernance(db, seed, directory);
   let queue: Promise<unknown> = Promise.resolve();
 
-  async function run(principal: Principal, statement: string, parameters: SqlParameter[], signal?: AbortSignal): Promise<SqlResult> {
+  async function run(
+    principal: Principal,
+    statement: string,
+    parameters: SqlParameter[],
+    signal?: AbortSignal,
+  ): Promise<SqlResult> {
     let translated;
     try {
       translated = translateStatement(statement, parameters);
@@ -154,7 +194,9 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
       throw err;
     }
     if (signal?.aborted) throw new SqlError("CANCELLED", "57014", "The statement was cancelled.");
-    await db.exec(`BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL ROLE ${q(principal.name)}; SET LOCAL statement_timeout = 30000`);
+    await db.exec(
+      `BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL ROLE ${q(principal.name)}; SET LOCAL statement_timeout = 30000`,
+    );
     try {
       const result = await db.query<Record<string, unknown>>(translated.sql, translated.values, { rowMode: "array" });
       await db.exec("COMMIT");
@@ -163,7 +205,9 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
         return { name: f.name, position, type_name, type_text };
       });
       const rows = (result.rows as unknown as unknown[][]).map((row) =>
-        row.map((v, i) => (columns[i]!.type_name === "DATE" && v instanceof Date ? v.toISOString().slice(0, 10) : cell(v))),
+        row.map((v, i) =>
+          columns[i]!.type_name === "DATE" && v instanceof Date ? v.toISOString().slice(0, 10) : cell(v),
+        ),
       );
       return { columns, rows };
     } catch (err) {

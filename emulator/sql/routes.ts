@@ -42,7 +42,8 @@ function parseParameters(value: unknown): SqlParameter[] {
     if (!p || typeof p !== "object") throw invalid(`parameters[${i}] must be an object.`);
     const { name, value: v, type } = p as Record<string, unknown>;
     if (typeof name !== "string" || name === "") throw invalid(`parameters[${i}].name must be a non-empty string.`);
-    if (v !== undefined && v !== null && typeof v !== "string") throw invalid(`parameters[${i}].value must be a string.`);
+    if (v !== undefined && v !== null && typeof v !== "string")
+      throw invalid(`parameters[${i}].value must be a string.`);
     if (type !== undefined && typeof type !== "string") throw invalid(`parameters[${i}].type must be a string.`);
     return { name, value: (v as string | null | undefined) ?? null, type: type as string | undefined };
   });
@@ -69,7 +70,8 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
 
   function owned(principal: Principal, id: string): Statement {
     const s = statements.get(id);
-    if (!s || s.owner !== principal.name) throw new ApiError(404, "NOT_FOUND", `Statement ${id.slice(0, 64)} not found.`);
+    if (!s || s.owner !== principal.name)
+      throw new ApiError(404, "NOT_FOUND", `Statement ${id.slice(0, 64)} not found.`);
     return s;
   }
 
@@ -91,7 +93,10 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
   }
 
   function view(s: Statement, withResult = true) {
-    const body: Record<string, unknown> = { statement_id: s.id, status: { state: s.state, ...(s.error ? { error: s.error } : {}) } };
+    const body: Record<string, unknown> = {
+      statement_id: s.id,
+      status: { state: s.state, ...(s.error ? { error: s.error } : {}) },
+    };
     if (s.state === "SUCCEEDED" && s.result) {
       const rows = s.result.rows.length;
       const total = Math.max(1, Math.ceil(rows / ROWS_PER_CHUNK));
@@ -119,23 +124,41 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     if (typeof body.statement !== "string" || body.statement.trim() === "") throw invalid("statement is required.");
     if (typeof body.warehouse_id !== "string") throw invalid("warehouse_id is required.");
     const warehouse = ctx.seed.warehouses.find((w) => w.id === body.warehouse_id);
-    if (!warehouse) throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `Warehouse ${body.warehouse_id.slice(0, 64)} does not exist.`);
+    if (!warehouse)
+      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `Warehouse ${body.warehouse_id.slice(0, 64)} does not exist.`);
     if (!ctx.directory.allows(warehouse.permissions, principal, "CAN_USE")) {
-      throw new ApiError(403, "PERMISSION_DENIED", `User ${principal.name} does not have CAN_USE permission on warehouse ${warehouse.id}.`);
+      throw new ApiError(
+        403,
+        "PERMISSION_DENIED",
+        `User ${principal.name} does not have CAN_USE permission on warehouse ${warehouse.id}.`,
+      );
     }
     const wait = parseWaitTimeout(body.wait_timeout);
-    if (body.on_wait_timeout !== undefined && body.on_wait_timeout !== "CONTINUE" && body.on_wait_timeout !== "CANCEL") {
+    if (
+      body.on_wait_timeout !== undefined &&
+      body.on_wait_timeout !== "CONTINUE" &&
+      body.on_wait_timeout !== "CANCEL"
+    ) {
       throw invalid("on_wait_timeout must be CONTINUE or CANCEL.");
     }
-    if (body.disposition !== undefined && body.disposition !== "INLINE") throw invalid("Only disposition INLINE is supported by this workspace.");
-    if (body.format !== undefined && body.format !== "JSON_ARRAY") throw invalid("Only format JSON_ARRAY is supported with disposition INLINE.");
+    if (body.disposition !== undefined && body.disposition !== "INLINE")
+      throw invalid("Only disposition INLINE is supported by this workspace.");
+    if (body.format !== undefined && body.format !== "JSON_ARRAY")
+      throw invalid("Only format JSON_ARRAY is supported with disposition INLINE.");
     const parameters = parseParameters(body.parameters);
     const rowLimit = optionalInt(body, "row_limit");
     const byteLimit = optionalInt(body, "byte_limit");
-    if (body.query_tags !== undefined && !Array.isArray(body.query_tags)) throw invalid("query_tags must be a list of {key, value}.");
+    if (body.query_tags !== undefined && !Array.isArray(body.query_tags))
+      throw invalid("query_tags must be a list of {key, value}.");
 
     forget();
-    const s: Statement = { id: randomUUID(), owner: principal.name, state: "PENDING", truncated: false, done: Promise.resolve() };
+    const s: Statement = {
+      id: randomUUID(),
+      owner: principal.name,
+      state: "PENDING",
+      truncated: false,
+      done: Promise.resolve(),
+    };
     statements.set(s.id, s);
     const statementText = body.statement;
     s.done = (async () => {
@@ -161,7 +184,10 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       } catch (err) {
         if ((s.state as State) === "CANCELED") return;
         s.state = "FAILED";
-        s.error = err instanceof SqlError ? { error_code: err.errorCode, message: err.message } : { error_code: "INTERNAL_ERROR", message: "The statement failed." };
+        s.error =
+          err instanceof SqlError
+            ? { error_code: err.errorCode, message: err.message }
+            : { error_code: "INTERNAL_ERROR", message: "The statement failed." };
       } finally {
         s.finishedAt = Date.now();
       }
@@ -169,7 +195,10 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     const last = ctx.counters.statements.at(-1);
     if (last && body.query_tags) last.queryTags = body.query_tags;
     if (wait > 0) {
-      const timedOut = await Promise.race([s.done.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), wait * 1000).unref())]);
+      const timedOut = await Promise.race([
+        s.done.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), wait * 1000).unref()),
+      ]);
       if (timedOut && body.on_wait_timeout === "CANCEL") {
         s.state = "CANCELED";
         s.finishedAt = Date.now();
@@ -184,16 +213,22 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     sendJson(res, 200, view(owned(principal, params.statement_id!)));
   });
 
-  router.add("GET", "/api/2.0/sql/statements/:statement_id/result/chunks/:chunk_index", async ({ req, res, params }) => {
-    const principal = await ctx.auth.authenticate(req);
-    requireScope(principal, Scopes.sql);
-    const s = owned(principal, params.statement_id!);
-    if (s.state !== "SUCCEEDED" || !s.result) throw new ApiError(400, "INVALID_STATE", `Statement is ${s.state}; no result to fetch.`);
-    const index = Number(params.chunk_index);
-    const total = Math.max(1, Math.ceil(s.result.rows.length / ROWS_PER_CHUNK));
-    if (!Number.isInteger(index) || index < 0 || index >= total) throw invalid(`chunk_index must be between 0 and ${total - 1}.`);
-    sendJson(res, 200, chunkOf(s, index));
-  });
+  router.add(
+    "GET",
+    "/api/2.0/sql/statements/:statement_id/result/chunks/:chunk_index",
+    async ({ req, res, params }) => {
+      const principal = await ctx.auth.authenticate(req);
+      requireScope(principal, Scopes.sql);
+      const s = owned(principal, params.statement_id!);
+      if (s.state !== "SUCCEEDED" || !s.result)
+        throw new ApiError(400, "INVALID_STATE", `Statement is ${s.state}; no result to fetch.`);
+      const index = Number(params.chunk_index);
+      const total = Math.max(1, Math.ceil(s.result.rows.length / ROWS_PER_CHUNK));
+      if (!Number.isInteger(index) || index < 0 || index >= total)
+        throw invalid(`chunk_index must be between 0 and ${total - 1}.`);
+      sendJson(res, 200, chunkOf(s, index));
+    },
+  );
 
   router.add("POST", "/api/2.0/sql/statements/:statement_id/cancel", async ({ req, res, params }) => {
     const principal = await ctx.auth.authenticate(req);

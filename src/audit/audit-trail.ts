@@ -6,7 +6,10 @@ import type { AuditEntry } from "../mcp/tool-dispatcher.js";
 import { redactArguments } from "./redact.js";
 import { AuditSpool, type SpooledRecord } from "./spool.js";
 
-export type StatementExecutor = (statement: string, parameters: { name: string; value: string | null; type?: string }[]) => Promise<void>;
+export type StatementExecutor = (
+  statement: string,
+  parameters: { name: string; value: string | null; type?: string }[],
+) => Promise<void>;
 
 const COLUMNS: [string, string][] = [
   ["record_id", "STRING"],
@@ -93,7 +96,10 @@ export class AuditTrail {
       this.spool.ack(batch.map((r) => r.record_id));
       return true;
     } catch (err) {
-      this.logger.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, depth: this.spool.depth() }, "audit batch not written; kept in the spool");
+      this.logger.warn(
+        { err: { code: (err as { code?: string }).code, message: (err as Error).message }, depth: this.spool.depth() },
+        "audit batch not written; kept in the spool",
+      );
       return false;
     }
   }

@@ -1,4 +1,5 @@
-const SECRET_KEY = /token|secret|password|passwd|assertion|authorization|cookie|api[_-]?key|^code$|code_verifier|credential/i;
+const SECRET_KEY =
+  /token|secret|password|passwd|assertion|authorization|cookie|api[_-]?key|^code$|code_verifier|credential/i;
 const SECRET_VALUE = /^(eyJ[\w-]+\.[\w-]+\.[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,})$/i;
 
 /** Tool arguments for the audit row: secrets removed, long values cut, depth and size bounded; never throws. */

@@ -48,7 +48,8 @@ export class AuditSpool {
   private replay(): void {
     const acked = new Set(AuditSpool.lines(this.ackPath).map(String));
     for (const record of AuditSpool.lines(this.spoolPath) as SpooledRecord[]) {
-      if (record && typeof record.record_id === "string" && !acked.has(record.record_id)) this.pendingRecords.set(record.record_id, record);
+      if (record && typeof record.record_id === "string" && !acked.has(record.record_id))
+        this.pendingRecords.set(record.record_id, record);
     }
     // Compact: rewrite the spool with only the pending records, then start a fresh ack log.
     const tmp = `${this.spoolPath}.tmp`;

@@ -54,7 +54,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof GovernedError ? `[${err.code}] ${err.message}` : err instanceof Error ? err.message : String(err);
+  const message =
+    err instanceof GovernedError ? `[${err.code}] ${err.message}` : err instanceof Error ? err.message : String(err);
   console.error(`databricks-governed-mcp: ${message}`);
   process.exit(1);
 });

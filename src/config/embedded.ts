@@ -5,7 +5,12 @@ import type { Seed } from "../../emulator/seed/schema.js";
  * the local IdP as the Federation issuer, each role's service principal, and the server's own service principal.
  * Environment variables and MCP_CONFIG_FILE still override these values.
  */
-export function embeddedConfigBase(seed: Seed, workspaceUrl: string, idpIssuer: string, idpJwksUri: string): Record<string, unknown> {
+export function embeddedConfigBase(
+  seed: Seed,
+  workspaceUrl: string,
+  idpIssuer: string,
+  idpJwksUri: string,
+): Record<string, unknown> {
   const roleToServicePrincipal: Record<string, string> = {};
   for (const sp of seed.servicePrincipals) {
     for (const policy of sp.federationPolicies) {
@@ -25,7 +30,15 @@ export function embeddedConfigBase(seed: Seed, workspaceUrl: string, idpIssuer: 
     },
     identity: {
       federation: {
-        issuers: [{ issuer: idpIssuer, jwksUri: idpJwksUri, audience: seed.workspace.federationAudience, roleClaim: "role", subjectTokenSource: "caller" }],
+        issuers: [
+          {
+            issuer: idpIssuer,
+            jwksUri: idpJwksUri,
+            audience: seed.workspace.federationAudience,
+            roleClaim: "role",
+            subjectTokenSource: "caller",
+          },
+        ],
         roleToServicePrincipal,
       },
       m2m: serverSp ? { clientId: serverSp.applicationId, clientSecret: serverSp.secret } : {},

@@ -41,7 +41,12 @@ function json(env: Env, key: string): unknown {
 
 function list(env: Env, key: string): string[] | undefined {
   const v = env[key];
-  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+  return v
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 /** Drops undefined leaves so that file values and schema defaults show through. */
@@ -50,7 +55,8 @@ function prune(value: unknown): unknown {
   const out: Json = {};
   for (const [k, v] of Object.entries(value)) {
     const p = prune(v);
-    if (p !== undefined && !(typeof p === "object" && p !== null && !Array.isArray(p) && Object.keys(p).length === 0)) out[k] = p;
+    if (p !== undefined && !(typeof p === "object" && p !== null && !Array.isArray(p) && Object.keys(p).length === 0))
+      out[k] = p;
   }
   return out;
 }
@@ -144,21 +150,33 @@ export function parseConfig(raw: unknown): Config {
   if (result.success) {
     const config = result.data;
     for (const [role, sp] of Object.entries(config.identity.federation.roleToServicePrincipal)) {
-      if (!sp) throw new ConfigError(`identity.federation.roleToServicePrincipal.${role}: give a service principal application id.`);
+      if (!sp)
+        throw new ConfigError(
+          `identity.federation.roleToServicePrincipal.${role}: give a service principal application id.`,
+        );
     }
     for (const table of [config.workspace.salesTable, config.workspace.auditTable]) {
       if (!/^[A-Za-z_][\w]*\.[A-Za-z_][\w]*\.[A-Za-z_][\w]*$/.test(table)) {
-        throw new ConfigError(`workspace table ${JSON.stringify(table)} must be a three-part name catalog.schema.table.`);
+        throw new ConfigError(
+          `workspace table ${JSON.stringify(table)} must be a three-part name catalog.schema.table.`,
+        );
       }
     }
-    if (config.identity.federation.issuers.length > 0 && Object.keys(config.identity.federation.roleToServicePrincipal).length === 0) {
-      throw new ConfigError("identity.federation.roleToServicePrincipal: Federation is configured but maps no role (set MCP_ROLE_TO_SERVICE_PRINCIPAL).");
+    if (
+      config.identity.federation.issuers.length > 0 &&
+      Object.keys(config.identity.federation.roleToServicePrincipal).length === 0
+    ) {
+      throw new ConfigError(
+        "identity.federation.roleToServicePrincipal: Federation is configured but maps no role (set MCP_ROLE_TO_SERVICE_PRINCIPAL).",
+      );
     }
     return config;
   }
   const issue = result.error.issues[0]!;
   const key = issue.path.join(".") || "(root)";
-  throw new ConfigError(`Invalid configuration at ${key}: ${issue.message}. Set it in the environment or MCP_CONFIG_FILE.`);
+  throw new ConfigError(
+    `Invalid configuration at ${key}: ${issue.message}. Set it in the environment or MCP_CONFIG_FILE.`,
+  );
 }
 
 /** Environment over an optional file (MCP_CONFIG_FILE) over `base` (e.g. the embedded local workspace's values). */

@@ -51,63 +51,92 @@ export const ConfigSchema = z.object({
     vectorIndex: z.string().default("main.knowledge.docs_index"),
     supervisorEndpoint: z.string().default("sales-supervisor-agent"),
   }),
-  server: z.object({
-    transport: z.enum(["stdio", "http"]).default("stdio"),
-    host: z.string().default("127.0.0.1").describe("HTTP bind address; loopback unless deliberately exposed."),
-    port: z.number().int().min(0).max(65535).default(3000),
-    path: z.string().default("/mcp"),
-    publicUrl: z.string().url().optional().describe("External URL of the server, for protected-resource metadata."),
-    allowedOrigins: z.array(z.string()).default([]).describe("Origins allowed besides loopback ones."),
-    allowedHosts: z.array(z.string()).default([]).describe("Host header values allowed besides loopback ones."),
-    maxBodyBytes: z.number().int().positive().default(1_048_576),
-    shutdownDeadlineMs: z.number().int().positive().default(10_000),
-  }).prefault({}),
-  identity: z.object({
-    obo: z.object({
-      trustProxyHeader: z.boolean().default(false).describe("Trust x-forwarded-access-token (only behind the Databricks Apps proxy)."),
-      acceptWorkspaceBearer: z.boolean().default(true),
-      tools: z.array(ToolName).optional().describe("Tools OBO callers may use; unset: all, Unity Catalog decides."),
-    }).prefault({}),
-    federation: z.object({
-      issuers: z.array(FederationIssuer).default([]),
-      roleToServicePrincipal: z.record(z.string(), z.string()).default({}).describe("Role → service principal application id."),
-      clockToleranceS: z.number().int().min(0).max(60).default(30),
-      maxTokenBytes: z.number().int().positive().max(65_536).default(8192),
-    }).prefault({}),
-    m2m: z.object({
-      clientId: z.string().optional(),
-      clientSecret: z.string().optional(),
-      allowHttpCallers: z.boolean().default(false).describe("Let unauthenticated HTTP callers act as the server's SP. Dangerous."),
-      tools: z.array(ToolName).default([...TOOL_NAMES]),
-    }).prefault({}),
-    local: z.object({
-      token: z.string().optional().describe("DATABRICKS_TOKEN (stdio only)."),
-      profile: z.string().optional().describe("DATABRICKS_CONFIG_PROFILE (stdio only)."),
-      configFile: z.string().optional(),
-      loginCacheFile: z.string().optional(),
-    }).prefault({}),
-    tokenCache: z.object({
-      maxEntries: z.number().int().positive().default(10_000),
-      refreshMarginS: z.number().int().min(0).default(60),
-    }).prefault({}),
-  }).prefault({}),
-  policy: z.object({
-    rbac: z.record(z.string(), z.array(ToolName)).default(DEFAULT_RBAC),
-  }).prefault({}),
-  audit: z.object({
-    spoolDir: z.string().default(".spool"),
-    batchSize: z.number().int().positive().max(1000).default(100),
-    flushIntervalMs: z.number().int().positive().default(500),
-    maxArgumentChars: z.number().int().positive().default(512),
-  }).prefault({}),
-  timeouts: z.object({
-    check_identity: z.number().int().positive().default(15_000),
-    query_sales_data: z.number().int().positive().default(60_000),
-    genie_query: z.number().int().positive().default(120_000),
-    query_knowledge_base: z.number().int().positive().default(20_000),
-    query_audit_log: z.number().int().positive().default(60_000),
-    ask_supervisor: z.number().int().positive().default(120_000),
-  }).prefault({}),
+  server: z
+    .object({
+      transport: z.enum(["stdio", "http"]).default("stdio"),
+      host: z.string().default("127.0.0.1").describe("HTTP bind address; loopback unless deliberately exposed."),
+      port: z.number().int().min(0).max(65535).default(3000),
+      path: z.string().default("/mcp"),
+      publicUrl: z.string().url().optional().describe("External URL of the server, for protected-resource metadata."),
+      allowedOrigins: z.array(z.string()).default([]).describe("Origins allowed besides loopback ones."),
+      allowedHosts: z.array(z.string()).default([]).describe("Host header values allowed besides loopback ones."),
+      maxBodyBytes: z.number().int().positive().default(1_048_576),
+      shutdownDeadlineMs: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  identity: z
+    .object({
+      obo: z
+        .object({
+          trustProxyHeader: z
+            .boolean()
+            .default(false)
+            .describe("Trust x-forwarded-access-token (only behind the Databricks Apps proxy)."),
+          acceptWorkspaceBearer: z.boolean().default(true),
+          tools: z.array(ToolName).optional().describe("Tools OBO callers may use; unset: all, Unity Catalog decides."),
+        })
+        .prefault({}),
+      federation: z
+        .object({
+          issuers: z.array(FederationIssuer).default([]),
+          roleToServicePrincipal: z
+            .record(z.string(), z.string())
+            .default({})
+            .describe("Role → service principal application id."),
+          clockToleranceS: z.number().int().min(0).max(60).default(30),
+          maxTokenBytes: z.number().int().positive().max(65_536).default(8192),
+        })
+        .prefault({}),
+      m2m: z
+        .object({
+          clientId: z.string().optional(),
+          clientSecret: z.string().optional(),
+          allowHttpCallers: z
+            .boolean()
+            .default(false)
+            .describe("Let unauthenticated HTTP callers act as the server's SP. Dangerous."),
+          tools: z.array(ToolName).default([...TOOL_NAMES]),
+        })
+        .prefault({}),
+      local: z
+        .object({
+          token: z.string().optional().describe("DATABRICKS_TOKEN (stdio only)."),
+          profile: z.string().optional().describe("DATABRICKS_CONFIG_PROFILE (stdio only)."),
+          configFile: z.string().optional(),
+          loginCacheFile: z.string().optional(),
+        })
+        .prefault({}),
+      tokenCache: z
+        .object({
+          maxEntries: z.number().int().positive().default(10_000),
+          refreshMarginS: z.number().int().min(0).default(60),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  policy: z
+    .object({
+      rbac: z.record(z.string(), z.array(ToolName)).default(DEFAULT_RBAC),
+    })
+    .prefault({}),
+  audit: z
+    .object({
+      spoolDir: z.string().default(".spool"),
+      batchSize: z.number().int().positive().max(1000).default(100),
+      flushIntervalMs: z.number().int().positive().default(500),
+      maxArgumentChars: z.number().int().positive().default(512),
+    })
+    .prefault({}),
+  timeouts: z
+    .object({
+      check_identity: z.number().int().positive().default(15_000),
+      query_sales_data: z.number().int().positive().default(60_000),
+      genie_query: z.number().int().positive().default(120_000),
+      query_knowledge_base: z.number().int().positive().default(20_000),
+      query_audit_log: z.number().int().positive().default(60_000),
+      ask_supervisor: z.number().int().positive().default(120_000),
+    })
+    .prefault({}),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   logFormat: z.enum(["json", "pretty"]).default("json"),
 });

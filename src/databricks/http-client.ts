@@ -19,16 +19,47 @@ export interface WorkspaceRequest {
 const MAX_ATTEMPTS = 4;
 
 /** Maps a Databricks error answer to a stable code with a message that says what to do. */
-export function upstreamError(status: number, body: { error_code?: string; message?: string }, retryAfterS?: number): GovernedError {
+export function upstreamError(
+  status: number,
+  body: { error_code?: string; message?: string },
+  retryAfterS?: number,
+): GovernedError {
   const detail = `${body.error_code ?? `HTTP ${status}`}: ${(body.message ?? "").slice(0, 300)}`;
-  if (status === 401) return new IdentityError(ErrorCodes.TOKEN_EXPIRED, `The workspace refused the credential (${detail}). Sign in again.`);
-  if (status === 403 && /scope/i.test(body.message ?? "")) return new PolicyError(ErrorCodes.SCOPE_MISSING, `The workspace requires a scope this credential lacks (${detail}).`);
-  if (status === 403) return new PolicyError(ErrorCodes.ACCESS_DENIED, `Permission denied by the workspace (${detail}). Ask an admin for access.`);
-  if (status === 404) return new UpstreamError(ErrorCodes.NOT_FOUND, `Not found (${detail}). Check the resource name or id.`);
-  if (status === 429) return new UpstreamError(ErrorCodes.RATE_LIMITED, `The workspace is rate limiting requests (${detail}).`, { retryAfterS: retryAfterS ?? 1, upstreamStatus: status });
-  if (status === 503 || status === 502 || status === 504) return new UpstreamError(ErrorCodes.UPSTREAM_UNAVAILABLE, `The workspace is temporarily unavailable (${detail}). Try again shortly.`, { upstreamStatus: status, retryAfterS });
-  if (status === 400) return new UpstreamError(ErrorCodes.INVALID_ARGUMENT, `The workspace rejected the request (${detail}).`, { upstreamStatus: status });
-  return new UpstreamError(ErrorCodes.UPSTREAM_ERROR, `The workspace answered ${status} (${detail}).`, { upstreamStatus: status });
+  if (status === 401)
+    return new IdentityError(
+      ErrorCodes.TOKEN_EXPIRED,
+      `The workspace refused the credential (${detail}). Sign in again.`,
+    );
+  if (status === 403 && /scope/i.test(body.message ?? ""))
+    return new PolicyError(
+      ErrorCodes.SCOPE_MISSING,
+      `The workspace requires a scope this credential lacks (${detail}).`,
+    );
+  if (status === 403)
+    return new PolicyError(
+      ErrorCodes.ACCESS_DENIED,
+      `Permission denied by the workspace (${detail}). Ask an admin for access.`,
+    );
+  if (status === 404)
+    return new UpstreamError(ErrorCodes.NOT_FOUND, `Not found (${detail}). Check the resource name or id.`);
+  if (status === 429)
+    return new UpstreamError(ErrorCodes.RATE_LIMITED, `The workspace is rate limiting requests (${detail}).`, {
+      retryAfterS: retryAfterS ?? 1,
+      upstreamStatus: status,
+    });
+  if (status === 503 || status === 502 || status === 504)
+    return new UpstreamError(
+      ErrorCodes.UPSTREAM_UNAVAILABLE,
+      `The workspace is temporarily unavailable (${detail}). Try again shortly.`,
+      { upstreamStatus: status, retryAfterS },
+    );
+  if (status === 400)
+    return new UpstreamError(ErrorCodes.INVALID_ARGUMENT, `The workspace rejected the request (${detail}).`, {
+      upstreamStatus: status,
+    });
+  return new UpstreamError(ErrorCodes.UPSTREAM_ERROR, `The workspace answered ${status} (${detail}).`, {
+    upstreamStatus: status,
+  });
 }
 
 /** One keep-alive connection pool per process to the workspace host; every request carries the caller's own token. */
@@ -63,8 +94,12 @@ export class WorkspaceHttpClient {
         text = await res.body.text();
       } catch (err) {
         if (req.signal?.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled.");
-        if (req.idempotent && attempt < MAX_ATTEMPTS && (await this.backoff(attempt, undefined, req.deadline))) continue;
-        throw new UpstreamError(ErrorCodes.UPSTREAM_UNAVAILABLE, `The workspace could not be reached (${(err as { code?: string }).code ?? "network error"}).`);
+        if (req.idempotent && attempt < MAX_ATTEMPTS && (await this.backoff(attempt, undefined, req.deadline)))
+          continue;
+        throw new UpstreamError(
+          ErrorCodes.UPSTREAM_UNAVAILABLE,
+          `The workspace could not be reached (${(err as { code?: string }).code ?? "network error"}).`,
+        );
       }
       if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
       let body: { error_code?: string; message?: string } = {};
@@ -81,7 +116,13 @@ export class WorkspaceHttpClient {
       }
       const retryAfterS = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
       const retryable = status === 429 || status === 503 || status === 502 || status === 504;
-      if (retryable && (req.idempotent || status === 429) && attempt < MAX_ATTEMPTS && (await this.backoff(attempt, retryAfterS, req.deadline))) continue;
+      if (
+        retryable &&
+        (req.idempotent || status === 429) &&
+        attempt < MAX_ATTEMPTS &&
+        (await this.backoff(attempt, retryAfterS, req.deadline))
+      )
+        continue;
       throw upstreamError(status, body, retryAfterS);
     }
   }

@@ -20,7 +20,12 @@ export interface StatementResult {
 interface StatementResponse {
   statement_id: string;
   status: { state: string; error?: { error_code?: string; message?: string } };
-  manifest?: { schema?: { columns?: { name: string; type_name: string }[] }; total_row_count?: number; total_chunk_count?: number; truncated?: boolean };
+  manifest?: {
+    schema?: { columns?: { name: string; type_name: string }[] };
+    total_row_count?: number;
+    total_chunk_count?: number;
+    truncated?: boolean;
+  };
   result?: { data_array?: (string | null)[][]; next_chunk_index?: number };
 }
 
@@ -32,13 +37,38 @@ export interface CallOptions {
 /** The Databricks APIs the tools use, bound to one caller's credential. */
 export interface WorkspaceApi {
   currentUser(options?: CallOptions): Promise<Record<string, unknown>>;
-  executeStatement(input: { warehouseId: string; statement: string; parameters: StatementParameter[]; rowLimit: number } & CallOptions): Promise<StatementResult>;
-  startConversation(spaceId: string, content: string, options?: CallOptions): Promise<{ conversation_id: string; message_id: string }>;
-  createMessage(spaceId: string, conversationId: string, content: string, options?: CallOptions): Promise<{ id?: string; message_id?: string; conversation_id: string }>;
+  executeStatement(
+    input: { warehouseId: string; statement: string; parameters: StatementParameter[]; rowLimit: number } & CallOptions,
+  ): Promise<StatementResult>;
+  startConversation(
+    spaceId: string,
+    content: string,
+    options?: CallOptions,
+  ): Promise<{ conversation_id: string; message_id: string }>;
+  createMessage(
+    spaceId: string,
+    conversationId: string,
+    content: string,
+    options?: CallOptions,
+  ): Promise<{ id?: string; message_id?: string; conversation_id: string }>;
   getMessage(spaceId: string, conversationId: string, messageId: string, options?: CallOptions): Promise<GenieMessage>;
-  getQueryResult(spaceId: string, conversationId: string, messageId: string, attachmentId: string, options?: CallOptions): Promise<{ statement_response: StatementResponse }>;
-  queryIndex(indexName: string, body: Record<string, unknown>, options?: CallOptions): Promise<{ manifest: { columns: { name: string }[] }; result: { row_count?: number; data_array?: unknown[][] } }>;
-  invokeServing(endpoint: string, body: Record<string, unknown>, options?: CallOptions): Promise<Record<string, unknown>>;
+  getQueryResult(
+    spaceId: string,
+    conversationId: string,
+    messageId: string,
+    attachmentId: string,
+    options?: CallOptions,
+  ): Promise<{ statement_response: StatementResponse }>;
+  queryIndex(
+    indexName: string,
+    body: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<{ manifest: { columns: { name: string }[] }; result: { row_count?: number; data_array?: unknown[][] } }>;
+  invokeServing(
+    endpoint: string,
+    body: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<Record<string, unknown>>;
 }
 
 export interface GenieMessage {
@@ -47,7 +77,11 @@ export interface GenieMessage {
   conversation_id: string;
   status: string;
   error?: { error?: string; type?: string };
-  attachments?: { attachment_id?: string; text?: { content?: string }; query?: { query?: string; description?: string; statement_id?: string } }[];
+  attachments?: {
+    attachment_id?: string;
+    text?: { content?: string };
+    query?: { query?: string; description?: string; statement_id?: string };
+  }[];
 }
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELED", "CLOSED"]);
@@ -59,8 +93,23 @@ export function createWorkspaceApi(
   credential: WorkspaceCredential,
   context: { requestId: string; queryTags: Record<string, string>; onStatement?: (statementId: string) => void },
 ): WorkspaceApi {
-  const call = <T>(method: "GET" | "POST", path: string, body: unknown, options: CallOptions = {}, idempotent = method === "GET") =>
-    http.request<T>({ method, path, body, credential, signal: options.signal, deadline: options.deadline, idempotent, requestId: context.requestId });
+  const call = <T>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    options: CallOptions = {},
+    idempotent = method === "GET",
+  ) =>
+    http.request<T>({
+      method,
+      path,
+      body,
+      credential,
+      signal: options.signal,
+      deadline: options.deadline,
+      idempotent,
+      requestId: context.requestId,
+    });
   const queryTags = Object.entries(context.queryTags).map(([key, value]) => ({ key, value }));
 
   return {
@@ -70,26 +119,49 @@ export function createWorkspaceApi(
       let response = await call<StatementResponse>(
         "POST",
         "/api/2.0/sql/statements",
-        { warehouse_id: warehouseId, statement, parameters, row_limit: rowLimit, wait_timeout: "10s", on_wait_timeout: "CONTINUE", disposition: "INLINE", format: "JSON_ARRAY", query_tags: queryTags },
+        {
+          warehouse_id: warehouseId,
+          statement,
+          parameters,
+          row_limit: rowLimit,
+          wait_timeout: "10s",
+          on_wait_timeout: "CONTINUE",
+          disposition: "INLINE",
+          format: "JSON_ARRAY",
+          query_tags: queryTags,
+        },
         { signal, deadline },
       );
       context.onStatement?.(response.statement_id);
       let delay = 100;
       while (!TERMINAL.has(response.status.state)) {
         if (signal?.aborted) {
-          await call("POST", `/api/2.0/sql/statements/${enc(response.statement_id)}/cancel`, {}, {}).catch(() => undefined);
+          await call("POST", `/api/2.0/sql/statements/${enc(response.statement_id)}/cancel`, {}, {}).catch(
+            () => undefined,
+          );
           throw new UpstreamError(ErrorCodes.CANCELLED, "The statement was cancelled.");
         }
         await sleep(delay);
         delay = Math.min(delay * 2, 1000);
-        response = await call<StatementResponse>("GET", `/api/2.0/sql/statements/${enc(response.statement_id)}`, undefined, { signal, deadline });
+        response = await call<StatementResponse>(
+          "GET",
+          `/api/2.0/sql/statements/${enc(response.statement_id)}`,
+          undefined,
+          { signal, deadline },
+        );
       }
       if (response.status.state === "FAILED") {
         const error = response.status.error ?? {};
-        const code = /INSUFFICIENT_PERMISSIONS|PERMISSION/.test(error.error_code ?? "") ? ErrorCodes.ACCESS_DENIED : ErrorCodes.QUERY_FAILED;
-        throw new UpstreamError(code, `The statement failed: ${error.error_code ?? "error"}: ${(error.message ?? "").slice(0, 300)}`);
+        const code = /INSUFFICIENT_PERMISSIONS|PERMISSION/.test(error.error_code ?? "")
+          ? ErrorCodes.ACCESS_DENIED
+          : ErrorCodes.QUERY_FAILED;
+        throw new UpstreamError(
+          code,
+          `The statement failed: ${error.error_code ?? "error"}: ${(error.message ?? "").slice(0, 300)}`,
+        );
       }
-      if (response.status.state !== "SUCCEEDED") throw new UpstreamError(ErrorCodes.CANCELLED, `The statement ended ${response.status.state}.`);
+      if (response.status.state !== "SUCCEEDED")
+        throw new UpstreamError(ErrorCodes.CANCELLED, `The statement ended ${response.status.state}.`);
       const rows = [...(response.result?.data_array ?? [])];
       let next = response.result?.next_chunk_index;
       while (next !== undefined && rows.length < rowLimit) {
@@ -111,11 +183,22 @@ export function createWorkspaceApi(
       };
     },
 
-    startConversation: (spaceId, content, options) => call("POST", `/api/2.0/genie/spaces/${enc(spaceId)}/start-conversation`, { content }, options),
+    startConversation: (spaceId, content, options) =>
+      call("POST", `/api/2.0/genie/spaces/${enc(spaceId)}/start-conversation`, { content }, options),
     createMessage: (spaceId, conversationId, content, options) =>
-      call("POST", `/api/2.0/genie/spaces/${enc(spaceId)}/conversations/${enc(conversationId)}/messages`, { content }, options),
+      call(
+        "POST",
+        `/api/2.0/genie/spaces/${enc(spaceId)}/conversations/${enc(conversationId)}/messages`,
+        { content },
+        options,
+      ),
     getMessage: (spaceId, conversationId, messageId, options) =>
-      call("GET", `/api/2.0/genie/spaces/${enc(spaceId)}/conversations/${enc(conversationId)}/messages/${enc(messageId)}`, undefined, options),
+      call(
+        "GET",
+        `/api/2.0/genie/spaces/${enc(spaceId)}/conversations/${enc(conversationId)}/messages/${enc(messageId)}`,
+        undefined,
+        options,
+      ),
     getQueryResult: (spaceId, conversationId, messageId, attachmentId, options) =>
       call(
         "GET",
@@ -124,7 +207,9 @@ export function createWorkspaceApi(
         options,
       ),
     // Vector search queries are reads: safe to retry.
-    queryIndex: (indexName, body, options) => call("POST", `/api/2.0/vector-search/indexes/${enc(indexName)}/query`, body, options, true),
-    invokeServing: (endpoint, body, options) => call("POST", `/serving-endpoints/${enc(endpoint)}/invocations`, body, options),
+    queryIndex: (indexName, body, options) =>
+      call("POST", `/api/2.0/vector-search/indexes/${enc(indexName)}/query`, body, options, true),
+    invokeServing: (endpoint, body, options) =>
+      call("POST", `/serving-endpoints/${enc(endpoint)}/invocations`, body, options),
   };
 }

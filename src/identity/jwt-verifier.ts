@@ -18,11 +18,17 @@ export function peekIssuer(token: string): string | undefined {
 
 /** The value at a dot-separated claim path; undefined when any step is missing. */
 export function claimAt(payload: JWTPayload, path: string): unknown {
-  return path.split(".").reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), payload);
+  return path
+    .split(".")
+    .reduce<unknown>(
+      (node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
+      payload,
+    );
 }
 
 function verificationError(err: unknown): IdentityError {
-  if (err instanceof errors.JWTExpired) return new IdentityError(ErrorCodes.TOKEN_EXPIRED, "The bearer token has expired; obtain a new one.");
+  if (err instanceof errors.JWTExpired)
+    return new IdentityError(ErrorCodes.TOKEN_EXPIRED, "The bearer token has expired; obtain a new one.");
   const code = (err as { code?: string }).code ?? "ERR_UNKNOWN";
   return new IdentityError(ErrorCodes.TOKEN_INVALID, `The bearer token was refused (${code}).`);
 }
@@ -32,10 +38,22 @@ function verificationError(err: unknown): IdentityError {
  * tolerance, size cap before parsing. Keys come from the issuer's JWKS, refetched at most once per cooldown for an
  * unknown `kid`; keys already fetched keep working while the JWKS endpoint is down.
  */
-export function createJwtVerifier(options: { issuer: string; audience?: string; jwksUri: string; algorithms: string[]; clockToleranceS: number; maxTokenBytes: number }) {
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5000 });
+export function createJwtVerifier(options: {
+  issuer: string;
+  audience?: string;
+  jwksUri: string;
+  algorithms: string[];
+  clockToleranceS: number;
+  maxTokenBytes: number;
+}) {
+  const jwks = createRemoteJWKSet(new URL(options.jwksUri), {
+    cooldownDuration: 30_000,
+    cacheMaxAge: 10 * 60_000,
+    timeoutDuration: 5000,
+  });
   return async function verify(token: string): Promise<VerifiedJwt> {
-    if (Buffer.byteLength(token) > options.maxTokenBytes) throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is larger than allowed.");
+    if (Buffer.byteLength(token) > options.maxTokenBytes)
+      throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is larger than allowed.");
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer: options.issuer,

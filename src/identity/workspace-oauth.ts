@@ -23,7 +23,11 @@ function configurationFor(host: string, clientId: string, clientSecret?: string)
       })
       .catch((err: unknown) => {
         configurations.delete(key);
-        throw new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace OAuth server at ${host} could not be discovered.`, { hint: String((err as Error).message).slice(0, 120) });
+        throw new IdentityError(
+          ErrorCodes.EXCHANGE_FAILED,
+          `The workspace OAuth server at ${host} could not be discovered.`,
+          { hint: String((err as Error).message).slice(0, 120) },
+        );
       });
     configurations.set(key, config);
   }
@@ -42,7 +46,10 @@ function toAccessToken(response: oauth.TokenEndpointResponse, requested: readonl
 function mapOAuthError(err: unknown, action: string): IdentityError {
   if (err instanceof oauth.ResponseBodyError) {
     if (err.error === "invalid_grant" || err.error === "invalid_client") {
-      return new IdentityError(ErrorCodes.EXCHANGE_POLICY_MISMATCH, `The workspace refused the ${action} (${err.error}): check the federation policy or client credentials.`);
+      return new IdentityError(
+        ErrorCodes.EXCHANGE_POLICY_MISMATCH,
+        `The workspace refused the ${action} (${err.error}): check the federation policy or client credentials.`,
+      );
     }
     return new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace refused the ${action} (${err.error}).`);
   }
@@ -51,7 +58,12 @@ function mapOAuthError(err: unknown, action: string): IdentityError {
 }
 
 /** OAuth client credentials for a service principal. */
-export async function clientCredentials(host: string, clientId: string, clientSecret: string, scopes: readonly string[]): Promise<AccessToken> {
+export async function clientCredentials(
+  host: string,
+  clientId: string,
+  clientSecret: string,
+  scopes: readonly string[],
+): Promise<AccessToken> {
   try {
     const config = await configurationFor(host, clientId, clientSecret);
     return toAccessToken(await oauth.clientCredentialsGrant(config, { scope: scopes.join(" ") }), scopes);
@@ -61,7 +73,12 @@ export async function clientCredentials(host: string, clientId: string, clientSe
 }
 
 /** RFC 8693: a federated JWT for a workspace token of the service principal `clientId` (no refresh token comes back). */
-export async function exchangeToken(host: string, subjectToken: string, clientId: string, scopes: readonly string[]): Promise<AccessToken> {
+export async function exchangeToken(
+  host: string,
+  subjectToken: string,
+  clientId: string,
+  scopes: readonly string[],
+): Promise<AccessToken> {
   try {
     const config = await configurationFor(host, clientId);
     const response = await oauth.genericGrantRequest(config, TOKEN_EXCHANGE, {

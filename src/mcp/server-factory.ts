@@ -14,15 +14,19 @@ const INSTRUCTIONS =
  * An MCP protocol server bound to one caller. Cheap to build (schemas are compiled once in the catalog), so the
  * stateless HTTP transport builds one per request and no state crosses callers.
  */
-export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller): Server {
-  const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false }, logging: {} }, instructions: INSTRUCTIONS });
+export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, connectionSignal?: AbortSignal): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false }, logging: {} },
+    instructions: INSTRUCTIONS,
+  });
   server.setRequestHandler(ListToolsRequestSchema, () => {
     const allowed = allowedTools(caller.identity, deps.config);
     return { tools: allowed.flatMap((name) => deps.catalog.get(name)?.listing ?? []) };
   });
   server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
     dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
-      signal: extra.signal,
+      // Stateless HTTP: a client that gives up closes the connection; that cancels the call like notifications/cancelled.
+      signal: connectionSignal ? AbortSignal.any([extra.signal, connectionSignal]) : extra.signal,
       progressToken: request.params._meta?.progressToken,
       sendNotification: extra.sendNotification,
     }),

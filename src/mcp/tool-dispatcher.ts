@@ -46,7 +46,12 @@ export interface DispatcherDeps {
   audit: AuditSink;
   logger: Logger;
   /** The caller's own Databricks client for this call (never a shared one). */
-  workspaceFor(caller: ResolvedCaller, tool: ToolName, requestId: string, recordStatement: (id: string) => void): WorkspaceApi;
+  workspaceFor(
+    caller: ResolvedCaller,
+    tool: ToolName,
+    requestId: string,
+    recordStatement: (id: string) => void,
+  ): WorkspaceApi;
   /** Observes each finished call (metrics). */
   onCallFinished?(entry: AuditEntry): void;
 }
@@ -58,12 +63,16 @@ export function toolError(err: GovernedError): CallToolResult {
   return {
     isError: true,
     content: [{ type: "text", text: `[${err.code}] ${err.message}${retry}${hint}` }],
-    _meta: { error_code: err.code, ...(err.details.retryAfterS !== undefined ? { retry_after_s: err.details.retryAfterS } : {}) },
+    _meta: {
+      error_code: err.code,
+      ...(err.details.retryAfterS !== undefined ? { retry_after_s: err.details.retryAfterS } : {}),
+    },
   };
 }
 
 function outcomeOf(err: GovernedError): AuditOutcome {
-  if (err instanceof PolicyError || err.code === ErrorCodes.TOOL_NOT_ALLOWED || err.code === ErrorCodes.SCOPE_MISSING) return "denied";
+  if (err instanceof PolicyError || err.code === ErrorCodes.TOOL_NOT_ALLOWED || err.code === ErrorCodes.SCOPE_MISSING)
+    return "denied";
   if (err.code === ErrorCodes.CANCELLED) return "cancelled";
   return "failed";
 }
@@ -88,20 +97,31 @@ export async function dispatchToolCall(
   try {
     const entry = deps.catalog.get(name as ToolName);
     if (!entry || !allowed.includes(entry.definition.name)) {
-      throw new PolicyError(ErrorCodes.TOOL_NOT_ALLOWED, `The tool '${String(name).slice(0, 64)}' is not available to this caller.`, {
-        hint: "Call tools/list to see the tools you may use.",
-      });
+      throw new PolicyError(
+        ErrorCodes.TOOL_NOT_ALLOWED,
+        `The tool '${String(name).slice(0, 64)}' is not available to this caller.`,
+        {
+          hint: "Call tools/list to see the tools you may use.",
+        },
+      );
     }
     const missing = missingScopes(identity.scopes, entry.definition.scopes);
     if (missing.length > 0) {
-      throw new PolicyError(ErrorCodes.SCOPE_MISSING, `The credential lacks the scope(s) ${missing.join(", ")} that ${entry.definition.name} needs.`, {
-        hint: "Sign in again granting these scopes.",
-      });
+      throw new PolicyError(
+        ErrorCodes.SCOPE_MISSING,
+        `The credential lacks the scope(s) ${missing.join(", ")} that ${entry.definition.name} needs.`,
+        {
+          hint: "Sign in again granting these scopes.",
+        },
+      );
     }
     const parsed = entry.input.safeParse(args ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new InputError(ErrorCodes.INVALID_ARGUMENT, `Invalid argument ${issue.path.join(".") || "(arguments)"}: ${issue.message}`);
+      throw new InputError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `Invalid argument ${issue.path.join(".") || "(arguments)"}: ${issue.message}`,
+      );
     }
     const timeoutMs = deps.config.timeouts[entry.definition.name];
     const deadline = Date.now() + timeoutMs;
@@ -120,22 +140,30 @@ export async function dispatchToolCall(
       reportProgress: async (progress, message, total) => {
         if (extra.progressToken === undefined || signal.aborted) return;
         await extra
-          .sendNotification({ method: "notifications/progress", params: { progressToken: extra.progressToken, progress, total, message } })
+          .sendNotification({
+            method: "notifications/progress",
+            params: { progressToken: extra.progressToken, progress, total, message },
+          })
           .catch(() => undefined);
       },
     };
     try {
       const out = await entry.definition.handler(parsed.data as never, ctx);
       rowsReturned = out.rowsReturned;
-      result = { content: [{ type: "text", text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+      result = {
+        content: [{ type: "text", text: out.text }],
+        structuredContent: out.structured as Record<string, unknown>,
+      };
     } catch (err) {
-      if (timeout.aborted && !extra.signal.aborted) throw new GovernedError(ErrorCodes.TIMEOUT, `${entry.definition.name} did not finish within ${timeoutMs} ms.`);
+      if (timeout.aborted && !extra.signal.aborted)
+        throw new GovernedError(ErrorCodes.TIMEOUT, `${entry.definition.name} did not finish within ${timeoutMs} ms.`);
       if (extra.signal.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled by the client.");
       throw err;
     }
   } catch (err) {
     failure = asGovernedError(err);
-    if (failure.code === ErrorCodes.INTERNAL) deps.logger.error({ requestId, tool: name, err }, "tool call failed unexpectedly");
+    if (failure.code === ErrorCodes.INTERNAL)
+      deps.logger.error({ requestId, tool: name, err }, "tool call failed unexpectedly");
     result = toolError(failure);
   }
 
@@ -157,6 +185,16 @@ export async function dispatchToolCall(
   // The result is sent only after its audit record is durable.
   await deps.audit.record(entry);
   deps.onCallFinished?.(entry);
-  deps.logger.info({ requestId, tool: entry.tool, outcome: entry.outcome, errorCode: entry.errorCode, mode: entry.mode, latencyMs: entry.latencyMs }, "tool call");
+  deps.logger.info(
+    {
+      requestId,
+      tool: entry.tool,
+      outcome: entry.outcome,
+      errorCode: entry.errorCode,
+      mode: entry.mode,
+      latencyMs: entry.latencyMs,
+    },
+    "tool call",
+  );
   return result;
 }

@@ -32,7 +32,11 @@ export const REDACTED_PATHS = [
 
 /** Structured logs, one event per line, to stderr (stdout belongs to the stdio transport). */
 export function createLogger(level: string, format: "json" | "pretty" = "json"): Logger {
-  const options = { level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" }, base: { service: "databricks-governed-mcp" } };
+  const options = {
+    level,
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    base: { service: "databricks-governed-mcp" },
+  };
   if (format === "pretty") {
     return pino(options, pino.transport({ target: "pino-pretty", options: { destination: 2, colorize: true } }));
   }

@@ -38,7 +38,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>): void {
+function jsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers?: Record<string, string>,
+): void {
   sendJson(res, status, { jsonrpc: "2.0", error: { code, message }, id: null }, headers);
 }
 
@@ -88,7 +94,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     const status = httpStatusFor(err.code);
     const parts = [`resource_metadata="${metadataUrl}"`];
     if (err.code === ErrorCodes.SCOPE_MISSING) parts.unshift(`error="insufficient_scope"`);
-    else if (status === 401 && err.code !== ErrorCodes.UNAUTHENTICATED) parts.unshift(`error="invalid_token"`, `error_description="${err.code}"`);
+    else if (status === 401 && err.code !== ErrorCodes.UNAUTHENTICATED)
+      parts.unshift(`error="invalid_token"`, `error_description="${err.code}"`);
     return { "www-authenticate": `Bearer ${parts.join(", ")}` };
   }
 
@@ -98,14 +105,20 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       return;
     }
     if (!isProtocolVersionSupported(req)) {
-      jsonRpcError(res, 400, -32600, `Unsupported MCP-Protocol-Version: ${String(req.headers["mcp-protocol-version"]).slice(0, 40)}`);
+      jsonRpcError(
+        res,
+        400,
+        -32600,
+        `Unsupported MCP-Protocol-Version: ${String(req.headers["mcp-protocol-version"]).slice(0, 40)}`,
+      );
       return;
     }
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, config.server.maxBodyBytes));
     } catch (err) {
-      if (err instanceof BodyTooLarge) jsonRpcError(res, 413, -32600, `Request body exceeds ${config.server.maxBodyBytes} bytes.`);
+      if (err instanceof BodyTooLarge)
+        jsonRpcError(res, 413, -32600, `Request body exceeds ${config.server.maxBodyBytes} bytes.`);
       else jsonRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
       return;
     }
@@ -119,7 +132,11 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         .record({
           requestId: String(req.headers["x-request-id"] ?? "").slice(0, 64) || "unauthenticated",
           mode: "unresolved",
-          credentialSource: req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none",
+          credentialSource: req.headers["x-forwarded-access-token"]
+            ? "proxy-header"
+            : req.headers.authorization
+              ? "bearer"
+              : "none",
           tool: toolNameOf(body) ?? "(authentication)",
           arguments: {},
           outcome: "denied",
@@ -128,12 +145,20 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
           statementIds: [],
         })
         .catch((auditErr: unknown) => logger.error({ err: auditErr }, "audit of a refused request failed"));
-      jsonRpcError(res, status >= 500 ? status : status === 403 ? 403 : 401, -32001, `[${governed.code}] ${governed.message}`, status < 500 ? challenge(governed) : {});
+      jsonRpcError(
+        res,
+        status >= 500 ? status : status === 403 ? 403 : 401,
+        -32001,
+        `[${governed.code}] ${governed.message}`,
+        status < 500 ? challenge(governed) : {},
+      );
       return;
     }
-    const mcp = createMcpServer(deps.dispatcher, caller);
+    const connection = new AbortController();
+    const mcp = createMcpServer(deps.dispatcher, caller, connection.signal);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on("close", () => {
+      if (!res.writableFinished) connection.abort();
       void transport.close();
       void mcp.close();
     });
@@ -168,7 +193,10 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
           const r = await deps.readiness();
           return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks });
         }
-        if (pathname === "/.well-known/oauth-protected-resource" || pathname === `/.well-known/oauth-protected-resource${path}`) {
+        if (
+          pathname === "/.well-known/oauth-protected-resource" ||
+          pathname === `/.well-known/oauth-protected-resource${path}`
+        ) {
           return sendJson(res, 200, resourceMetadata, { "cache-control": "max-age=300" });
         }
         if (pathname === "/metrics" && deps.metrics) {

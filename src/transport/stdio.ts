@@ -4,7 +4,10 @@ import { createMcpServer } from "../mcp/server-factory.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 
 /** stdio: one local user, resolved once at start; the protocol server lives as long as the process. */
-export async function startStdioServer(deps: DispatcherDeps, caller: ResolvedCaller): Promise<{ close(): Promise<void> }> {
+export async function startStdioServer(
+  deps: DispatcherDeps,
+  caller: ResolvedCaller,
+): Promise<{ close(): Promise<void> }> {
   const server = createMcpServer(deps, caller);
   const transport = new StdioServerTransport();
   await server.connect(transport);

@@ -5,8 +5,17 @@ import { allowedTools } from "../../src/policy/tool-access.js";
 import { missingScopes, scopesFor } from "../../src/policy/scopes.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
 
-const config = loadConfig({ DATABRICKS_HOST: "https://x.cloud.databricks.com", DATABRICKS_WAREHOUSE_ID: "w", DATABRICKS_GENIE_SPACE_ID: "g" });
-const federated = (role?: string): CallerIdentity => ({ mode: "federation", source: "exchange", role, scopes: ["sql"] });
+const config = loadConfig({
+  DATABRICKS_HOST: "https://x.cloud.databricks.com",
+  DATABRICKS_WAREHOUSE_ID: "w",
+  DATABRICKS_GENIE_SPACE_ID: "g",
+});
+const federated = (role?: string): CallerIdentity => ({
+  mode: "federation",
+  source: "exchange",
+  role,
+  scopes: ["sql"],
+});
 
 describe("tool access", () => {
   it("gives a Federation caller its role's row of the matrix", () => {
@@ -23,14 +32,24 @@ describe("tool access", () => {
   it("lets OBO rely on Unity Catalog unless a tool list is configured", () => {
     const obo: CallerIdentity = { mode: "obo", source: "bearer", human: "a@example.com", scopes: [] };
     expect(allowedTools(obo, config)).toEqual(TOOL_NAMES);
-    const narrowed = loadConfig({ DATABRICKS_HOST: "https://x.cloud.databricks.com", DATABRICKS_WAREHOUSE_ID: "w", DATABRICKS_GENIE_SPACE_ID: "g" }, { identity: { obo: { tools: ["check_identity"] } } });
+    const narrowed = loadConfig(
+      {
+        DATABRICKS_HOST: "https://x.cloud.databricks.com",
+        DATABRICKS_WAREHOUSE_ID: "w",
+        DATABRICKS_GENIE_SPACE_ID: "g",
+      },
+      { identity: { obo: { tools: ["check_identity"] } } },
+    );
     expect(allowedTools(obo, narrowed)).toEqual(["check_identity"]);
   });
 });
 
 describe("scopes", () => {
   it("asks for the union of what the tools need, once each", () => {
-    expect(scopesFor([{ scopes: ["sql"] }, { scopes: ["sql", "dashboards.genie"] }])).toEqual(["dashboards.genie", "sql"]);
+    expect(scopesFor([{ scopes: ["sql"] }, { scopes: ["sql", "dashboards.genie"] }])).toEqual([
+      "dashboards.genie",
+      "sql",
+    ]);
   });
 
   it("reports what a credential lacks; all-apis lacks nothing", () => {

@@ -17,7 +17,8 @@ const MASK_LIFTED = new Set(["executive", "finance", "admin"]);
 const REGION_OF: Record<string, string | undefined> = { west_sales: "WEST", east_sales: "EAST" };
 
 async function callerFor(kind: "federation" | "obo", who: string): Promise<Client> {
-  const headers = kind === "federation" ? await federationBearer(stack.workspace, who) : await oboBearer(stack.workspace, who);
+  const headers =
+    kind === "federation" ? await federationBearer(stack.workspace, who) : await oboBearer(stack.workspace, who);
   return connectHttp(stack.mcpUrl, headers);
 }
 
@@ -38,7 +39,9 @@ describe.each(Object.keys(DEFAULT_RBAC))("Federation role %s over HTTP", (role) 
   it("acts in the workspace as the role's service principal, keeping the human beside it", async () => {
     const result = await client.callTool({ name: "check_identity", arguments: {} });
     expect(result.isError).toBeFalsy();
-    const sp = stack.workspace.context.seed.servicePrincipals.find((s) => s.federationPolicies.some((p) => p.subject === role))!;
+    const sp = stack.workspace.context.seed.servicePrincipals.find((s) =>
+      s.federationPolicies.some((p) => p.subject === role),
+    )!;
     const text = JSON.stringify(result.structuredContent);
     expect(text).toContain(sp.applicationId);
     expect(text).toContain(seedUserOfRole(stack.workspace, role).idpSubject!);

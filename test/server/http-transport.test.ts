@@ -37,7 +37,11 @@ describe("MCP authorization over HTTP (RFC 9728)", () => {
   it("serves protected resource metadata naming the IdP and the workspace as authorization servers", async () => {
     const res = await fetch(`${stack.app.http!.url}/.well-known/oauth-protected-resource/mcp`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { resource: string; authorization_servers: string[]; scopes_supported: string[] };
+    const body = (await res.json()) as {
+      resource: string;
+      authorization_servers: string[];
+      scopes_supported: string[];
+    };
     expect(body.resource).toBe(stack.mcpUrl);
     expect(body.authorization_servers).toContain(stack.workspace.idp.issuer);
     expect(body.authorization_servers).toContain(`${stack.workspace.baseUrl}/oidc`);
@@ -63,10 +67,19 @@ describe("transport guards", () => {
     const { request } = await import("node:http");
     const url = new URL(stack.mcpUrl);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { host: "evil.example.com", "content-type": "application/json" } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: "POST",
+          headers: { host: "evil.example.com", "content-type": "application/json" },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       req.end(JSON.stringify(initialize));
     });
@@ -74,12 +87,18 @@ describe("transport guards", () => {
   });
 
   it("refuses a foreign Origin", async () => {
-    const res = await post(initialize, { origin: "https://evil.example.com", ...(await federationBearer(stack.workspace, "admin")) });
+    const res = await post(initialize, {
+      origin: "https://evil.example.com",
+      ...(await federationBearer(stack.workspace, "admin")),
+    });
     expect(res.status).toBe(403);
   });
 
   it("rejects an unsupported MCP-Protocol-Version with 400", async () => {
-    const res = await post(initialize, { "mcp-protocol-version": "1999-01-01", ...(await federationBearer(stack.workspace, "admin")) });
+    const res = await post(initialize, {
+      "mcp-protocol-version": "1999-01-01",
+      ...(await federationBearer(stack.workspace, "admin")),
+    });
     expect(res.status).toBe(400);
   });
 
@@ -91,7 +110,10 @@ describe("transport guards", () => {
   });
 
   it("caps the body size", async () => {
-    const res = await post({ ...initialize, pad: "x".repeat(2 * 1024 * 1024) }, await federationBearer(stack.workspace, "admin"));
+    const res = await post(
+      { ...initialize, pad: "x".repeat(2 * 1024 * 1024) },
+      await federationBearer(stack.workspace, "admin"),
+    );
     expect(res.status).toBe(413);
   });
 

@@ -38,7 +38,11 @@ export async function federationBearer(workspace: LocalWorkspace, role: string):
 }
 
 /** An OBO bearer: a workspace-issued token for the user (as a browser login would have produced). */
-export async function oboBearer(workspace: LocalWorkspace, userName: string, scopes = ["all-apis"]): Promise<Record<string, string>> {
+export async function oboBearer(
+  workspace: LocalWorkspace,
+  userName: string,
+  scopes = ["all-apis"],
+): Promise<Record<string, string>> {
   const { access_token } = await workspace.tokens.issue(userName, scopes, 3600);
   return { authorization: `Bearer ${access_token}` };
 }

@@ -14,7 +14,9 @@ export interface TestStack {
 }
 
 /** The local workspace plus the server over HTTP on a free loopback port, with a fresh audit spool. */
-export async function startTestStack(options: { overrides?: Record<string, unknown>; genieStepDelayMs?: number; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { overrides?: Record<string, unknown>; genieStepDelayMs?: number; env?: Record<string, string> } = {},
+): Promise<TestStack> {
   const workspace = await startLocalWorkspace({ genieStepDelayMs: options.genieStepDelayMs ?? 20 });
   const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-spool-"));
   const app = await startApp({

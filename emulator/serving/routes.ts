@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import type { WorkspaceContext } from "../context.js";
+import { ApiError } from "../http/errors.js";
+import { readJsonObject, sendJson, type Router } from "../http/router.js";
+import { requireScope, Scopes, type Principal } from "../principal.js";
+import { translateQuestion } from "../genie/translator.js";
+import { buildIndex, searchKnowledgeBase } from "../vectorsearch/search.js";
+
+type Source = { title: string; ref: string };
+
+/**
+ * The supervisor agent endpoint: data questions go to the Genie space's SQL, run as the caller (governance applies);
+ * anything else to the knowledge base. Responses-agent output carries sources as `annotations` on the output text.
+ */
+export function registerServingRoutes(router: Router, ctx: WorkspaceContext): void {
+  const indexes = new Map(ctx.seed.vectorIndexes.map((spec) => [spec.name, buildIndex(spec)]));
+
+  async function answer(
+    principal: Principal,
+    endpoint: (typeof ctx.seed.servingEndpoints)[number],
+    question: string,
+  ): Promise<{ text: string; sources: Source[] }> {
+    const space = ctx.seed.genieSpaces.find((s) => s.id === endpoint.genieSpaceId);
+    const translated = space ? translateQuestion(question, space.tables[0]!) : undefined;
+    if (translated?.kind === "query") {
+      try {
+        const result = await ctx.engine.execute(principal, translated.query.sql, translated.query.parameters);
+        const lines = result.rows.slice(0, 10).map((r) => r.join(" | "));
+        return {
+          text: `${translated.query.description}\n${result.columns.map((c) => c.name).join(" | ")}\n${lines.join("\n")}`,
+          sources: [{ title: space!.tables[0]!, ref: translated.query.sql }],
+        };
+      } catch (err) {
+        return { text: `I could not query the data as you: ${(err as Error).message.slice(0, 200)}`, sources: [] };
+      }
+    }
+    const hits = searchKnowledgeBase(indexes.get(endpoint.vectorIndex)!, {
+      queryText: question,
+      numResults: 3,
+      filters: {},
+      queryType: "HYBRID",
+    });
+    return {
+      text: hits.map((h) => String(h.doc.content)).join("\n") || "I found nothing relevant.",
+      sources: hits.map((h) => ({ title: String(h.doc.title ?? h.doc.doc_id), ref: String(h.doc.doc_id) })),
+    };
+  }
+
+  router.add("POST", "/serving-endpoints/:name/invocations", async ({ req, res, params }) => {
+    const principal = await ctx.auth.authenticate(req);
+    requireScope(principal, Scopes.serving);
+    const endpoint = ctx.seed.servingEndpoints.find((e) => e.name === params.name);
+    if (!endpoint)
+      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `Endpoint ${params.name!.slice(0, 128)} does not exist.`);
+    if (!ctx.directory.allows(endpoint.permissions, principal, "CAN_QUERY")) {
+      throw new ApiError(
+        403,
+        "PERMISSION_DENIED",
+        `User ${principal.name} does not have permission to query endpoint ${endpoint.name}.`,
+      );
+    }
+    const body = await readJsonObject(req);
+    const turns = (body.input ?? body.messages) as unknown;
+    if (!Array.isArray(turns) || turns.length === 0)
+      throw new ApiError(400, "BAD_REQUEST", "Provide `input` (Responses format) or `messages` (chat format).");
+    const last = [...turns]
+      .reverse()
+      .find((t) => t && typeof t === "object" && (t as { role?: unknown }).role === "user") as
+      { content?: unknown } | undefined;
+    if (!last || typeof last.content !== "string" || last.content.trim() === "")
+      throw new ApiError(400, "BAD_REQUEST", "The last user turn must have string content.");
+    const { text, sources } = await answer(principal, endpoint, last.content.slice(0, 4000));
+    if (body.messages !== undefined && body.input === undefined) {
+      sendJson(res, 200, {
+        id: randomUUID(),
+        object: "chat.completion",
+        model: endpoint.name,
+        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+        custom_outputs: { sources },
+      });
+      return;
+    }
+    sendJson(res, 200, {
+      id: randomUUID(),
+      object: "response",
+      output: [
+        {
+          type: "message",
+          id: randomUUID(),
+          role: "assistant",
+          status: "completed",
+          content: [
+            {
+              type: "output_text",
+              text,
+              annotations: sources.map((s) => ({ type: "source", title: s.title, doc_id: s.ref })),
+            },
+          ],
+        },
+      ],
+      custom_outputs: { sources },
+    });
+  });
+}

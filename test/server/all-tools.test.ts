@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { startTestStack, type TestStack } from "../support/server.js";
+import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { rowsAsObjects, textOf } from "../support/results.js";
+
+let stack: TestStack;
+let admin: Client;
+let west: Client;
+beforeAll(async () => {
+  stack = await startTestStack({ genieStepDelayMs: 30 });
+  admin = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "admin"));
+  west = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
+});
+afterAll(async () => {
+  await admin?.close();
+  await west?.close();
+  await stack?.stop();
+});
+
+describe("each governed tool against the local workspace", () => {
+  it("genie_query answers with SQL and rows, as the caller, with at least two progress notifications", async () => {
+    const progress: string[] = [];
+    const result = await west.callTool(
+      { name: "genie_query", arguments: { question: "What is the total amount by region?" } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(String(p.message)),
+      },
+    );
+    expect(result.isError).toBeFalsy();
+    const s = result.structuredContent as { sql: string; rows: string[][]; conversation_id: string };
+    expect(s.sql).toMatch(/SUM\(amount\)/);
+    expect(s.rows.map((r) => r[0])).toEqual(["WEST"]);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    const followUp = await west.callTool({
+      name: "genie_query",
+      arguments: { question: "how many deals", conversation_id: s.conversation_id },
+    });
+    expect(followUp.isError).toBeFalsy();
+  });
+
+  it("genie_query stops polling when the client cancels", async () => {
+    const slow = await startTestStack({ genieStepDelayMs: 2000 });
+    try {
+      const client = await connectHttp(slow.mcpUrl, await federationBearer(slow.workspace, "admin"));
+      const controller = new AbortController();
+      const call = client.callTool(
+        { name: "genie_query", arguments: { question: "total amount by region" } },
+        undefined,
+        { signal: controller.signal },
+      );
+      setTimeout(() => controller.abort(), 300);
+      await expect(call).rejects.toThrow();
+      // The cancelled call still produced its audit record, with outcome "cancelled".
+      let rows: Record<string, unknown>[] = [];
+      for (let i = 0; i < 20 && rows.length === 0; i += 1) {
+        await new Promise((r) => setTimeout(r, 300));
+        const audit = await client.callTool({ name: "query_audit_log", arguments: { tool: "genie_query" } });
+
+        rows = rowsAsObjects(audit.structuredContent);
+      }
+      await client.close();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.error_code).toBe("CANCELLED");
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it("query_knowledge_base returns the discount policy first for a discount question", async () => {
+    const result = await west.callTool({
+      name: "query_knowledge_base",
+      arguments: { query: "who approves a discount above 25 percent", num_results: 3 },
+    });
+    expect(result.isError).toBeFalsy();
+    const { passages } = result.structuredContent as { passages: { doc_id: string; score: number }[] };
+    expect(passages[0]!.doc_id).toBe("kb-001");
+    expect(passages.every((p) => p.score > 0)).toBe(true);
+  });
+
+  it("ask_supervisor answers a data question as the caller and a policy question from the knowledge base", async () => {
+    const data = await admin.callTool({ name: "ask_supervisor", arguments: { question: "total amount by region" } });
+    expect(data.isError).toBeFalsy();
+    expect(textOf(data)).toMatch(/WEST/);
+    const policy = await admin.callTool({
+      name: "ask_supervisor",
+      arguments: { question: "What is the quarter close process?" },
+    });
+    const { sources } = policy.structuredContent as { sources: { ref: string }[] };
+    expect(sources.map((s) => s.ref)).toContain("kb-007");
+  });
+
+  it("query_audit_log shows the calls made so far, read with the caller's own credential", async () => {
+    await admin.callTool({ name: "check_identity", arguments: {} });
+    await new Promise((r) => setTimeout(r, 400));
+    const result = await admin.callTool({ name: "query_audit_log", arguments: { tool: "check_identity", limit: 10 } });
+    expect(result.isError).toBeFalsy();
+    const rows = rowsAsObjects(result.structuredContent);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0]!.outcome).toBe("allowed");
+    expect(rows[0]!.mode).toBe("federation");
+  });
+
+  it("query_sales_data groups with metrics and says when rows were truncated", async () => {
+    const result = await admin.callTool({
+      name: "query_sales_data",
+      arguments: { group_by: "product", metrics: ["deal_count"], limit: 2 },
+    });
+    expect(result.isError).toBeFalsy();
+    const s = result.structuredContent as { columns: string[]; truncated: boolean; row_count: number };
+    expect(s.columns).toEqual(["product", "deal_count"]);
+    expect(s.row_count).toBe(2);
+    expect(s.truncated).toBe(true);
+  });
+
+  it("refuses a wrong argument type with a clear error, audited", async () => {
+    const result = await admin.callTool({ name: "query_sales_data", arguments: { limit: "lots" } });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("INVALID_ARGUMENT");
+  });
+});
