@@ -1,7 +1,12 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  CancelledNotificationSchema,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import { allowedTools } from "../policy/tool-access.js";
+import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
 
 export const SERVER_INFO = { name: "databricks-governed-mcp", version: "0.1.0" } as const;
@@ -10,11 +15,20 @@ const INSTRUCTIONS =
   "Governed access to Databricks data as the caller. Unity Catalog decides which rows and columns come back; " +
   "tools/list shows only the tools this caller may use. Call check_identity to see who the workspace thinks you are.";
 
+export interface McpServerOptions {
+  /** Aborts when the client closed the HTTP request the call arrived on. */
+  connectionSignal?: AbortSignal;
+  /** The process's running calls, so that a `notifications/cancelled` on another stateless request reaches its call. */
+  inFlight?: InFlightCalls;
+}
+
 /**
  * An MCP protocol server bound to one caller. Cheap to build (schemas are compiled once in the catalog), so the
  * stateless HTTP transport builds one per request and no state crosses callers.
  */
-export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, connectionSignal?: AbortSignal): Server {
+export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, options: McpServerOptions = {}): Server {
+  const { connectionSignal, inFlight } = options;
+  const callerKey = InFlightCalls.callerKey(caller.identity);
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false }, logging: {} },
     instructions: INSTRUCTIONS,
@@ -23,13 +37,25 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, co
     const allowed = allowedTools(caller.identity, deps.config);
     return { tools: allowed.flatMap((name) => deps.catalog.get(name)?.listing ?? []) };
   });
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-    dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
-      // Stateless HTTP: a client that gives up closes the connection; that cancels the call like notifications/cancelled.
-      signal: connectionSignal ? AbortSignal.any([extra.signal, connectionSignal]) : extra.signal,
-      progressToken: request.params._meta?.progressToken,
-      sendNotification: extra.sendNotification,
-    }),
-  );
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const running = inFlight?.register(callerKey, extra.requestId);
+    const signals = [extra.signal, connectionSignal, running?.signal].filter((s): s is AbortSignal => s !== undefined);
+    try {
+      return await dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
+        signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
+        progressToken: request.params._meta?.progressToken,
+        sendNotification: extra.sendNotification,
+      });
+    } finally {
+      running?.release();
+    }
+  });
+  if (inFlight) {
+    // Replaces the SDK's own handler, which only knows the calls of this (per-request) protocol server.
+    server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
+      const { requestId, reason } = notification.params;
+      if (requestId !== undefined) inFlight.cancel(callerKey, requestId, reason);
+    });
+  }
   return server;
 }

@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import { GovernedError, asGovernedError, httpStatusFor, ErrorCodes } from "../errors.js";
 import type { InboundRequest, ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
+import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
 
@@ -73,6 +74,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const { config, logger } = deps;
   const path = config.server.path;
   let inFlight = 0;
+  const runningCalls = new InFlightCalls();
   let draining = false;
   let drained: (() => void) | undefined;
 
@@ -155,7 +157,10 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       return;
     }
     const connection = new AbortController();
-    const mcp = createMcpServer(deps.dispatcher, caller, connection.signal);
+    const mcp = createMcpServer(deps.dispatcher, caller, {
+      connectionSignal: connection.signal,
+      inFlight: runningCalls,
+    });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on("close", () => {
       if (!res.writableFinished) connection.abort();

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import { startTestStack, type TestStack } from "../support/server.js";
+import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { rowsAsObjects } from "../support/results.js";
+
+// Genie walks 7 status steps; at 1.5 s a step an uncancelled call runs for about 10 s.
+const STEP_MS = 1500;
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ genieStepDelayMs: STEP_MS });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** One raw JSON-RPC POST, as a stateless client sends it; resolves with the HTTP status and body text. */
+async function post(headers: Record<string, string>, message: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(stack.mcpUrl, {
+    method: "POST",
+    headers: {
+      ...headers,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": LATEST_PROTOCOL_VERSION,
+    },
+    body: JSON.stringify(message),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+async function auditRowsOf(headers: Record<string, string>, requestTool: string): Promise<Record<string, unknown>[]> {
+  const reader = await connectHttp(stack.mcpUrl, headers);
+  try {
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      const audit = await reader.callTool({ name: "query_audit_log", arguments: { tool: requestTool } });
+      const rows = rowsAsObjects(audit.structuredContent);
+      if (rows.length > 0) return rows;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return [];
+  } finally {
+    await reader.close();
+  }
+}
+
+describe("cancellation over stateless streamable HTTP", () => {
+  it("a notifications/cancelled on a new request stops the caller's running Genie call, which is audited as cancelled", async () => {
+    const admin = await federationBearer(stack.workspace, "admin");
+    const started = Date.now();
+    const call = post(admin, {
+      jsonrpc: "2.0",
+      id: "genie-1",
+      method: "tools/call",
+      params: { name: "genie_query", arguments: { question: "total amount by region" } },
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    const cancel = await post(admin, {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: "genie-1", reason: "user pressed stop" },
+    });
+    expect(cancel.status).toBe(202);
+    const answer = await call;
+    const elapsed = Date.now() - started;
+    expect(answer.text).toContain("CANCELLED");
+    expect(elapsed).toBeLessThan(STEP_MS * 7);
+    const rows = await auditRowsOf(admin, "genie_query");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: "cancelled", error_code: "CANCELLED" });
+  });
+
+  it("another caller's notifications/cancelled with the same request id does not touch the call", async () => {
+    const admin = await federationBearer(stack.workspace, "executive");
+    const west = await federationBearer(stack.workspace, "west_sales");
+    const call = post(admin, {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "genie_query", arguments: { question: "how many deals" } },
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    await post(west, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 7 } });
+    const answer = await call;
+    expect(answer.text).not.toContain("CANCELLED");
+    expect(answer.text).toContain('"status":"COMPLETED"');
+  }, 30_000);
+
+  it("an MCP SDK client that aborts a call gets its Genie polling stopped", async () => {
+    const client = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "finance"));
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: "genie_query", arguments: { question: "average margin by region" } },
+      undefined,
+      {
+        signal: controller.signal,
+      },
+    );
+    setTimeout(() => controller.abort("stop"), 400);
+    await expect(call).rejects.toThrow();
+    await client.close();
+    const rows = (await auditRowsOf(await federationBearer(stack.workspace, "finance"), "genie_query")).filter(
+      (r) => r.role === "finance",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: "cancelled", error_code: "CANCELLED" });
+    expect(Number(rows[0]!.latency_ms)).toBeLessThan(STEP_MS * 7);
+  });
+});
