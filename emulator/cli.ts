@@ -3,18 +3,27 @@
  * Prints one JSON line (base URL, IdP issuer, demo identities) and exits cleanly on SIGINT/SIGTERM.
  */
 import { parseArgs } from "node:util";
-import { startLocalWorkspace, loadSeed } from "./workspace.js";
+import { startLocalWorkspace, loadSeed, type LocalWorkspace } from "./workspace.js";
 import { describeIdentities } from "./identities.js";
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string", default: "8765" },
-    "idp-port": { type: "string", default: "0" },
-    seed: { type: "string" },
-    admin: { type: "boolean", default: false },
-    "genie-step-ms": { type: "string" },
-  },
-});
+const OPTIONS = {
+  port: { type: "string", default: "8765" },
+  "idp-port": { type: "string", default: "0" },
+  seed: { type: "string" },
+  admin: { type: "boolean", default: false },
+  "genie-step-ms": { type: "string" },
+} as const;
+
+function parseFlags() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+}
+
+const values = parseFlags();
 
 function port(value: string | undefined, flag: string): number {
   const n = Number(value);
@@ -25,9 +34,24 @@ function port(value: string | undefined, flag: string): number {
   return n;
 }
 
+// Signals are handled from the first moment: one that arrives while starting (or right after the banner) still ends
+// the process cleanly. A second signal falls through to Node's default and ends it at once.
+let workspace: LocalWorkspace | undefined;
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  void (workspace?.close() ?? Promise.resolve()).then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+}
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);
+
 try {
   const seed = await loadSeed(values.seed);
-  const workspace = await startLocalWorkspace({
+  workspace = await startLocalWorkspace({
     port: port(values.port, "port"),
     idpPort: port(values["idp-port"], "idp-port"),
     seed,
@@ -41,11 +65,6 @@ try {
       ...describeIdentities(seed, workspace.idp.issuer),
     }),
   );
-  const stop = () => {
-    void workspace.close().then(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
 } catch (err) {
   console.error(`local workspace failed to start: ${(err as Error).message}`);
   process.exit(1);

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { z } from "zod";
 import { Directory } from "./directory.js";
 import { Counters, FaultInjector } from "./faults.js";
 import type { WorkspaceContext } from "./context.js";
@@ -69,7 +70,20 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   const router = new Router();
   const server: Server = createServer();
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    // A taken port must not leave the IdP and the engine running behind a rejected start.
+    await idp.close();
+    await engine.close();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://${host}:${port}`;
 
@@ -129,18 +143,78 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   };
 }
 
-/** `/__admin/*`: fault rules, counters and IdP key rotation over HTTP, for benchmarks in another process. */
+const AdminFaultRule = z
+  .object({
+    pathPrefix: z.string().startsWith("/"),
+    method: z.string().optional(),
+    principal: z.string().optional(),
+    requestId: z.string().optional(),
+    latencyMs: z.number().int().min(0).max(600_000).optional(),
+    failures: z
+      .object({
+        status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]),
+        count: z.number().int().min(0),
+        retryAfterS: z.number().int().min(0).optional(),
+        retryAfterDate: z.boolean().optional(),
+      })
+      .optional(),
+    resets: z.number().int().min(0).optional(),
+    stalls: z.number().int().min(0).optional(),
+    statements: z
+      .object({
+        state: z.enum(["FAILED", "CANCELED"]),
+        count: z.number().int().min(0),
+        errorCode: z.string().optional(),
+        message: z.string().optional(),
+      })
+      .optional(),
+  })
+  .strict();
+const AdminFaults = z.object({ clear: z.boolean().optional(), rules: z.array(AdminFaultRule).default([]) }).strict();
+const AdminPermission = z
+  .object({
+    action: z.enum(["revoke", "restore"]),
+    principal: z.string().min(1).optional(),
+    warehouse_id: z.string().optional(),
+  })
+  .strict();
+
+function adminBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ApiError(400, "INVALID_PARAMETER_VALUE", `${issue.path.join(".") || "(body)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** `/__admin/*`: fault rules, permission revocation, counters and IdP keys over HTTP, for runs in another process. */
 function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalIdp): void {
   router.add("POST", "/__admin/faults", async ({ req, res }) => {
-    const body = await readJsonObject(req);
+    const body = adminBody(AdminFaults, await readJsonObject(req));
     if (body.clear) ctx.faults.clear();
-    for (const rule of (body.rules as unknown[] | undefined) ?? []) ctx.faults.add(rule as never);
+    for (const rule of body.rules) ctx.faults.add(rule);
+    sendJson(res, 200, {});
+  });
+  router.add("GET", "/__admin/faults", ({ res }) => sendJson(res, 200, { injected: ctx.faults.injected }));
+  router.add("POST", "/__admin/warehouse/permissions", async ({ req, res }) => {
+    const body = adminBody(AdminPermission, await readJsonObject(req));
+    if (body.action === "restore") ctx.faults.restorePermissions();
+    else if (!body.principal) throw new ApiError(400, "INVALID_PARAMETER_VALUE", "principal is required to revoke.");
+    else {
+      try {
+        ctx.faults.revokeWarehouseUse(ctx.seed, body.principal, body.warehouse_id);
+      } catch {
+        throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No such warehouse.");
+      }
+    }
     sendJson(res, 200, {});
   });
   router.add("GET", "/__admin/counters", ({ res }) => {
     sendJson(res, 200, {
       token_requests: Object.fromEntries(ctx.counters.tokenRequests),
       jwks_fetches: ctx.counters.jwksFetches,
+      idp_jwks_fetches: idp.jwksFetchCount(),
       statements: ctx.counters.statements.length,
       requests: ctx.counters.requests,
     });
@@ -151,5 +225,19 @@ function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalId
   });
   router.add("POST", "/__admin/idp/rotate", async ({ res }) => {
     sendJson(res, 200, { kid: await idp.rotateKeys() });
+  });
+  router.add("POST", "/__admin/idp/revoke", async ({ req, res }) => {
+    const body = adminBody(z.object({ kid: z.string().min(1) }).strict(), await readJsonObject(req));
+    try {
+      await idp.revokeKey(body.kid);
+    } catch {
+      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No signing key with that kid.");
+    }
+    sendJson(res, 200, { current_kid: idp.currentKid() });
+  });
+  router.add("POST", "/__admin/idp/jwks", async ({ req, res }) => {
+    const body = adminBody(z.object({ available: z.boolean() }).strict(), await readJsonObject(req));
+    idp.setJwksAvailable(body.available);
+    sendJson(res, 200, {});
   });
 }

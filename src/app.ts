@@ -1,17 +1,21 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { loadConfig, merge } from "./config/load.js";
+import { ConfigError, loadConfig, merge } from "./config/load.js";
 import { embeddedConfigBase } from "./config/embedded.js";
 import type { Config } from "./config/schema.js";
 import { createLogger } from "./observability/logger.js";
+import { ServerMetrics } from "./observability/metrics.js";
 import { buildToolCatalog } from "./mcp/tool-catalog.js";
 import type { DispatcherDeps, AuditSink } from "./mcp/tool-dispatcher.js";
 import { scopesFor } from "./policy/scopes.js";
 import { startHttpServer, type RunningHttpServer } from "./transport/http-server.js";
 import { startStdioServer } from "./transport/stdio.js";
+import { withWorkspaceUser } from "./identity/local-user.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
-import { createM2MStrategy } from "./identity/strategies.js";
+import { createM2MStrategy } from "./identity/strategies/m2m.js";
+import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
@@ -22,6 +26,8 @@ export interface App {
   logger: Logger;
   http?: RunningHttpServer;
   localWorkspace?: LocalWorkspace;
+  /** Present when metrics are on (`MCP_METRICS`). */
+  metrics?: ServerMetrics;
   stop(): Promise<void>;
 }
 
@@ -37,14 +43,14 @@ export interface StartOptions {
 
 /** Starts the server: configuration, identity, audit, tools, then the chosen transport. */
 export async function startApp(options: StartOptions = {}): Promise<App> {
-  const env = options.env ?? process.env;
+  // A named ~/.databrickscfg profile also names the workspace, as in Databricks unified auth.
+  const env = withProfileHost(options.env ?? process.env);
   let localWorkspace = options.localWorkspace;
   let ownsWorkspace = false;
   let base: Record<string, unknown> = {};
   if (!env.DATABRICKS_HOST) {
     if (!localWorkspace) {
-      const { startLocalWorkspace } = await import("../emulator/workspace.js");
-      localWorkspace = await startLocalWorkspace({});
+      localWorkspace = await startEmbeddedWorkspace(env);
       ownsWorkspace = true;
     }
     base = embeddedConfigBase(
@@ -64,6 +70,16 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
       "using the embedded local workspace",
     );
+  if (localWorkspace && config.server.transport === "stdio" && !namesLocalIdentity(env)) {
+    // The embedded playground over stdio acts as a seeded demo user, so Unity Catalog has someone to govern.
+    const user = env.MCP_LOCAL_DEMO_USER ?? DEFAULT_DEMO_USER;
+    if (!localWorkspace.context.directory.userByName(user))
+      throw new ConfigError(`MCP_LOCAL_DEMO_USER: ${JSON.stringify(user)} is not a user of the local workspace seed.`);
+    config.identity.local.token = (
+      await localWorkspace.tokens.issue(user, ["all-apis"], DEMO_TOKEN_TTL_S)
+    ).access_token;
+    logger.info({ user }, "stdio acts as the local workspace's demo user (set MCP_LOCAL_DEMO_USER to change)");
+  }
   if (config.identity.m2m.allowHttpCallers) {
     logger.warn(
       "MCP_ALLOW_ANONYMOUS_M2M is on: HTTP callers without a credential act as the server's service principal",
@@ -73,8 +89,13 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const host = config.workspace.host!;
   const catalog = buildToolCatalog(ALL_TOOLS);
   const scopes = scopesFor(ALL_TOOLS);
-  const httpClient = new WorkspaceHttpClient(host);
   const resolver = createCredentialResolver(config, { scopes, logger });
+  const metrics = config.observability.metrics
+    ? new ServerMetrics({ tokenCache: resolver.cache, auditSpoolDepth: () => audit.depth() })
+    : undefined;
+  const httpClient = new WorkspaceHttpClient(host, {
+    onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
+  });
 
   // The audit writer acts as the server's own service principal; callers never write audit rows.
   const auditIdentity = createM2MStrategy(config, ["sql"]);
@@ -94,6 +115,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     catalog,
     audit: sink,
     logger,
+    onCallFinished: metrics ? (entry) => metrics.observeCall(entry) : undefined,
     workspaceFor: (caller, tool, requestId, recordStatement) =>
       createWorkspaceApi(httpClient, caller.credential, {
         requestId,
@@ -107,7 +129,15 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   };
 
   if (config.server.transport === "stdio") {
-    const caller = await resolver.resolve({ transport: "stdio", headers: {} });
+    const resolved = await resolver.resolve({ transport: "stdio", headers: {} });
+    const { caller, looked } = await withWorkspaceUser(resolved, () =>
+      createWorkspaceApi(httpClient, resolved.credential, { requestId: randomUUID(), queryTags: {} }).currentUser(),
+    );
+    if (!looked && !caller.identity.human && caller.identity.mode !== "m2m")
+      logger.warn(
+        { mode: caller.identity.mode },
+        "the workspace did not say who this credential is; audit rows will name no human",
+      );
     const stdio = await startStdioServer(dispatcher, caller);
     return {
       config,
@@ -129,7 +159,10 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     resolveCaller: (request) => resolver.resolve(request),
     authorizationServers: [...config.identity.federation.issuers.map((i) => i.issuer), `${host}/oidc`],
     scopesSupported: scopes,
+    // The first authorization server is the IdP when Federation is on; it knows its own scopes, not the workspace's.
+    challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
+    metrics: metrics ? () => metrics.text() : undefined,
     onShutdown: async () => {
       await audit.stop();
     },
@@ -140,6 +173,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     logger,
     http,
     localWorkspace,
+    metrics,
     async stop() {
       await http.shutdown();
       await httpClient.close();
@@ -166,4 +200,30 @@ async function readiness(host: string, config: Config): Promise<{ ready: boolean
     }),
   );
   return { ready: Object.values(checks).every((c) => c === "ok"), checks };
+}
+
+const DEFAULT_DEMO_USER = "maria.manager@example.com";
+const DEMO_TOKEN_TTL_S = 12 * 3600;
+
+/** True when the environment chooses a stdio identity itself (Databricks unified auth). */
+function namesLocalIdentity(env: Record<string, string | undefined>): boolean {
+  return Boolean(
+    env.DATABRICKS_TOKEN || env.DATABRICKS_CONFIG_PROFILE || env.DATABRICKS_CLIENT_ID || env.DATABRICKS_AUTH_TYPE,
+  );
+}
+
+/**
+ * The embedded local workspace, on fixed loopback ports by default (8765, IdP 8766) so that instructions and client
+ * configurations can name them; a port already taken falls back to a free one.
+ */
+async function startEmbeddedWorkspace(env: Record<string, string | undefined>): Promise<LocalWorkspace> {
+  const { startLocalWorkspace } = await import("../emulator/workspace.js");
+  const port = Number(env.MCP_LOCAL_WORKSPACE_PORT ?? 8765);
+  const idpPort = Number(env.MCP_LOCAL_IDP_PORT ?? 8766);
+  try {
+    return await startLocalWorkspace({ port, idpPort });
+  } catch (err) {
+    if ((err as { code?: string }).code !== "EADDRINUSE") throw err;
+    return startLocalWorkspace({ port: 0, idpPort: 0 });
+  }
 }

@@ -1,10 +1,19 @@
 import { z } from "zod";
+import { freeText } from "./params.js";
 import type { ToolDefinition } from "./types.js";
 
 const input = {
-  question: z.string().min(1).max(4000).describe("The question for the supervisor agent."),
+  question: freeText(4000, "The question for the supervisor agent."),
   history: z
-    .array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().max(8000) }))
+    .array(
+      z
+        .object({
+          role: z.enum(["user", "assistant"]).describe("Who spoke this turn."),
+          content: freeText(8000, "What was said."),
+        })
+        .strict()
+        .describe("One prior turn."),
+    )
     .max(20)
     .optional()
     .describe("Prior turns of the conversation, oldest first."),
@@ -12,7 +21,14 @@ const input = {
 const output = {
   answer: z.string().describe("The supervisor's answer."),
   sources: z
-    .array(z.object({ title: z.string(), ref: z.string().nullable() }))
+    .array(
+      z
+        .object({
+          title: z.string().describe("Title of the source."),
+          ref: z.string().nullable().describe("Document id or URL of the source, when known."),
+        })
+        .describe("One source."),
+    )
     .describe("Sources the answer used (documents, tables)."),
 };
 

@@ -45,7 +45,6 @@ export const checkIdentityTool: ToolDefinition<typeof input, typeof output> = {
         ...options,
       }),
     ]);
-    ctx.recordStatement(current.statementId);
     const principal = String(current.rows[0]?.[0] ?? me.userName ?? me.applicationId ?? "unknown");
     const groups = Array.isArray(me.groups)
       ? (me.groups as { display?: string }[]).map((g) => String(g.display ?? "")).filter(Boolean)

@@ -2,11 +2,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { ErrorCodes, UpstreamError, GovernedError } from "../src/errors.js";
 import type { GenieMessage } from "../src/databricks/workspace-api.js";
+import { freeText } from "./params.js";
 import { textTable } from "./render.js";
 import type { ToolDefinition } from "./types.js";
 
 const input = {
-  question: z.string().min(1).max(2000).describe("A question about the sales data, in English."),
+  question: freeText(2000, "A question about the sales data, in English."),
   conversation_id: z
     .string()
     .regex(/^[\w-]{1,128}$/)

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import type { StatementParameter } from "../src/databricks/workspace-api.js";
+import { freeText } from "./params.js";
 import { textTable } from "./render.js";
+import { typedRows } from "./typed-rows.js";
 import type { ToolDefinition } from "./types.js";
 
 const input = {
-  user: z.string().min(1).max(320).optional().describe("Only calls by this human (email or IdP subject)."),
-  tool: z.string().min(1).max(64).optional().describe("Only calls of this tool."),
+  user: freeText(320, "Only calls by this human (email or IdP subject).").optional(),
+  tool: freeText(64, "Only calls of this tool (its name, e.g. query_sales_data).").optional(),
   outcome: z.enum(["allowed", "denied", "failed", "cancelled"]).optional().describe("Only calls with this outcome."),
   from_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or after this time (ISO 8601)."),
   to_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or before this time (ISO 8601)."),
@@ -52,8 +54,7 @@ export const queryAuditLogTool: ToolDefinition<typeof input, typeof output> = {
       signal: ctx.signal,
       deadline: ctx.deadline,
     });
-    ctx.recordStatement(result.statementId);
-    const rows = result.rows.slice(0, args.limit);
+    const rows = typedRows(result.columns, result.rows.slice(0, args.limit));
     const columns = result.columns.map((c) => c.name);
     return {
       structured: { columns, rows, row_count: rows.length, truncated: result.rows.length > args.limit },

@@ -1,19 +1,11 @@
 import { z } from "zod";
+import { freeText } from "./params.js";
 import type { ToolDefinition } from "./types.js";
 
 const input = {
-  query: z
-    .string()
-    .min(1)
-    .max(2000)
-    .describe("What to look for in the knowledge base (policies, playbooks, product sheets)."),
+  query: freeText(2000, "What to look for in the knowledge base (policies, playbooks, product sheets)."),
   num_results: z.number().int().min(1).max(20).default(5).describe("Passages to return (≤ 20)."),
-  category: z
-    .string()
-    .min(1)
-    .max(64)
-    .optional()
-    .describe("Only documents of this category (e.g. policy, playbook, product)."),
+  category: freeText(64, "Only documents of this category (e.g. policy, playbook, product).").optional(),
   region: z.enum(["ALL", "WEST", "EAST", "CENTRAL"]).optional().describe("Only documents for this region."),
   query_type: z
     .enum(["HYBRID", "ANN"])
@@ -23,14 +15,16 @@ const input = {
 const output = {
   passages: z
     .array(
-      z.object({
-        doc_id: z.string(),
-        title: z.string(),
-        category: z.string().nullable(),
-        region: z.string().nullable(),
-        content: z.string(),
-        score: z.number(),
-      }),
+      z
+        .object({
+          doc_id: z.string().describe("Id of the source document."),
+          title: z.string().describe("Title of the source document."),
+          category: z.string().nullable().describe("Document category (policy, playbook, product…)."),
+          region: z.string().nullable().describe("Region the document applies to (ALL, WEST, EAST, CENTRAL)."),
+          content: z.string().describe("The passage text."),
+          score: z.number().describe("Relevance score; higher is better."),
+        })
+        .describe("One passage."),
     )
     .describe("Matching passages, best first, with their relevance score."),
 };

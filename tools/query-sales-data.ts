@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { ErrorCodes, InputError } from "../src/errors.js";
 import type { StatementParameter } from "../src/databricks/workspace-api.js";
+import { freeText } from "./params.js";
 import { textTable } from "./render.js";
+import { typedRows } from "./typed-rows.js";
 import type { ToolDefinition } from "./types.js";
 
 /** Identifiers come only from these tables, never from the input text. */
@@ -32,8 +34,8 @@ const input = {
     .describe("Fiscal quarter, e.g. 2026-Q1."),
   from_date: z.iso.date().optional().describe("Close date on or after (YYYY-MM-DD)."),
   to_date: z.iso.date().optional().describe("Close date on or before (YYYY-MM-DD)."),
-  product: z.string().min(1).max(100).optional().describe("Exact product name."),
-  account: z.string().min(1).max(200).optional().describe("Exact account name."),
+  product: freeText(100, "Exact product name.").optional(),
+  account: freeText(200, "Exact account name.").optional(),
   group_by: z
     .enum(["region", "quarter", "product", "account", "owner_email"])
     .optional()
@@ -116,16 +118,10 @@ export const querySalesDataTool: ToolDefinition<typeof input, typeof output> = {
       signal: ctx.signal,
       deadline: ctx.deadline,
     });
-    ctx.recordStatement(result.statementId);
     const truncated = result.rows.length > args.limit || result.truncated;
     const rows = result.rows.slice(0, args.limit);
     const columns = result.columns.map((c) => c.name);
-    const numeric = new Set(
-      result.columns.flatMap((c, i) =>
-        ["INT", "LONG", "DOUBLE", "DECIMAL", "SHORT", "FLOAT"].includes(c.type_name) ? [i] : [],
-      ),
-    );
-    const typed = rows.map((r) => r.map((v, i) => (v !== null && numeric.has(i) ? Number(v) : v)));
+    const typed = typedRows(result.columns, rows);
     const text = `${typed.length} row(s)${truncated ? ` (truncated at ${args.limit}; narrow the filters or raise limit)` : ""}.\n${textTable(columns, typed)}`;
     return {
       structured: { columns, rows: typed, row_count: typed.length, truncated, statement_id: result.statementId },

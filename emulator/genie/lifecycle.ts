@@ -159,13 +159,13 @@ export class MessageLifecycle {
       return {
         type: "WAREHOUSE_NOT_FOUND_EXCEPTION",
         error: `Warehouse ${space?.warehouseId ?? ""} does not exist.`,
-        errorCode: "RESOURCE_DOES_NOT_EXIST",
+        errorCode: "NOT_FOUND",
       };
     if (!this.ctx.directory.allows(warehouse.permissions, principal, "CAN_USE")) {
       return {
         type: "WAREHOUSE_ACCESS_MISSING_EXCEPTION",
         error: `You do not have CAN_USE permission on warehouse ${warehouse.id}.`,
-        errorCode: "PERMISSION_DENIED",
+        errorCode: "BAD_REQUEST",
       };
     }
     return undefined;

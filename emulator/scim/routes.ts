@@ -31,6 +31,8 @@ export function registerScimRoutes(router: Router, ctx: WorkspaceContext): void 
     sendJson(res, 200, {
       schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"],
       id: stableId(principal.name),
+      // `Me` answers in the User shape: a service principal's userName is its application id.
+      userName: principal.name,
       applicationId: principal.name,
       displayName: principal.displayName,
       active: true,

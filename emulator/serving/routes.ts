@@ -60,45 +60,79 @@ export function registerServingRoutes(router: Router, ctx: WorkspaceContext): vo
       );
     }
     const body = await readJsonObject(req);
-    const turns = (body.input ?? body.messages) as unknown;
-    if (!Array.isArray(turns) || turns.length === 0)
-      throw new ApiError(400, "BAD_REQUEST", "Provide `input` (Responses format) or `messages` (chat format).");
-    const last = [...turns]
-      .reverse()
-      .find((t) => t && typeof t === "object" && (t as { role?: unknown }).role === "user") as
-      { content?: unknown } | undefined;
-    if (!last || typeof last.content !== "string" || last.content.trim() === "")
-      throw new ApiError(400, "BAD_REQUEST", "The last user turn must have string content.");
-    const { text, sources } = await answer(principal, endpoint, last.content.slice(0, 4000));
+    const question = lastUserText(body.input ?? body.messages);
+    if (question === undefined)
+      throw new ApiError(
+        400,
+        "BAD_REQUEST",
+        "Provide `input` (Responses format) or `messages` (chat format) ending with a user turn that has text.",
+      );
+    const { text, sources } = await answer(principal, endpoint, question.slice(0, 4000));
+    // Model Serving names the served entity that answered; the SDKs copy it into the response object.
+    const servedModel = { "served-model-name": endpoint.name };
     if (body.messages !== undefined && body.input === undefined) {
-      sendJson(res, 200, {
-        id: randomUUID(),
-        object: "chat.completion",
-        model: endpoint.name,
-        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
-        custom_outputs: { sources },
-      });
+      sendJson(
+        res,
+        200,
+        {
+          id: randomUUID(),
+          object: "chat.completion",
+          model: endpoint.name,
+          choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+          custom_outputs: { sources },
+        },
+        servedModel,
+      );
       return;
     }
-    sendJson(res, 200, {
-      id: randomUUID(),
-      object: "response",
-      output: [
-        {
-          type: "message",
-          id: randomUUID(),
-          role: "assistant",
-          status: "completed",
-          content: [
-            {
-              type: "output_text",
-              text,
-              annotations: sources.map((s) => ({ type: "source", title: s.title, doc_id: s.ref })),
-            },
-          ],
-        },
-      ],
-      custom_outputs: { sources },
-    });
+    sendJson(
+      res,
+      200,
+      {
+        id: randomUUID(),
+        object: "response",
+        output: [
+          {
+            type: "message",
+            id: randomUUID(),
+            role: "assistant",
+            status: "completed",
+            content: [
+              {
+                type: "output_text",
+                text,
+                annotations: sources.map((s) => ({ type: "source", title: s.title, doc_id: s.ref })),
+              },
+            ],
+          },
+        ],
+        custom_outputs: { sources },
+      },
+      servedModel,
+    );
   });
+}
+
+/**
+ * The text of the last user turn: `input` may be a string or a list of turns (Responses format), `messages` a list
+ * of turns (chat format); a turn's content is a string or a list of parts (`input_text` / `text`).
+ */
+function lastUserText(turns: unknown): string | undefined {
+  if (typeof turns === "string") return turns.trim() === "" ? undefined : turns;
+  if (!Array.isArray(turns)) return undefined;
+  const last = [...turns]
+    .reverse()
+    .find((t) => t && typeof t === "object" && (t as { role?: unknown }).role === "user") as
+    { content?: unknown } | undefined;
+  const content = last?.content;
+  const text =
+    typeof content === "string"
+      ? content
+      : Array.isArray(content)
+        ? content
+            .map((part) => (part && typeof part === "object" ? (part as { text?: unknown }).text : undefined))
+            .filter((t): t is string => typeof t === "string")
+            .join("\n")
+        : undefined;
+  return text === undefined || text.trim() === "" ? undefined : text;
 }

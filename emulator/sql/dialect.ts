@@ -1,10 +1,11 @@
 import type { SqlParameter } from "./engine.js";
 
-/** Thrown for SQL the local engine refuses before Postgres sees it. */
+/** Thrown for SQL the local engine refuses before Postgres sees it, with the Databricks error class and SQLSTATE. */
 export class DialectError extends Error {
   constructor(
-    readonly errorCode: string,
+    readonly errorClass: string,
     message: string,
+    readonly sqlState = "42000",
   ) {
     super(message);
   }
@@ -30,9 +31,29 @@ function pgType(type: string | undefined): string {
   if (decimal) return `numeric(${decimal[1]},${decimal[2]})`;
   if (t === "DECIMAL") return "numeric";
   const pg = PG_TYPES[t];
-  if (!pg) throw new DialectError("INVALID_PARAMETER_VALUE", `Unsupported parameter type: ${t.slice(0, 40)}`);
+  if (!pg) throw new DialectError("UNSUPPORTED_DATATYPE", `Unsupported parameter type: ${t.slice(0, 40)}`, "0A000");
   return pg;
 }
+
+/** Index just past the block comment opening at `start`; block comments nest, as in Postgres and Databricks SQL. */
+function endOfBlockComment(s: string, start: number): number {
+  let depth = 0;
+  let i = start;
+  while (i < s.length) {
+    if (s[i] === "/" && s[i + 1] === "*") {
+      depth += 1;
+      i += 2;
+    } else if (s[i] === "*" && s[i + 1] === "/") {
+      depth -= 1;
+      i += 2;
+      if (depth === 0) return i;
+    } else i += 1;
+  }
+  throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated comment.", "42601");
+}
+
+/** After a catalog name: `.schema.` with the schema plain, double-quoted or backticked. */
+const QUALIFIED_REST = /^\s*\.\s*(?:[A-Za-z_]\w*|"(?:[^"]|"")+"|`(?:[^`]|``)+`)\s*\./;
 
 const ALLOWED_FIRST_WORDS = new Set(["SELECT", "WITH", "VALUES", "TABLE", "INSERT"]);
 
@@ -54,8 +75,9 @@ export function translateStatement(
   const byName = new Map<string, SqlParameter>();
   for (const p of parameters) {
     if (!/^[A-Za-z_]\w*$/.test(p.name))
-      throw new DialectError("INVALID_PARAMETER_VALUE", `Invalid parameter name: ${p.name.slice(0, 64)}`);
-    if (byName.has(p.name)) throw new DialectError("INVALID_PARAMETER_VALUE", `Duplicate parameter: ${p.name}`);
+      throw new DialectError("INVALID_PARAMETER_VALUE", `Invalid parameter name: ${p.name.slice(0, 64)}`, "22023");
+    if (byName.has(p.name))
+      throw new DialectError("INVALID_PARAMETER_VALUE", `Duplicate parameter: ${p.name}`, "22023");
     byName.set(p.name, p);
   }
   const order: string[] = [];
@@ -68,30 +90,38 @@ export function translateStatement(
     const c = s[i]!;
     const next = s[i + 1];
     if (c === "-" && next === "-") {
-      const end = s.indexOf("\n", i);
-      i = end === -1 ? s.length : end + 1;
+      // As in Postgres, a line comment ends at a carriage return as well as at a newline.
+      const end = s.slice(i).search(/[\n\r]/);
+      i = end === -1 ? s.length : i + end + 1;
       out += " ";
       continue;
     }
     if (c === "/" && next === "*") {
-      const end = s.indexOf("*/", i + 2);
-      if (end === -1) throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated comment.");
-      i = end + 2;
+      i = endOfBlockComment(s, i);
       out += " ";
       continue;
     }
     if (c === "'" || c === '"' || c === "`") {
+      // In Postgres escape strings (E'...') a backslash escapes the next character, quotes included.
+      const backslashEscapes = c === "'" && /(?:^|[^\w$])[Ee]$/.test(s.slice(Math.max(0, i - 2), i));
       let j = i + 1;
       while (j < s.length) {
-        if (s[j] === c && s[j + 1] === c) j += 2;
+        if (backslashEscapes && s[j] === "\\") j += 2;
+        else if (s[j] === c && s[j + 1] === c) j += 2;
         else if (s[j] === c) break;
         else j += 1;
       }
-      if (j >= s.length) throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated quoted text.");
+      if (j >= s.length) throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated quoted text.", "42601");
       const body = s.slice(i + 1, j);
-      out += c === "`" ? `"${body.replace(/"/g, '""')}"` : s.slice(i, j + 1);
       if (statementsEnded)
-        throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
+        throw new DialectError("PARSE_SYNTAX_ERROR", "Only one statement may be executed per request.", "42601");
+      const rest = s.slice(j + 1);
+      if (c !== "'" && body.toLowerCase() === catalog && QUALIFIED_REST.test(rest)) {
+        // A quoted catalog name (`main`.sales.deals) is dropped like an unquoted one.
+        i = j + 1 + /^\s*\.\s*/.exec(rest)![0].length;
+        continue;
+      }
+      out += c === "`" ? `"${body.replace(/"/g, '""')}"` : s.slice(i, j + 1);
       i = j + 1;
       continue;
     }
@@ -99,6 +129,7 @@ export function translateStatement(
       throw new DialectError(
         "PARSE_SYNTAX_ERROR",
         "Positional parameters and dollar quoting are not supported; use :name markers.",
+        "42601",
       );
     if (c === ";") {
       statementsEnded = true;
@@ -111,7 +142,7 @@ export function translateStatement(
       continue;
     }
     if (statementsEnded)
-      throw new DialectError("INVALID_PARAMETER_VALUE", "Only one statement may be executed per request.");
+      throw new DialectError("PARSE_SYNTAX_ERROR", "Only one statement may be executed per request.", "42601");
     if (c === ":" && next === ":") {
       out += "::";
       i += 2;
@@ -121,7 +152,7 @@ export function translateStatement(
       const m = /^[A-Za-z_]\w*/.exec(s.slice(i + 1))!;
       const name = m[0];
       const param = byName.get(name);
-      if (!param) throw new DialectError("UNBOUND_SQL_PARAMETER", `Found the unbound parameter: ${name}.`);
+      if (!param) throw new DialectError("UNBOUND_SQL_PARAMETER", `Found the unbound parameter: ${name}.`, "42P02");
       let index = order.indexOf(name);
       if (index === -1) index = order.push(name) - 1;
       out += `($${index + 1}::${pgType(param.type)})`;
@@ -138,7 +169,7 @@ export function translateStatement(
         i += word.length + /^\s*\(\s*\)/.exec(rest)![0].length;
         continue;
       }
-      if (word.toLowerCase() === catalog && /^\s*\.\s*[A-Za-z_`"][\w`"]*\s*\./.test(rest)) {
+      if (word.toLowerCase() === catalog && QUALIFIED_REST.test(rest)) {
         i += word.length + /^\s*\.\s*/.exec(rest)![0].length;
         continue;
       }
@@ -151,13 +182,14 @@ export function translateStatement(
   }
   if (!firstWord || !ALLOWED_FIRST_WORDS.has(firstWord)) {
     throw new DialectError(
-      "INVALID_PARAMETER_VALUE",
+      "UNSUPPORTED_FEATURE",
       `Statement type not allowed on this warehouse: ${(firstWord ?? "(empty)").slice(0, 32)}.`,
+      "0A000",
     );
   }
   for (const name of byName.keys()) {
     if (!order.includes(name))
-      throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`);
+      throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`, "22023");
   }
   return { sql: out.trim(), values: order.map((n) => byName.get(n)!.value), isInsert: firstWord === "INSERT" };
 }

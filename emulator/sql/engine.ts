@@ -21,14 +21,25 @@ export interface SqlResult {
   columns: SqlColumn[];
   rows: (string | null)[][];
 }
+/** Databricks `ServiceErrorCode`: what `status.error.error_code` of a failed statement may hold. */
+export type ServiceErrorCode =
+  "BAD_REQUEST" | "CANCELLED" | "DEADLINE_EXCEEDED" | "INTERNAL_ERROR" | "RESOURCE_EXHAUSTED";
+
+/**
+ * A failed statement as Databricks reports it: a service error code, and a message that starts with the error
+ * class (`[INSUFFICIENT_PERMISSIONS] …`) and ends with the SQLSTATE.
+ */
 export class SqlError extends Error {
+  readonly errorCode: ServiceErrorCode;
   constructor(
-    readonly errorCode: string,
+    readonly errorClass: string,
     readonly sqlState: string,
-    message: string,
+    detail: string,
+    errorCode: ServiceErrorCode = "BAD_REQUEST",
   ) {
-    super(message);
+    super(`[${errorClass}] ${detail} SQLSTATE: ${sqlState}`);
     this.name = "SqlError";
+    this.errorCode = errorCode;
   }
 }
 export interface SqlEngine {
@@ -145,33 +156,57 @@ async function applyGovernance(db: PGlite, seed: Seed, directory: Directory): Pr
   for (const sql of grants) await db.exec(sql);
 }
 
-/** A seed expression (Databricks dialect, no parameters) in Postgres. */
+/**
+ * A seed expression (Databricks dialect, no parameters) in Postgres. A group-membership test of a constant group
+ * becomes a scalar sub-select, which Postgres evaluates once per statement (an InitPlan) instead of once per row.
+ */
 function translateExpression(expression: string): string {
-  return translateStatement(`SELECT ${expression}`, []).sql.replace(/^SELECT\s+/i, "");
+  return translateStatement(`SELECT ${expression}`, [])
+    .sql.replace(/^SELECT\s+/i, "")
+    .replace(/\b(is_member|is_account_group_member)\s*\(\s*('(?:[^']|'')*')\s*\)/gi, "(SELECT public.$1($2))");
 }
+
+/** Postgres SQLSTATE → Databricks error class; anything unlisted keeps its SQLSTATE as the class. */
+const ERROR_CLASSES: Record<string, string> = {
+  "42501": "INSUFFICIENT_PERMISSIONS",
+  "42P01": "TABLE_OR_VIEW_NOT_FOUND",
+  "3F000": "SCHEMA_NOT_FOUND",
+  "42703": "UNRESOLVED_COLUMN",
+  "42883": "UNRESOLVED_ROUTINE",
+  "42601": "PARSE_SYNTAX_ERROR",
+  "0A000": "UNSUPPORTED_FEATURE",
+  "25006": "INSUFFICIENT_PERMISSIONS",
+  "23505": "DELTA_DUPLICATE_KEY",
+  "22012": "DIVIDE_BY_ZERO",
+  "54001": "STATEMENT_TOO_COMPLEX",
+};
 
 function mapPgError(err: unknown, principal: Principal): SqlError {
   const e = err as { code?: string; message?: string };
   const code = e.code ?? "XX000";
   const message = (e.message ?? "query failed").replace(/uc_private\./g, "main.").replace(/"uc_private"/g, "main");
+  const errorClass = ERROR_CLASSES[code] ?? "SQL_EXECUTION_ERROR";
   if (code === "42501")
     return new SqlError(
-      "INSUFFICIENT_PERMISSIONS",
+      errorClass,
       code,
-      `[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User ${principal.name} does not have the privilege for this operation (${message}).`,
+      `Insufficient privileges: User ${principal.name} does not have the privilege for this operation (${message}).`,
     );
-  if (code === "42P01" || code === "3F000" || code === "0A000")
-    return new SqlError("TABLE_OR_VIEW_NOT_FOUND", code, `[TABLE_OR_VIEW_NOT_FOUND] ${message}`);
-  if (code === "42601") return new SqlError("PARSE_SYNTAX_ERROR", code, `[PARSE_SYNTAX_ERROR] ${message}`);
-  if (code === "25006")
+  if (code === "25006") return new SqlError(errorClass, code, "This statement may not modify data.");
+  if (code === "57014") return new SqlError("QUERY_EXECUTION_TIMEOUT_EXCEEDED", code, message, "DEADLINE_EXCEEDED");
+  if (code === "54001" || code === "53200") return new SqlError(errorClass, code, message, "RESOURCE_EXHAUSTED");
+  // The embedded engine loses its prepared statement when parsing exhausts its stack (very long expressions).
+  if (code === "26000")
     return new SqlError(
-      "INSUFFICIENT_PERMISSIONS",
-      code,
-      "[INSUFFICIENT_PERMISSIONS] This statement may not modify data.",
+      "STATEMENT_TOO_COMPLEX",
+      "54001",
+      "The statement is too long or too deeply nested to execute.",
+      "RESOURCE_EXHAUSTED",
     );
-  if (code === "23505") return new SqlError("DELTA_DUPLICATE_KEY", code, `[DUPLICATE_KEY] ${message}`);
-  if (code === "57014") return new SqlError("CANCELLED", code, "The statement was cancelled.");
-  return new SqlError("SQL_EXECUTION_ERROR", code, `[${code}] ${message}`);
+  // Errors that come from the engine rather than from the statement say nothing about its internals.
+  if (code.startsWith("XX") || code === "08P01")
+    return new SqlError("INTERNAL_ERROR", code, "The statement could not be executed.", "INTERNAL_ERROR");
+  return new SqlError(errorClass, code, message);
 }
 
 /** PGlite with the seed's governance applied; statements run one at a time, each as its caller's own role. */
@@ -190,10 +225,10 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
     try {
       translated = translateStatement(statement, parameters);
     } catch (err) {
-      if (err instanceof DialectError) throw new SqlError(err.errorCode, "42000", err.message);
+      if (err instanceof DialectError) throw new SqlError(err.errorClass, err.sqlState, err.message);
       throw err;
     }
-    if (signal?.aborted) throw new SqlError("CANCELLED", "57014", "The statement was cancelled.");
+    if (signal?.aborted) throw new SqlError("OPERATION_CANCELED", "HY008", "The statement was cancelled.", "CANCELLED");
     await db.exec(
       `BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL ROLE ${q(principal.name)}; SET LOCAL statement_timeout = 30000`,
     );

@@ -12,9 +12,12 @@ interface Statement {
   owner: string;
   state: State;
   error?: { error_code: string; message: string };
+  sqlState?: string;
   result?: SqlResult;
   truncated: boolean;
   done: Promise<void>;
+  /** Aborted on cancel, so a statement still queued behind others never runs. */
+  abort: AbortController;
   finishedAt?: number;
 }
 
@@ -95,7 +98,11 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
   function view(s: Statement, withResult = true) {
     const body: Record<string, unknown> = {
       statement_id: s.id,
-      status: { state: s.state, ...(s.error ? { error: s.error } : {}) },
+      status: {
+        state: s.state,
+        ...(s.error ? { error: s.error } : {}),
+        ...(s.sqlState ? { sql_state: s.sqlState } : {}),
+      },
     };
     if (s.state === "SUCCEEDED" && s.result) {
       const rows = s.result.rows.length;
@@ -158,13 +165,14 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       state: "PENDING",
       truncated: false,
       done: Promise.resolve(),
+      abort: new AbortController(),
     };
     statements.set(s.id, s);
     const statementText = body.statement;
     s.done = (async () => {
       s.state = "RUNNING";
       try {
-        const result = await ctx.engine.execute(principal, statementText, parameters);
+        const result = await ctx.engine.execute(principal, statementText, parameters, { signal: s.abort.signal });
         if ((s.state as State) === "CANCELED") return;
         let rows = result.rows;
         if (rowLimit !== undefined && rows.length > rowLimit) {
@@ -188,6 +196,7 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
           err instanceof SqlError
             ? { error_code: err.errorCode, message: err.message }
             : { error_code: "INTERNAL_ERROR", message: "The statement failed." };
+        if (err instanceof SqlError) s.sqlState = err.sqlState;
       } finally {
         s.finishedAt = Date.now();
       }
@@ -202,6 +211,7 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       if (timedOut && body.on_wait_timeout === "CANCEL") {
         s.state = "CANCELED";
         s.finishedAt = Date.now();
+        s.abort.abort();
       }
     }
     sendJson(res, 200, view(s));
@@ -237,6 +247,7 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     if (s.state === "PENDING" || s.state === "RUNNING") {
       s.state = "CANCELED";
       s.finishedAt = Date.now();
+      s.abort.abort();
     }
     sendJson(res, 200, {});
   });

@@ -46,12 +46,19 @@ export function buildAuditInsert(table: string, records: readonly SpooledRecord[
   return { statement, parameters };
 }
 
+/** Caller-supplied text with control characters (a NUL no SQL string can hold) replaced, so no record poisons a batch. */
+function printable(value: string | undefined): string | null {
+  // eslint-disable-next-line no-control-regex
+  return value === undefined ? null : value.replace(/[\u0000-\u001f\u007f]/g, "\ufffd");
+}
+
 /** Every tool call's record: durable in the local spool before the result is sent, then batched into the table. */
 export class AuditTrail {
   private readonly spool: AuditSpool;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  private backingOff = false;
 
   constructor(
     private readonly config: Config,
@@ -69,13 +76,13 @@ export class AuditTrail {
     await this.spool.append({
       record_id: randomUUID(),
       event_time: new Date().toISOString(),
-      request_id: entry.requestId,
-      mode: entry.mode,
-      credential_source: entry.credentialSource,
-      human: entry.human ?? null,
-      workspace_principal: entry.workspacePrincipal ?? null,
-      role: entry.role ?? null,
-      tool: entry.tool,
+      request_id: printable(entry.requestId),
+      mode: printable(entry.mode),
+      credential_source: printable(entry.credentialSource),
+      human: printable(entry.human),
+      workspace_principal: printable(entry.workspacePrincipal),
+      role: printable(entry.role),
+      tool: printable(entry.tool),
       arguments: JSON.stringify(redactArguments(entry.arguments ?? {}, this.config.audit.maxArgumentChars)),
       outcome: entry.outcome,
       error_code: entry.errorCode ?? null,
@@ -83,7 +90,8 @@ export class AuditTrail {
       latency_ms: entry.latencyMs,
       statement_ids: JSON.stringify(entry.statementIds),
     });
-    this.wake?.();
+    // While the table is failing, new records wait for the backoff instead of each forcing another failed write.
+    if (!this.backingOff) this.wake?.();
   }
 
   /** Writes one batch; false when the table write failed (the batch stays spooled). */
@@ -93,7 +101,7 @@ export class AuditTrail {
     const { statement, parameters } = buildAuditInsert(this.config.workspace.auditTable, batch);
     try {
       await this.execute(statement, parameters);
-      this.spool.ack(batch.map((r) => r.record_id));
+      await this.spool.ack(batch.map((r) => r.record_id));
       return true;
     } catch (err) {
       this.logger.warn(
@@ -110,6 +118,7 @@ export class AuditTrail {
       let backoff = this.config.audit.flushIntervalMs;
       while (this.running) {
         const ok = await this.drainOnce();
+        this.backingOff = !ok;
         backoff = ok ? this.config.audit.flushIntervalMs : Math.min(backoff * 2, 30_000);
         if (ok && this.spool.depth() >= this.config.audit.batchSize) continue;
         await new Promise<void>((resolve) => {
@@ -130,6 +139,6 @@ export class AuditTrail {
     while (this.spool.depth() > 0 && Date.now() < end) {
       if (!(await this.drainOnce())) await sleep(100);
     }
-    this.spool.close();
+    await this.spool.close();
   }
 }

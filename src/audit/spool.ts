@@ -1,4 +1,16 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync } from "node:fs";
+import {
+  closeSync,
+  fdatasync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  write,
+  writeSync,
+  existsSync,
+} from "node:fs";
+import { promisify } from "node:util";
 import { join } from "node:path";
 
 export interface SpooledRecord {
@@ -19,6 +31,7 @@ export class AuditSpool {
   private readonly pendingRecords = new Map<string, SpooledRecord>();
   private queue: { line: string; record: SpooledRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing = false;
+  private flushed: Promise<void> = Promise.resolve();
   syncs = 0;
   appends = 0;
 
@@ -72,25 +85,30 @@ export class AuditSpool {
     });
   }
 
+  /**
+   * Group commit off the event loop: one write and one fdatasync per batch, in the thread pool; appends that arrive
+   * while a batch is on its way to disk form the next batch.
+   */
   private flush(): void {
     this.flushing = true;
-    setImmediate(() => {
-      const batch = this.queue;
-      this.queue = [];
-      try {
-        writeSync(this.spoolFd, batch.map((b) => b.line).join(""));
-        fsyncSync(this.spoolFd);
-        this.syncs += 1;
-        for (const b of batch) {
-          this.pendingRecords.set(b.record.record_id, b.record);
-          b.resolve();
+    this.flushed = (async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          await writeAll(this.spoolFd, batch.map((b) => b.line).join(""));
+          await datasync(this.spoolFd);
+          this.syncs += 1;
+          for (const b of batch) {
+            this.pendingRecords.set(b.record.record_id, b.record);
+            b.resolve();
+          }
+        } catch (err) {
+          for (const b of batch) b.reject(err);
         }
-      } catch (err) {
-        for (const b of batch) b.reject(err);
       }
-      if (this.queue.length > 0) this.flush();
-      else this.flushing = false;
-    });
+      this.flushing = false;
+    })();
   }
 
   /** Records appended but not yet written to the table, oldest first. */
@@ -107,16 +125,30 @@ export class AuditSpool {
     return this.pendingRecords.size;
   }
 
-  /** Marks records as written to the table; durable before it returns. */
-  ack(ids: readonly string[]): void {
+  /** Marks records as written to the table; durable before it resolves. One caller at a time (the writer loop). */
+  async ack(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    writeSync(this.ackFd, ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
-    fsyncSync(this.ackFd);
+    await writeAll(this.ackFd, ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
+    await datasync(this.ackFd);
     for (const id of ids) this.pendingRecords.delete(id);
   }
 
-  close(): void {
+  /** Closes the files once every append already made is on disk. */
+  async close(): Promise<void> {
+    await this.flushed;
     closeSync(this.spoolFd);
     closeSync(this.ackFd);
+  }
+}
+
+const writeAsync = promisify(write);
+const datasync = promisify(fdatasync);
+
+/** Writes all of `text` at the end of an append-mode file (a short write continues where it stopped). */
+async function writeAll(fd: number, text: string): Promise<void> {
+  const buffer = Buffer.from(text);
+  for (let offset = 0; offset < buffer.length;) {
+    const { bytesWritten } = await writeAsync(fd, buffer, offset, buffer.length - offset);
+    offset += bytesWritten;
   }
 }

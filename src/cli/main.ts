@@ -1,5 +1,8 @@
 /**
  * databricks-governed-mcp [--stdio | --http [--port N] [--host H]]   serve (stdio unless MCP_TRANSPORT=http)
+ * databricks-governed-mcp doctor [--json] [--caller-token T]            check configuration and permissions
+ * databricks-governed-mcp login                                        sign in (browser, PKCE) for stdio use
+ * databricks-governed-mcp whoami                                       who the workspace says the stdio identity is
  */
 import { parseArgs } from "node:util";
 import { GovernedError } from "../errors.js";
@@ -12,6 +15,8 @@ const { values, positionals } = parseArgs({
     port: { type: "string" },
     host: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
+    json: { type: "boolean", default: false },
+    "caller-token": { type: "string" },
   },
 });
 
@@ -42,11 +47,29 @@ async function serve(): Promise<void> {
 async function main(): Promise<void> {
   if (values.help) {
     console.error("usage: databricks-governed-mcp [serve] [--stdio | --http [--port N] [--host H]]");
+    console.error("       databricks-governed-mcp doctor [--json] [--caller-token <token>]");
+    console.error("       databricks-governed-mcp login    (sign in to DATABRICKS_HOST in a browser, for stdio)");
+    console.error("       databricks-governed-mcp whoami   (who the workspace says the stdio identity is)");
     return;
   }
   switch (command) {
     case "serve":
       return serve();
+    case "login": {
+      const { runLogin } = await import("./login.js");
+      await runLogin();
+      return;
+    }
+    case "whoami": {
+      const { runWhoami } = await import("./whoami.js");
+      console.log(JSON.stringify(await runWhoami(), null, 2));
+      return;
+    }
+    case "doctor": {
+      const { doctorCommand } = await import("./doctor.js");
+      process.exitCode = await doctorCommand({ json: values.json, callerToken: values["caller-token"] });
+      return;
+    }
     default:
       console.error(`unknown command ${JSON.stringify(command)}; try --help`);
       process.exitCode = 2;

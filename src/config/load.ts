@@ -79,7 +79,10 @@ function fromEnv(env: Env): Json {
   const federationIssuer = env.MCP_FEDERATION_ISSUER;
   return prune({
     workspace: {
-      host: env.DATABRICKS_HOST?.replace(/\/+$/, ""),
+      // Databricks Apps may set a bare host name; the SDKs read it as https.
+      host: env.DATABRICKS_HOST
+        ? env.DATABRICKS_HOST.replace(/\/+$/, "").replace(/^(?![a-z][a-z0-9+.-]*:\/\/)/i, "https://")
+        : undefined,
       warehouseId: env.DATABRICKS_WAREHOUSE_ID,
       salesTable: env.MCP_SALES_TABLE,
       auditTable: env.MCP_AUDIT_TABLE,
@@ -123,10 +126,13 @@ function fromEnv(env: Env): Json {
         token: env.DATABRICKS_TOKEN,
         profile: env.DATABRICKS_CONFIG_PROFILE,
         configFile: env.DATABRICKS_CONFIG_FILE,
+        authType: env.DATABRICKS_AUTH_TYPE,
+        loginCacheFile: env.MCP_LOGIN_CACHE_FILE,
       },
     },
     policy: { rbac: json(env, "MCP_RBAC") },
     audit: { spoolDir: env.MCP_AUDIT_SPOOL_DIR },
+    observability: { metrics: bool(env, "MCP_METRICS") },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
   }) as Json;

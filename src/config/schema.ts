@@ -39,6 +39,10 @@ const FederationIssuer = z.object({
     .record(z.string(), z.object({ clientId: z.string(), clientSecret: z.string() }))
     .default({})
     .describe("Per-role IdP clients, for subjectTokenSource=idp-client-credentials."),
+  clientScopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/))
+    .default(["openid"])
+    .describe("Scopes an MCP client asks this IdP for at sign-in (named in the 401 challenge)."),
 });
 
 export const ConfigSchema = z.object({
@@ -85,6 +89,22 @@ export const ConfigSchema = z.object({
             .describe("Role → service principal application id."),
           clockToleranceS: z.number().int().min(0).max(60).default(30),
           maxTokenBytes: z.number().int().positive().max(65_536).default(8192),
+          jwks: z
+            .object({
+              cooldownMs: z
+                .number()
+                .int()
+                .min(0)
+                .default(30_000)
+                .describe("No JWKS refetch for an unknown kid sooner than this after the last fetch."),
+              cacheMaxAgeMs: z
+                .number()
+                .int()
+                .positive()
+                .default(600_000)
+                .describe("JWKS refetched once older than this; the last keys keep working while the IdP is down."),
+            })
+            .prefault({}),
         })
         .prefault({}),
       m2m: z
@@ -102,8 +122,19 @@ export const ConfigSchema = z.object({
         .object({
           token: z.string().optional().describe("DATABRICKS_TOKEN (stdio only)."),
           profile: z.string().optional().describe("DATABRICKS_CONFIG_PROFILE (stdio only)."),
-          configFile: z.string().optional(),
-          loginCacheFile: z.string().optional(),
+          configFile: z.string().optional().describe("DATABRICKS_CONFIG_FILE; default ~/.databrickscfg."),
+          authType: z
+            .enum(["pat", "oauth-m2m", "external-browser"])
+            .optional()
+            .describe("DATABRICKS_AUTH_TYPE: pins the stdio identity; unset picks token, profile, login, then M2M."),
+          loginCacheFile: z
+            .string()
+            .optional()
+            .describe("Where `login` keeps tokens (mode 0600); default ~/.config/databricks-governed-mcp/tokens.json."),
+          loginClientId: z
+            .string()
+            .default("databricks-cli")
+            .describe("Public OAuth client (no secret) used by `login` with Authorization Code + PKCE."),
         })
         .prefault({}),
       tokenCache: z
@@ -135,6 +166,14 @@ export const ConfigSchema = z.object({
       query_knowledge_base: z.number().int().positive().default(20_000),
       query_audit_log: z.number().int().positive().default(60_000),
       ask_supervisor: z.number().int().positive().default(120_000),
+    })
+    .prefault({}),
+  observability: z
+    .object({
+      metrics: z
+        .boolean()
+        .default(true)
+        .describe("Serve Prometheus metrics at /metrics on the HTTP port (no person or token in any label)."),
     })
     .prefault({}),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
-import type { WorkspaceCredential } from "../identity/types.js";
+import type { AccessToken, WorkspaceCredential } from "../identity/types.js";
+import { CircuitBreaker, upstreamOf, type CircuitBreakerOptions } from "./circuit-breaker.js";
 
 export interface WorkspaceRequest {
   method: "GET" | "POST" | "DELETE";
@@ -9,21 +10,56 @@ export interface WorkspaceRequest {
   body?: unknown;
   credential: WorkspaceCredential;
   signal?: AbortSignal;
-  /** Epoch ms; no retry is attempted past it. */
+  /** Epoch ms; no retry is attempted past it, and a response still pending then is abandoned (TIMEOUT). */
   deadline?: number;
-  /** Safe to send again after a 429/503/reset (reads). */
+  /** Safe to send again after a 5xx or a reset (reads). A 429 is retried for any method: it was not processed. */
   idempotent?: boolean;
   requestId?: string;
 }
 
-const MAX_ATTEMPTS = 4;
+export interface WorkspaceHttpClientOptions {
+  /** Attempts per call, the first included. */
+  maxAttempts?: number;
+  /** Backoff before retry n is a random wait in [0, min(maxBackoffMs, baseBackoffMs · 2^(n-1))] (full jitter). */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A Retry-After longer than this is not waited for: the caller gets RATE_LIMITED with retry_after_s instead. */
+  maxRetryAfterMs?: number;
+  /** Bound on one request when the call has no deadline of its own (e.g. the audit writer). */
+  requestTimeoutMs?: number;
+  circuit?: Partial<CircuitBreakerOptions>;
+  /** Observes every upstream answer by API family (status 0: no answer — reset, refused or timed out). Never throws. */
+  onUpstreamResponse?(status: number, family: string): void;
+}
+
+const DEFAULTS = {
+  maxAttempts: 4,
+  baseBackoffMs: 100,
+  maxBackoffMs: 2000,
+  maxRetryAfterMs: 30_000,
+  requestTimeoutMs: 30_000,
+};
+
+type Attempt =
+  | { kind: "answer"; status: number; text: string; retryAfterS?: number }
+  | { kind: "unreachable"; code: string }
+  | { kind: "timeout" }
+  | { kind: "cancelled" };
+
+type ErrorBody = { error_code?: string; message?: string };
+
+/** Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text);
+  if (!/[a-z]/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
 
 /** Maps a Databricks error answer to a stable code with a message that says what to do. */
-export function upstreamError(
-  status: number,
-  body: { error_code?: string; message?: string },
-  retryAfterS?: number,
-): GovernedError {
+export function upstreamError(status: number, body: ErrorBody, retryAfterS?: number): GovernedError {
   const detail = `${body.error_code ?? `HTTP ${status}`}: ${(body.message ?? "").slice(0, 300)}`;
   if (status === 401)
     return new IdentityError(
@@ -62,78 +98,175 @@ export function upstreamError(
   });
 }
 
-/** One keep-alive connection pool per process to the workspace host; every request carries the caller's own token. */
+function parseErrorBody(text: string): ErrorBody {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === "object" ? (parsed as ErrorBody) : {};
+  } catch {
+    return {}; // not JSON (a proxy's HTML page): the status alone decides
+  }
+}
+
+const cancelled = () => new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled.");
+const timedOut = (family: string) =>
+  new UpstreamError(ErrorCodes.TIMEOUT, `The workspace (${family}) did not answer within the call's deadline.`);
+
+/**
+ * One keep-alive connection pool per process to the workspace host; every request carries the caller's own token.
+ * Retries only what is safe to repeat, with bounded full-jitter backoff inside the call's deadline, honours
+ * Retry-After, and keeps one circuit per upstream so a failing API fails only the tools that use it.
+ */
 export class WorkspaceHttpClient {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+  private readonly options: typeof DEFAULTS & WorkspaceHttpClientOptions;
+  readonly breaker: CircuitBreaker;
 
-  constructor(readonly host: string) {}
+  constructor(
+    readonly host: string,
+    options: WorkspaceHttpClientOptions = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+    this.breaker = new CircuitBreaker(options.circuit);
+  }
 
   async request<T>(req: WorkspaceRequest): Promise<T> {
+    const { family, resource } = upstreamOf(req.path);
+    const circuitKey = JSON.stringify([this.host, family, resource]);
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
-      if (req.signal?.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled.");
-      const token = await req.credential.token({ signal: req.signal });
-      let status: number;
-      let text: string;
-      let retryAfter: string | undefined;
-      try {
-        const res = await request(`${this.host}${req.path}`, {
-          method: req.method,
-          dispatcher: this.agent,
-          signal: req.signal,
-          headers: {
-            authorization: `Bearer ${token.accessToken}`,
-            "content-type": "application/json",
-            "user-agent": "databricks-governed-mcp/0.1.0",
-            ...(req.requestId ? { "x-request-id": req.requestId } : {}),
-          },
-          body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        });
-        status = res.statusCode;
-        retryAfter = typeof res.headers["retry-after"] === "string" ? res.headers["retry-after"] : undefined;
-        text = await res.body.text();
-      } catch (err) {
-        if (req.signal?.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled.");
-        if (req.idempotent && attempt < MAX_ATTEMPTS && (await this.backoff(attempt, undefined, req.deadline)))
+      if (req.signal?.aborted) throw cancelled();
+      if (req.deadline !== undefined && Date.now() >= req.deadline) throw timedOut(family);
+      const token = await this.tokenWithin(req, family);
+      this.breaker.admit(circuitKey, family);
+      const outcome = await this.send(req, token);
+      // A call its own caller abandoned says nothing about the upstream: it is not observed.
+      if (outcome.kind !== "cancelled") this.observe(outcome.kind === "answer" ? outcome.status : 0, family);
+
+      if (outcome.kind === "cancelled") {
+        this.breaker.neutral(circuitKey);
+        throw cancelled();
+      }
+      if (outcome.kind === "timeout" || outcome.kind === "unreachable") {
+        this.breaker.failure(circuitKey);
+        // A stalled answer used the call's whole budget: nothing is left to retry with.
+        if (outcome.kind === "timeout") throw timedOut(family);
+        if (req.idempotent && attempt < this.options.maxAttempts && (await this.backoff(attempt, undefined, req)))
           continue;
         throw new UpstreamError(
           ErrorCodes.UPSTREAM_UNAVAILABLE,
-          `The workspace could not be reached (${(err as { code?: string }).code ?? "network error"}).`,
+          `The workspace could not be reached (${family}: ${outcome.code}). Try again shortly.`,
         );
       }
-      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
-      let body: { error_code?: string; message?: string } = {};
-      try {
-        body = JSON.parse(text) as typeof body;
-      } catch {
-        // Not JSON (a proxy's HTML page): the status alone decides.
+
+      const { status, text, retryAfterS } = outcome;
+      if (status >= 500) this.breaker.failure(circuitKey);
+      else if (status >= 200 && status < 300) this.breaker.success(circuitKey);
+      else this.breaker.neutral(circuitKey);
+
+      if (status >= 200 && status < 300) {
+        if (!text) return {} as T;
+        try {
+          return JSON.parse(text) as T;
+        } catch {
+          throw new UpstreamError(ErrorCodes.UPSTREAM_ERROR, `The workspace (${family}) answered with invalid JSON.`);
+        }
       }
       if (status === 401 && !refreshed) {
         // The cached token may have been revoked or expired early: evict it and try once more.
         refreshed = true;
-        await req.credential.token({ forceRefresh: true, signal: req.signal });
+        await this.tokenWithin(req, family, true);
+        attempt -= 1;
         continue;
       }
-      const retryAfterS = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
       const retryable = status === 429 || status === 503 || status === 502 || status === 504;
       if (
         retryable &&
         (req.idempotent || status === 429) &&
-        attempt < MAX_ATTEMPTS &&
-        (await this.backoff(attempt, retryAfterS, req.deadline))
+        attempt < this.options.maxAttempts &&
+        (await this.backoff(attempt, retryAfterS, req))
       )
         continue;
-      throw upstreamError(status, body, retryAfterS);
+      throw upstreamError(status, parseErrorBody(text), retryAfterS);
     }
   }
 
-  /** Exponential backoff with full jitter, honouring Retry-After; false when the deadline leaves no room. */
-  private async backoff(attempt: number, retryAfterS: number | undefined, deadline?: number): Promise<boolean> {
-    const base = Math.min(2000, 100 * 2 ** (attempt - 1));
-    const wait = retryAfterS !== undefined ? retryAfterS * 1000 : Math.random() * base;
-    if (deadline !== undefined && Date.now() + wait >= deadline) return false;
-    await sleep(wait);
+  /** The caller's token, without waiting past the call's deadline or cancellation for a slow token endpoint. */
+  private async tokenWithin(req: WorkspaceRequest, family: string, forceRefresh = false): Promise<AccessToken> {
+    const pending = req.credential.token({ signal: req.signal, ...(forceRefresh ? { forceRefresh } : {}) });
+    if (req.deadline === undefined && !req.signal) return pending;
+    pending.catch(() => undefined); // abandoned on timeout: its later failure must not go unhandled
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const bounds = new Promise<never>((_, reject) => {
+      if (req.deadline !== undefined)
+        timer = setTimeout(() => reject(timedOut(family)), Math.max(0, req.deadline - Date.now()));
+      if (req.signal) {
+        onAbort = () => reject(cancelled());
+        req.signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+    try {
+      return await Promise.race([pending, bounds]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) req.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** One HTTP exchange, bounded by the caller's signal and the call's deadline (or the default request timeout). */
+  private async send(req: WorkspaceRequest, token: AccessToken): Promise<Attempt> {
+    const budget = req.deadline !== undefined ? req.deadline - Date.now() : this.options.requestTimeoutMs;
+    if (budget <= 0) return { kind: "timeout" };
+    const deadline = AbortSignal.timeout(budget);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    try {
+      const res = await request(`${this.host}${req.path}`, {
+        method: req.method,
+        dispatcher: this.agent,
+        signal,
+        headers: {
+          authorization: `Bearer ${token.accessToken}`,
+          "content-type": "application/json",
+          "user-agent": "databricks-governed-mcp/0.1.0",
+          ...(req.requestId ? { "x-request-id": req.requestId } : {}),
+        },
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+      });
+      const header = res.headers["retry-after"];
+      const text = await res.body.text();
+      return {
+        kind: "answer",
+        status: res.statusCode,
+        text,
+        retryAfterS: parseRetryAfter(typeof header === "string" ? header : undefined),
+      };
+    } catch (err) {
+      if (req.signal?.aborted) return { kind: "cancelled" };
+      if (deadline.aborted) return { kind: "timeout" };
+      return { kind: "unreachable", code: String((err as { code?: string }).code ?? "network error").slice(0, 40) };
+    }
+  }
+
+  /** Waits before the next attempt (Retry-After when given, else full jitter); false when the deadline leaves no room. */
+  private async backoff(attempt: number, retryAfterS: number | undefined, req: WorkspaceRequest): Promise<boolean> {
+    const cap = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** (attempt - 1));
+    const wait = retryAfterS !== undefined ? retryAfterS * 1000 : Math.random() * cap;
+    if (retryAfterS !== undefined && wait > this.options.maxRetryAfterMs) return false;
+    if (req.deadline !== undefined && Date.now() + wait >= req.deadline) return false;
+    try {
+      await sleep(wait, undefined, req.signal ? { signal: req.signal } : undefined);
+    } catch {
+      throw cancelled();
+    }
     return true;
+  }
+
+  private observe(status: number, family: string): void {
+    try {
+      this.options.onUpstreamResponse?.(status, family);
+    } catch {
+      // An observer (metrics) must never change the outcome of a call.
+    }
   }
 
   async close(): Promise<void> {

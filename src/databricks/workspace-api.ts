@@ -85,6 +85,30 @@ export interface GenieMessage {
 }
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELED", "CLOSED"]);
+
+/** A FAILED statement as a stable code: Unity Catalog refusals, missing objects, and everything else. */
+export function statementFailure(error: { error_code?: string; message?: string }): UpstreamError {
+  const code = error.error_code ?? "SQL_EXECUTION_ERROR";
+  // Databricks puts the error class in brackets at the start of the message; error_code is often just BAD_REQUEST.
+  const errorClass = /^\s*\[([A-Z_.]+)\]/.exec(error.message ?? "")?.[1] ?? code;
+  const detail = `${code}: ${(error.message ?? "").slice(0, 300)}`;
+  if (/INSUFFICIENT_PERMISSIONS|PERMISSION_DENIED/.test(errorClass))
+    return new UpstreamError(
+      ErrorCodes.ACCESS_DENIED,
+      `Unity Catalog denied this statement (${detail}). Ask a data owner for the grant; retrying will not help.`,
+    );
+  if (/TABLE_OR_VIEW_NOT_FOUND|SCHEMA_NOT_FOUND|CATALOG_NOT_FOUND/.test(errorClass))
+    return new UpstreamError(
+      ErrorCodes.NOT_FOUND,
+      `The table does not exist or you may not see it (${detail}). Check the configured table name and your grants.`,
+    );
+  if (code === "DEADLINE_EXCEEDED" || errorClass === "QUERY_EXECUTION_TIMEOUT_EXCEEDED")
+    return new UpstreamError(
+      ErrorCodes.TIMEOUT,
+      `The warehouse stopped the statement at its time limit (${detail}). Narrow the filters or lower the limit.`,
+    );
+  return new UpstreamError(ErrorCodes.QUERY_FAILED, `The statement failed (${detail}).`);
+}
 const enc = encodeURIComponent;
 
 /** A WorkspaceApi for one caller; `queryTags` ride on every statement so query history joins back to the audit row. */
@@ -134,14 +158,27 @@ export function createWorkspaceApi(
       );
       context.onStatement?.(response.statement_id);
       let delay = 100;
+      const cancel = () =>
+        call("POST", `/api/2.0/sql/statements/${enc(response.statement_id)}/cancel`, {}, {}).catch(() => undefined);
       while (!TERMINAL.has(response.status.state)) {
-        if (signal?.aborted) {
-          await call("POST", `/api/2.0/sql/statements/${enc(response.statement_id)}/cancel`, {}, {}).catch(
-            () => undefined,
-          );
+        const outOfTime = deadline !== undefined && Date.now() + delay >= deadline;
+        if (outOfTime || signal?.aborted) {
+          await cancel();
+          // PENDING past the deadline means the warehouse never picked the statement up: it is starting or saturated.
+          if (response.status.state === "PENDING" && (outOfTime || (deadline !== undefined && Date.now() >= deadline)))
+            throw new UpstreamError(
+              ErrorCodes.WAREHOUSE_STARTING,
+              "The SQL warehouse did not start running the statement in time (it is starting or busy). Retry in a minute.",
+              { retryAfterS: 60 },
+            );
+          if (outOfTime)
+            throw new UpstreamError(
+              ErrorCodes.TIMEOUT,
+              "The statement did not finish in time and was cancelled. Narrow the filters or lower the limit.",
+            );
           throw new UpstreamError(ErrorCodes.CANCELLED, "The statement was cancelled.");
         }
-        await sleep(delay);
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
         delay = Math.min(delay * 2, 1000);
         response = await call<StatementResponse>(
           "GET",
@@ -150,18 +187,13 @@ export function createWorkspaceApi(
           { signal, deadline },
         );
       }
-      if (response.status.state === "FAILED") {
-        const error = response.status.error ?? {};
-        const code = /INSUFFICIENT_PERMISSIONS|PERMISSION/.test(error.error_code ?? "")
-          ? ErrorCodes.ACCESS_DENIED
-          : ErrorCodes.QUERY_FAILED;
-        throw new UpstreamError(
-          code,
-          `The statement failed: ${error.error_code ?? "error"}: ${(error.message ?? "").slice(0, 300)}`,
-        );
-      }
+      if (response.status.state === "FAILED") throw statementFailure(response.status.error ?? {});
+      // Not cancelled by this caller (that path returned above): the warehouse or an admin ended it.
       if (response.status.state !== "SUCCEEDED")
-        throw new UpstreamError(ErrorCodes.CANCELLED, `The statement ended ${response.status.state}.`);
+        throw new UpstreamError(
+          ErrorCodes.QUERY_FAILED,
+          `The warehouse ended the statement ${response.status.state} before it finished (not at your request). Retry.`,
+        );
       const rows = [...(response.result?.data_array ?? [])];
       let next = response.result?.next_chunk_index;
       while (next !== undefined && rows.length < rowLimit) {

@@ -1,10 +1,14 @@
-import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
+import { decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
 import { ErrorCodes, IdentityError } from "../errors.js";
 import type { FederationIssuerConfig } from "../config/schema.js";
+import { discoverJwksUri } from "./idp-oauth.js";
+import { createJwksKeySource, type JwksTiming } from "./jwks-key-source.js";
 
 export interface VerifiedJwt {
   payload: JWTPayload;
 }
+
+export const DEFAULT_JWKS_TIMING: JwksTiming = { cooldownMs: 30_000, cacheMaxAgeMs: 10 * 60_000 };
 
 /** Reads the issuer of a bearer without trusting it: used only to pick which verifier runs. */
 export function peekIssuer(token: string): string | undefined {
@@ -27,6 +31,7 @@ export function claimAt(payload: JWTPayload, path: string): unknown {
 }
 
 function verificationError(err: unknown): IdentityError {
+  if (err instanceof IdentityError) return err;
   if (err instanceof errors.JWTExpired)
     return new IdentityError(ErrorCodes.TOKEN_EXPIRED, "The bearer token has expired; obtain a new one.");
   const code = (err as { code?: string }).code ?? "ERR_UNKNOWN";
@@ -35,27 +40,24 @@ function verificationError(err: unknown): IdentityError {
 
 /**
  * Verifies JWTs of one issuer: explicit algorithm allow-list, exact `iss`, `aud`, `exp`/`nbf` with bounded clock
- * tolerance, size cap before parsing. Keys come from the issuer's JWKS, refetched at most once per cooldown for an
- * unknown `kid`; keys already fetched keep working while the JWKS endpoint is down.
+ * tolerance, size cap before parsing. Keys come from the issuer's JWKS (see createJwksKeySource).
  */
 export function createJwtVerifier(options: {
   issuer: string;
   audience?: string;
-  jwksUri: string;
+  /** The JWKS URL, or how to discover it (on first use). */
+  jwksUri: string | (() => Promise<string>);
   algorithms: string[];
   clockToleranceS: number;
   maxTokenBytes: number;
+  jwks?: JwksTiming;
 }) {
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri), {
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000,
-    timeoutDuration: 5000,
-  });
+  const keys = createJwksKeySource(options.jwksUri, options.jwks ?? DEFAULT_JWKS_TIMING);
   return async function verify(token: string): Promise<VerifiedJwt> {
     if (Buffer.byteLength(token) > options.maxTokenBytes)
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is larger than allowed.");
     try {
-      const { payload } = await jwtVerify(token, jwks, {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
         ...(options.audience ? { audience: options.audience } : {}),
         algorithms: options.algorithms,
@@ -69,13 +71,15 @@ export function createJwtVerifier(options: {
   };
 }
 
-export function federationVerifier(issuer: FederationIssuerConfig, clockToleranceS: number, maxTokenBytes: number) {
+export function federationVerifier(
+  issuer: FederationIssuerConfig,
+  options: { clockToleranceS: number; maxTokenBytes: number; jwks?: JwksTiming },
+) {
   return createJwtVerifier({
     issuer: issuer.issuer,
     audience: issuer.audience,
-    jwksUri: issuer.jwksUri ?? `${issuer.issuer.replace(/\/$/, "")}/jwks`,
+    jwksUri: issuer.jwksUri ?? (() => discoverJwksUri(issuer.issuer)),
     algorithms: issuer.algorithms,
-    clockToleranceS,
-    maxTokenBytes,
+    ...options,
   });
 }

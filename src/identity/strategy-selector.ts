@@ -2,9 +2,12 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { ErrorCodes, IdentityError } from "../errors.js";
 import { peekIssuer } from "./jwt-verifier.js";
-import { createFederationStrategy, createM2MStrategy, createOboStrategy, createPatStrategy } from "./strategies.js";
+import { chooseLocalStrategy } from "./local-identity.js";
+import { createFederationStrategy } from "./strategies/federation.js";
+import { createM2MStrategy } from "./strategies/m2m.js";
+import { createOboStrategy } from "./strategies/obo.js";
 import { TokenCache } from "./token-cache.js";
-import type { InboundRequest, ResolvedCaller } from "./types.js";
+import type { CredentialStrategy, InboundRequest, ResolvedCaller } from "./types.js";
 
 export interface CredentialResolver {
   resolve(request: InboundRequest): Promise<ResolvedCaller>;
@@ -23,38 +26,28 @@ export function createCredentialResolver(
   const federation = createFederationStrategy(config, options.scopes, cache);
   const obo = createOboStrategy(config);
   const m2m = createM2MStrategy(config, options.scopes, cache);
+  let local: CredentialStrategy | undefined;
 
-  async function resolveHttp(request: InboundRequest): Promise<ResolvedCaller> {
-    if (request.headers["x-forwarded-access-token"] !== undefined) return obo.resolve(request);
+  function strategyForHttp(request: InboundRequest): CredentialStrategy {
+    if (request.headers["x-forwarded-access-token"] !== undefined) return obo;
     const authorization = request.headers.authorization;
     if (authorization) {
       const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
       if (!token) throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The Authorization header must be a Bearer token.");
-      const issuer = peekIssuer(token);
-      if (issuer && federation.issuers.includes(issuer))
-        return (federation.resolve as (r: InboundRequest, s: undefined, i: string) => Promise<ResolvedCaller>)(
-          request,
-          undefined,
-          issuer,
-        );
-      if (issuer === obo.issuer && config.identity.obo.acceptWorkspaceBearer) return obo.resolve(request);
+      if (federation.claims(token)) return federation;
+      if (peekIssuer(token) === obo.issuer && config.identity.obo.acceptWorkspaceBearer) return obo;
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is not from a trusted issuer.");
     }
-    if (config.identity.m2m.allowHttpCallers) return m2m.resolve(request);
+    if (config.identity.m2m.allowHttpCallers) return m2m;
     throw new IdentityError(ErrorCodes.UNAUTHENTICATED, "Authentication required: send a bearer token.");
-  }
-
-  async function resolveStdio(request: InboundRequest): Promise<ResolvedCaller> {
-    if (config.identity.local.token) return createPatStrategy(config.identity.local.token).resolve(request);
-    if (m2m.accepts(request)) return m2m.resolve(request);
-    throw new IdentityError(
-      ErrorCodes.UNAUTHENTICATED,
-      "No local identity: set DATABRICKS_TOKEN or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET.",
-    );
   }
 
   return {
     cache,
-    resolve: (request) => (request.transport === "stdio" ? resolveStdio(request) : resolveHttp(request)),
+    resolve: async (request) => {
+      if (request.transport === "http") return strategyForHttp(request).resolve(request);
+      local ??= chooseLocalStrategy(config, options.scopes, cache);
+      return local.resolve(request);
+    },
   };
 }

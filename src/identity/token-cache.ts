@@ -3,20 +3,29 @@ import type { AccessToken } from "./types.js";
 
 /** A key no two different (strategy, principal, scopes, subject) tuples can share: JSON of the tuple, scopes sorted. */
 export function cacheKey(strategy: string, principal: string, scopes: readonly string[], subject = ""): string {
-  return JSON.stringify([strategy, principal, [...scopes].sort(), subject]);
+  return JSON.stringify([strategy, principal, [...new Set(scopes)].sort(), subject]);
+}
+
+/** What the cache did since start: served from memory, missed, and token requests actually made. */
+export interface TokenCacheCounters {
+  hits: number;
+  misses: number;
+  fetches: number;
 }
 
 /**
  * Tokens per key until `refreshMarginS` before expiry; concurrent misses of one key share one fetch (single flight);
  * bounded by LRU so 10,000 passing identities cannot grow memory without limit. A failed fetch is not cached.
  */
-export class TokenCache {
+export class TokenCache implements TokenCacheCounters {
   private readonly tokens: LRUCache<string, AccessToken>;
   private readonly inFlight = new Map<string, Promise<AccessToken>>();
+  hits = 0;
+  misses = 0;
   fetches = 0;
 
   constructor(
-    maxEntries: number,
+    readonly maxEntries: number,
     private readonly refreshMarginS: number,
   ) {
     this.tokens = new LRUCache({ max: maxEntries });
@@ -26,9 +35,23 @@ export class TokenCache {
     return this.tokens.size;
   }
 
+  counters(): TokenCacheCounters {
+    return { hits: this.hits, misses: this.misses, fetches: this.fetches };
+  }
+
+  /** True when a token for `key` is cached and still outside the refresh margin. */
+  isFresh(key: string): boolean {
+    const cached = this.tokens.peek(key);
+    return cached !== undefined && cached.expiresAt - this.refreshMarginS > Date.now() / 1000;
+  }
+
   async get(key: string, fetch: () => Promise<AccessToken>): Promise<AccessToken> {
     const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt - this.refreshMarginS > Date.now() / 1000) return cached;
+    if (cached && cached.expiresAt - this.refreshMarginS > Date.now() / 1000) {
+      this.hits += 1;
+      return cached;
+    }
+    this.misses += 1;
     const pending = this.inFlight.get(key);
     if (pending) return pending;
     const request = (async () => {

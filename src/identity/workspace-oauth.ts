@@ -1,12 +1,18 @@
 import * as oauth from "openid-client";
-import { ErrorCodes, IdentityError } from "../errors.js";
+import { ErrorCodes, IdentityError, type ErrorCode } from "../errors.js";
 import type { AccessToken } from "./types.js";
+import { tokenRequestFetch } from "../databricks/token-request-retry.js";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const configurations = new Map<string, Promise<oauth.Configuration>>();
+const retryingTokenFetch = tokenRequestFetch();
 
-/** The workspace's OAuth server metadata, discovered once per host and client. */
-function configurationFor(host: string, clientId: string, clientSecret?: string): Promise<oauth.Configuration> {
+/** The workspace's OAuth server metadata, discovered once per host and client (no secret: a public client). */
+export function workspaceOAuthConfiguration(
+  host: string,
+  clientId: string,
+  clientSecret?: string,
+): Promise<oauth.Configuration> {
   const key = JSON.stringify([host, clientId, clientSecret ?? ""]);
   let config = configurations.get(key);
   if (!config) {
@@ -19,6 +25,8 @@ function configurationFor(host: string, clientId: string, clientSecret?: string)
         const metadata = (await res.json()) as oauth.ServerMetadata;
         const configuration = new oauth.Configuration(metadata, clientId, undefined, auth);
         if (issuer.protocol === "http:") oauth.allowInsecureRequests(configuration);
+        // Client-credentials and exchange requests are retried through resets, 429 and 503; a code goes out once.
+        configuration[oauth.customFetch] = retryingTokenFetch;
         return configuration;
       })
       .catch((err: unknown) => {
@@ -34,7 +42,7 @@ function configurationFor(host: string, clientId: string, clientSecret?: string)
   return config;
 }
 
-function toAccessToken(response: oauth.TokenEndpointResponse, requested: readonly string[]): AccessToken {
+export function toAccessToken(response: oauth.TokenEndpointResponse, requested: readonly string[]): AccessToken {
   const expiresIn = response.expires_in ?? 3600;
   return {
     accessToken: response.access_token,
@@ -43,13 +51,17 @@ function toAccessToken(response: oauth.TokenEndpointResponse, requested: readonl
   };
 }
 
-function mapOAuthError(err: unknown, action: string): IdentityError {
+export function mapOAuthError(
+  err: unknown,
+  action: string,
+  refused: { code: ErrorCode; hint: string } = {
+    code: ErrorCodes.EXCHANGE_POLICY_MISMATCH,
+    hint: "check the federation policy or client credentials",
+  },
+): IdentityError {
   if (err instanceof oauth.ResponseBodyError) {
     if (err.error === "invalid_grant" || err.error === "invalid_client") {
-      return new IdentityError(
-        ErrorCodes.EXCHANGE_POLICY_MISMATCH,
-        `The workspace refused the ${action} (${err.error}): check the federation policy or client credentials.`,
-      );
+      return new IdentityError(refused.code, `The workspace refused the ${action} (${err.error}): ${refused.hint}.`);
     }
     return new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace refused the ${action} (${err.error}).`);
   }
@@ -65,7 +77,7 @@ export async function clientCredentials(
   scopes: readonly string[],
 ): Promise<AccessToken> {
   try {
-    const config = await configurationFor(host, clientId, clientSecret);
+    const config = await workspaceOAuthConfiguration(host, clientId, clientSecret);
     return toAccessToken(await oauth.clientCredentialsGrant(config, { scope: scopes.join(" ") }), scopes);
   } catch (err) {
     throw mapOAuthError(err, "client credentials grant");
@@ -80,7 +92,7 @@ export async function exchangeToken(
   scopes: readonly string[],
 ): Promise<AccessToken> {
   try {
-    const config = await configurationFor(host, clientId);
+    const config = await workspaceOAuthConfiguration(host, clientId);
     const response = await oauth.genericGrantRequest(config, TOKEN_EXCHANGE, {
       subject_token: subjectToken,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
@@ -90,5 +102,26 @@ export async function exchangeToken(
     return toAccessToken(response, scopes);
   } catch (err) {
     throw mapOAuthError(err, "token exchange");
+  }
+}
+
+/** A fresh access token (and, when the workspace rotates them, a new refresh token) for a public client's login. */
+export async function refreshUserToken(
+  host: string,
+  clientId: string,
+  refreshToken: string,
+): Promise<AccessToken & { refreshToken?: string }> {
+  try {
+    const config = await workspaceOAuthConfiguration(host, clientId);
+    const response = await oauth.refreshTokenGrant(config, refreshToken);
+    return {
+      ...toAccessToken(response, []),
+      ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
+    };
+  } catch (err) {
+    throw mapOAuthError(err, "refresh of the saved login", {
+      code: ErrorCodes.TOKEN_EXPIRED,
+      hint: "run `databricks-governed-mcp login` again",
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
 import {
   CallToolRequestSchema,
   CancelledNotificationSchema,
@@ -10,6 +11,9 @@ import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
 
 export const SERVER_INFO = { name: "databricks-governed-mcp", version: "0.1.0" } as const;
+
+// One per process: the SDK otherwise builds a new Ajv for every protocol server, ~99% of its construction cost.
+const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 const INSTRUCTIONS =
   "Governed access to Databricks data as the caller. Unity Catalog decides which rows and columns come back; " +
@@ -32,6 +36,7 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false }, logging: {} },
     instructions: INSTRUCTIONS,
+    jsonSchemaValidator: SCHEMA_VALIDATOR,
   });
   server.setRequestHandler(ListToolsRequestSchema, () => {
     const allowed = allowedTools(caller.identity, deps.config);

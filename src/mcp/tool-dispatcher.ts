@@ -9,6 +9,7 @@ import { missingScopes } from "../policy/scopes.js";
 import type { WorkspaceApi } from "../databricks/workspace-api.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolContext } from "../../tools/types.js";
+import { endToolSpan, startToolSpan } from "../observability/tracing.js";
 
 export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
 
@@ -70,9 +71,15 @@ export function toolError(err: GovernedError): CallToolResult {
   };
 }
 
+/** Codes that mean "not permitted" (this server's policy or Unity Catalog), as opposed to "went wrong". */
+const DENIALS: ReadonlySet<string> = new Set([
+  ErrorCodes.TOOL_NOT_ALLOWED,
+  ErrorCodes.SCOPE_MISSING,
+  ErrorCodes.ACCESS_DENIED,
+]);
+
 function outcomeOf(err: GovernedError): AuditOutcome {
-  if (err instanceof PolicyError || err.code === ErrorCodes.TOOL_NOT_ALLOWED || err.code === ErrorCodes.SCOPE_MISSING)
-    return "denied";
+  if (err instanceof PolicyError || DENIALS.has(err.code)) return "denied";
   if (err.code === ErrorCodes.CANCELLED) return "cancelled";
   return "failed";
 }
@@ -87,6 +94,7 @@ export async function dispatchToolCall(
 ): Promise<CallToolResult> {
   const started = performance.now();
   const requestId = randomUUID();
+  const span = startToolSpan(name, requestId);
   const statementIds: string[] = [];
   const { identity } = caller;
   const allowed = allowedTools(identity, deps.config);
@@ -127,7 +135,7 @@ export async function dispatchToolCall(
     const deadline = Date.now() + timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([extra.signal, timeout]);
-    const recordStatement = (id: string) => void statementIds.push(id);
+    const recordStatement = (id: string) => void (statementIds.includes(id) || statementIds.push(id));
     const ctx: ToolContext = {
       caller,
       allowedTools: allowed,
@@ -155,6 +163,12 @@ export async function dispatchToolCall(
         structuredContent: out.structured as Record<string, unknown>,
       };
     } catch (err) {
+      // A more precise cause found by the handler (e.g. the warehouse never started) beats a bare timeout.
+      if (
+        err instanceof GovernedError &&
+        (err.code === ErrorCodes.WAREHOUSE_STARTING || err.code === ErrorCodes.TIMEOUT)
+      )
+        throw err;
       if (timeout.aborted && !extra.signal.aborted)
         throw new GovernedError(ErrorCodes.TIMEOUT, `${entry.definition.name} did not finish within ${timeoutMs} ms.`);
       if (extra.signal.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled by the client.");
@@ -182,8 +196,11 @@ export async function dispatchToolCall(
     latencyMs: Math.round(performance.now() - started),
     statementIds,
   };
+  // The request id lets an agent or an operator find this call's audit row and the statements it caused.
+  result._meta = { ...result._meta, request_id: requestId };
   // The result is sent only after its audit record is durable.
   await deps.audit.record(entry);
+  endToolSpan(span, entry);
   deps.onCallFinished?.(entry);
   deps.logger.info(
     {

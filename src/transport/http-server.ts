@@ -1,12 +1,17 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { GovernedError, asGovernedError, httpStatusFor, ErrorCodes } from "../errors.js";
+import { GovernedError, PolicyError, asGovernedError, httpStatusFor, ErrorCodes } from "../errors.js";
+import type { ToolName } from "../config/schema.js";
+import { missingScopes } from "../policy/scopes.js";
+import { allowedTools } from "../policy/tool-access.js";
 import type { InboundRequest, ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
 import { InFlightCalls } from "../mcp/in-flight-calls.js";
+import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
 
@@ -18,6 +23,8 @@ export interface HttpServerDeps {
   /** Authorization servers a client may get a token from (the IdP and/or the workspace). */
   authorizationServers: string[];
   scopesSupported: string[];
+  /** Scopes a client should ask the first authorization server for, named in the 401 challenge (MCP SEP-835). */
+  challengeScopes?: string[];
   readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
   /** Prometheus text for `/metrics`, when metrics are on. */
   metrics?(): Promise<string>;
@@ -45,8 +52,9 @@ function jsonRpcError(
   code: number,
   message: string,
   headers?: Record<string, string>,
+  data?: Record<string, unknown>,
 ): void {
-  sendJson(res, status, { jsonrpc: "2.0", error: { code, message }, id: null }, headers);
+  sendJson(res, status, { jsonrpc: "2.0", error: { code, message, ...(data ? { data } : {}) }, id: null }, headers);
 }
 
 class BodyTooLarge extends Error {}
@@ -79,6 +87,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   let drained: (() => void) | undefined;
 
   const server = createServer();
+  // Longer than the idle timeouts of common load balancers and clients, so they close idle sockets first.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.server.port, config.server.host, resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
@@ -92,12 +102,15 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     resource_name: "databricks-governed-mcp",
   };
 
-  function challenge(err: GovernedError): Record<string, string> {
+  /** The RFC 6750 challenge (MCP authorization): where to find the metadata, and what was wrong with the token. */
+  function challenge(err: GovernedError, scopes: readonly string[] = []): Record<string, string> {
     const status = httpStatusFor(err.code);
     const parts = [`resource_metadata="${metadataUrl}"`];
-    if (err.code === ErrorCodes.SCOPE_MISSING) parts.unshift(`error="insufficient_scope"`);
+    if (err.code === ErrorCodes.SCOPE_MISSING)
+      parts.unshift(`error="insufficient_scope"`, ...(scopes.length ? [`scope="${scopes.join(" ")}"`] : []));
     else if (status === 401 && err.code !== ErrorCodes.UNAUTHENTICATED)
       parts.unshift(`error="invalid_token"`, `error_description="${err.code}"`);
+    if (status === 401 && deps.challengeScopes?.length) parts.push(`scope="${deps.challengeScopes.join(" ")}"`);
     return { "www-authenticate": `Bearer ${parts.join(", ")}` };
   }
 
@@ -124,21 +137,22 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       else jsonRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
       return;
     }
-    let caller: ResolvedCaller;
-    try {
-      caller = await deps.resolveCaller({ transport: "http", headers: lowerCaseHeaders(req) });
-    } catch (err) {
-      const governed = asGovernedError(err);
+    /** Every refusal at the door is audited, then answered with its HTTP status and challenge. */
+    async function refuse(governed: GovernedError, caller?: ResolvedCaller, scopes: readonly string[] = []) {
       const status = httpStatusFor(governed.code);
+      const { identity } = caller ?? {};
+      // Always our own id: a client-chosen x-request-id could collide with, or impersonate, another row.
+      const requestId = randomUUID();
       await deps.dispatcher.audit
         .record({
-          requestId: String(req.headers["x-request-id"] ?? "").slice(0, 64) || "unauthenticated",
-          mode: "unresolved",
-          credentialSource: req.headers["x-forwarded-access-token"]
-            ? "proxy-header"
-            : req.headers.authorization
-              ? "bearer"
-              : "none",
+          requestId,
+          mode: identity?.mode ?? "unresolved",
+          credentialSource:
+            identity?.source ??
+            (req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none"),
+          human: identity?.human,
+          workspacePrincipal: identity?.expectedPrincipal,
+          role: identity?.role,
           tool: toolNameOf(body) ?? "(authentication)",
           arguments: {},
           outcome: "denied",
@@ -152,9 +166,29 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         status >= 500 ? status : status === 403 ? 403 : 401,
         -32001,
         `[${governed.code}] ${governed.message}`,
-        status < 500 ? challenge(governed) : {},
+        status < 500 ? challenge(governed, scopes) : {},
+        { error_code: governed.code, request_id: requestId },
       );
-      return;
+    }
+
+    let caller: ResolvedCaller;
+    try {
+      caller = await deps.resolveCaller({ transport: "http", headers: lowerCaseHeaders(req) });
+    } catch (err) {
+      return refuse(asGovernedError(err));
+    }
+    // A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up.
+    const lacking = scopesLackedFor(body, caller, deps.dispatcher);
+    if (lacking.length > 0) {
+      const tool = toolNameOf(body) ?? "";
+      return refuse(
+        new PolicyError(
+          ErrorCodes.SCOPE_MISSING,
+          `The credential lacks the scope(s) ${lacking.join(", ")} that ${tool} needs.`,
+        ),
+        caller,
+        lacking,
+      );
     }
     const connection = new AbortController();
     const mcp = createMcpServer(deps.dispatcher, caller, {
@@ -167,7 +201,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       void transport.close();
       void mcp.close();
     });
-    await mcp.connect(transport);
+    await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
     await transport.handleRequest(req, res, body);
   }
 
@@ -234,6 +268,17 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       await deps.onShutdown?.();
     },
   };
+}
+
+/** Scopes a single `tools/call` needs that the caller's credential lacks; empty when none or not a tool it may call. */
+function scopesLackedFor(body: unknown, caller: ResolvedCaller, dispatcher: DispatcherDeps): string[] {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return [];
+  const b = body as { method?: unknown; params?: { name?: unknown } };
+  if (b.method !== "tools/call" || typeof b.params?.name !== "string") return [];
+  const entry = dispatcher.catalog.get(b.params.name as ToolName);
+  // Unknown or forbidden tools are refused by the dispatcher, with its own error and audit record.
+  if (!entry || !allowedTools(caller.identity, dispatcher.config).includes(entry.definition.name)) return [];
+  return missingScopes(caller.identity.scopes, entry.definition.scopes);
 }
 
 function toolNameOf(body: unknown): string | undefined {

@@ -1,6 +1,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
+import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 
 /** stdio: one local user, resolved once at start; the protocol server lives as long as the process. */
@@ -10,6 +11,6 @@ export async function startStdioServer(
 ): Promise<{ close(): Promise<void> }> {
   const server = createMcpServer(deps, caller);
   const transport = new StdioServerTransport();
-  await server.connect(transport);
+  await connectAudited(server, transport, deps.audit, caller);
   return { close: () => server.close() };
 }

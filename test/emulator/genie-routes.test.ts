@@ -1,7 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceContext } from "../../emulator/context.js";
 import { Directory } from "../../emulator/directory.js";
@@ -10,101 +9,73 @@ import { registerGenieRoutes, type GenieRouteOptions } from "../../emulator/geni
 import { QUERY_MESSAGE_STEPS } from "../../emulator/genie/lifecycle.js";
 import { ApiError } from "../../emulator/http/errors.js";
 import { Router, sendError } from "../../emulator/http/router.js";
-import type { Principal } from "../../emulator/principal.js";
+import { WorkspaceTokens } from "../../emulator/oidc/tokens.js";
 import { Seed } from "../../emulator/seed/schema.js";
-import type { SqlEngine, SqlParameter, SqlResult } from "../../emulator/sql/engine.js";
+import { generateDeals, type DealRow } from "../../emulator/sql/deals.js";
+import { createSqlEngine, type SqlEngine } from "../../emulator/sql/engine.js";
 
-// Until the whole local workspace can start, Genie is tested over real HTTP with a real SQL engine (PGlite)
-// behind a small stand-in for emulator/sql/engine.ts and a stand-in authenticator.
+// The Genie routes alone on a loopback server (so the clock, retention and memory caps can be set), over the real
+// SQL engine with the seed's governance and real workspace tokens. The seed is the default one with fewer deals and
+// a few extra identities: a group that may run the space but has no SELECT on the table, one without CAN_USE on the
+// warehouse, and an outsider.
 
 const seed = Seed.parse(
   JSON.parse(readFileSync(new URL("../../emulator/seed/default-seed.json", import.meta.url), "utf8")),
 );
+seed.tables.deals.rows = 200;
+seed.groups.push("contractors", "no_warehouse", "outsiders");
+seed.users.push(
+  { userName: "sam.sql@example.com", displayName: "Sam Sql", groups: ["users"] },
+  { userName: "stan.stranger@example.com", displayName: "Stan Stranger", groups: ["outsiders"] },
+  { userName: "carl.contractor@example.com", displayName: "Carl Contractor", groups: ["contractors"] },
+  { userName: "nora.nowarehouse@example.com", displayName: "Nora Nowarehouse", groups: ["no_warehouse"] },
+);
 const SPACE_ID = seed.genieSpaces[0]!.id;
-// Groups that may run the space but lack SELECT on the table, or CAN_USE on the warehouse.
 seed.genieSpaces[0]!.permissions.push(
   { principal: "contractors", level: "CAN_RUN" },
   { principal: "no_warehouse", level: "CAN_RUN" },
 );
 seed.warehouses[0]!.permissions.push({ principal: "contractors", level: "CAN_USE" });
 
-function principal(name: string, groups: string[], scopes = ["dashboards.genie"]): Principal {
-  return { kind: "user", name, displayName: name, groups, scopes, expiresAt: 2_000_000_000 };
-}
-
-const TOKENS: Record<string, Principal> = {
-  wendy: principal("wendy.west@example.com", ["west_sales", "users"]),
-  evan: principal("evan.east@example.com", ["east_sales", "users"]),
-  erin: principal("erin.exec@example.com", ["executive", "users"], ["all-apis"]),
-  sqlonly: principal("sam.sql@example.com", ["users"], ["sql"]),
-  stranger: principal("stan.stranger@example.com", ["outsiders"]),
-  contractor: principal("carl.contractor@example.com", ["contractors"]),
-  nowarehouse: principal("nora.nowarehouse@example.com", ["no_warehouse"]),
+/** Short names used below → the identity and scopes of their workspace token. */
+const CALLERS: Record<string, { userName: string; scopes: string[] }> = {
+  wendy: { userName: "wendy.west@example.com", scopes: ["dashboards.genie"] },
+  evan: { userName: "evan.east@example.com", scopes: ["dashboards.genie"] },
+  erin: { userName: "erin.exec@example.com", scopes: ["all-apis"] },
+  sqlonly: { userName: "sam.sql@example.com", scopes: ["sql"] },
+  stranger: { userName: "stan.stranger@example.com", scopes: ["dashboards.genie"] },
+  contractor: { userName: "carl.contractor@example.com", scopes: ["dashboards.genie"] },
+  nowarehouse: { userName: "nora.nowarehouse@example.com", scopes: ["dashboards.genie"] },
 };
 
-const auth = {
-  async authenticate(req: { headers: Record<string, string | string[] | undefined> }): Promise<Principal> {
-    const token = /^Bearer (\w+)$/.exec(String(req.headers.authorization ?? ""))?.[1];
-    const found = token === undefined ? undefined : TOKENS[token];
-    if (!found)
-      throw new ApiError(401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.");
-    return found;
-  },
-};
+const deals: DealRow[] = generateDeals(seed);
+/** Wendy's view by the design's matrix: WEST plus the deals she owns. */
+const wendyDeals = deals.filter((d) => d.region === "WEST" || d.owner_email === "wendy.west@example.com");
 
-/** Runs Databricks-style SQL on PGlite as the caller; denies SELECT the way UC would for ungranted principals. */
-class PgliteStandInEngine implements SqlEngine {
-  readonly executed: { principal: string; statement: string; parameters: SqlParameter[] }[] = [];
-  constructor(
-    private readonly db: PGlite,
-    private readonly directory: Directory,
-  ) {}
-
-  async execute(who: Principal, statement: string, parameters: SqlParameter[]): Promise<SqlResult> {
-    this.executed.push({ principal: who.name, statement, parameters });
-    if (!this.directory.allows(seed.tables.deals.grants, who, "SELECT")) {
-      throw Object.assign(new Error("User does not have SELECT on table `main`.`sales`.`deals`."), {
-        errorCode: "INSUFFICIENT_PERMISSIONS",
-        sqlState: "42501",
-      });
-    }
-    const names = parameters.map((p) => p.name);
-    const sql = statement
-      .replaceAll("main.sales.deals", "deals")
-      .replace(/:(\w+)/g, (_, name: string) => `$${names.indexOf(name) + 1}`);
-    const result = await this.db.query<unknown[]>(
-      sql,
-      parameters.map((p) => p.value),
-      { rowMode: "array" },
-    );
-    return {
-      columns: result.fields.map((f, position) => ({
-        name: f.name,
-        position,
-        type_name: "STRING",
-        type_text: "STRING",
-      })),
-      rows: result.rows.map((row) => row.map((v) => (v === null ? null : String(v)))),
-    };
-  }
-
-  async close(): Promise<void> {}
+/** Sum of amounts as the engine prints numeric(12,2) sums; null for no rows. */
+function total(rows: DealRow[]): string | null {
+  if (rows.length === 0) return null;
+  const cents = rows.reduce((sum, d) => sum + Math.round(Number(d.amount) * 100), 0);
+  return (cents / 100).toFixed(2);
 }
 
-let db: PGlite;
-let engine: PgliteStandInEngine;
+let engine: SqlEngine;
+let counters: Counters;
+let directory: Directory;
+let tokens: WorkspaceTokens;
+const bearer: Record<string, string> = {};
 const servers: Server[] = [];
 
 async function startGenie(stepDelayMs: number, options: GenieRouteOptions = {}): Promise<string> {
   const router = new Router();
   const ctx = {
     seed,
-    directory: new Directory(seed),
+    directory,
     faults: new FaultInjector(),
-    counters: new Counters(),
+    counters,
     engine,
-    auth,
-    baseUrl: "",
+    auth: tokens,
+    baseUrl: "http://127.0.0.1",
     idpIssuer: "",
     idpJwksUri: "",
     genieStepDelayMs: stepDelayMs,
@@ -128,16 +99,12 @@ async function startGenie(stepDelayMs: number, options: GenieRouteOptions = {}):
 }
 
 beforeAll(async () => {
-  db = await PGlite.create();
-  await db.exec(`CREATE TABLE deals (deal_id text, account text, region text, owner_email text, product text,
-    amount numeric(12,2), margin_pct numeric(5,2), quarter text, close_date date);
-    INSERT INTO deals VALUES
-    ('D1','Acme','WEST','wendy.west@example.com','Widgets',100.00,10.00,'2026-Q1','2026-01-10'),
-    ('D2','Acme','WEST','wendy.west@example.com','Gadgets',250.00,20.00,'2026-Q2','2026-04-10'),
-    ('D3','Globex','EAST','evan.east@example.com','Widgets',300.00,15.00,'2026-Q1','2026-02-10'),
-    ('D4','Initech','CENTRAL','maria.manager@example.com','Gizmos',50.00,5.00,'2026-Q2','2026-05-10'),
-    ('D5','Globex','EAST','evan.east@example.com','Gadgets',400.00,25.00,'2026-Q2','2026-06-10');`);
-  engine = new PgliteStandInEngine(db, new Directory(seed));
+  directory = new Directory(seed);
+  counters = new Counters();
+  engine = await createSqlEngine(seed, directory, counters);
+  tokens = await WorkspaceTokens.create({ seed, directory, baseUrl: "http://127.0.0.1" } as WorkspaceContext);
+  for (const [name, { userName, scopes }] of Object.entries(CALLERS))
+    bearer[name] = (await tokens.issue(userName, scopes, 3600)).access_token;
 });
 
 afterAll(async () => {
@@ -145,7 +112,7 @@ afterAll(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-  await db?.close();
+  await engine?.close();
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are probed field by field in assertions
@@ -159,7 +126,7 @@ async function call(
   body?: unknown,
 ): Promise<{ status: number; json: Json }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
+  if (token) headers.authorization = `Bearer ${bearer[token] ?? token}`;
   const res = await fetch(`${base}${path}`, {
     method,
     headers,
@@ -230,10 +197,14 @@ describe("Genie Conversation API (local)", () => {
     expect(typeof message.last_updated_timestamp).toBe("number");
     const query = message.attachments.find((a: Json) => a.query)!;
     const text = message.attachments.find((a: Json) => a.text)!;
-    expect(query.query).toMatchObject({ title: "Total amount by region", query_result_metadata: { row_count: 3 } });
+    const byRegion = [...new Set(wendyDeals.map((d) => d.region))]
+      .map((region) => [region, total(wendyDeals.filter((d) => d.region === region))!])
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
+    expect(byRegion).toEqual([["WEST", total(deals.filter((d) => d.region === "WEST"))]]);
+    expect(query.query).toMatchObject({ title: "Total amount by region", query_result_metadata: { row_count: 1 } });
     expect(query.query.query).toContain("GROUP BY region");
     expect(query.query.statement_id).toBeTruthy();
-    expect(text.text.content).toContain("3 rows");
+    expect(text.text.content).toContain("returned 1 row");
 
     const result = await call(
       base,
@@ -244,14 +215,10 @@ describe("Genie Conversation API (local)", () => {
     expect(result.status).toBe(200);
     const sr = result.json.statement_response;
     expect(sr).toMatchObject({ statement_id: query.query.statement_id, status: { state: "SUCCEEDED" } });
-    expect(sr.manifest).toMatchObject({ format: "JSON_ARRAY", total_row_count: 3, schema: { column_count: 2 } });
+    expect(sr.manifest).toMatchObject({ format: "JSON_ARRAY", total_row_count: 1, schema: { column_count: 2 } });
     expect(sr.manifest.schema.columns.map((c: Json) => c.name)).toEqual(["region", "total_amount"]);
-    expect(sr.result.data_array).toEqual([
-      ["EAST", "700.00"],
-      ["WEST", "350.00"],
-      ["CENTRAL", "50.00"],
-    ]);
-    expect(engine.executed.at(-1)?.principal).toBe("wendy.west@example.com");
+    expect(sr.result.data_array).toEqual(byRegion);
+    expect(counters.statements.at(-1)?.principal).toBe("wendy.west@example.com");
   });
 
   it("the deprecated query-result paths answer with the same statement response", async () => {
@@ -270,7 +237,7 @@ describe("Genie Conversation API (local)", () => {
       `${messagePath(started.conversation_id, started.message_id)}/query-result/${attachmentId}`,
       "wendy",
     );
-    expect(byMessage.json.statement_response.result.data_array).toEqual([["5"]]);
+    expect(byMessage.json.statement_response.result.data_array).toEqual([[String(wendyDeals.length)]]);
     expect(byAttachment.json).toEqual(byMessage.json);
     expect(message.query_result).toMatchObject({ row_count: 1 });
   });
@@ -287,7 +254,9 @@ describe("Genie Conversation API (local)", () => {
     const query = message.attachments.find((a: Json) => a.query).query;
     expect(query.query).toContain("region = :region");
     expect(query.parameters).toContainEqual({ keyword: "region", sql_type: "STRING", value: "WEST" });
-    expect(query.query_result_metadata.row_count).toBe(2);
+    expect(query.query_result_metadata.row_count).toBe(
+      Math.min(10, wendyDeals.filter((d) => d.region === "WEST").length),
+    );
   });
 
   it("an untranslatable question completes with a text attachment listing the understood shapes and no query", async () => {
@@ -310,10 +279,13 @@ describe("Genie Conversation API (local)", () => {
     const started = await start(base, "wendy", `deals for account ${hostile}`);
     const message = await waitForTerminal(base, "wendy", started.conversation_id, started.message_id);
     expect(message.status).toBe("COMPLETED");
-    const run = engine.executed.at(-1)!;
+    const run = counters.statements.at(-1)!;
     expect(run.statement).not.toContain("DROP");
     expect(run.parameters).toContainEqual({ name: "account", value: hostile, type: "STRING" });
-    expect((await db.query("SELECT count(*)::int AS n FROM deals")).rows).toEqual([{ n: 5 }]);
+    const erin = directory.principalFor("erin.exec@example.com", ["all-apis"], 2_000_000_000)!;
+    expect((await engine.execute(erin, "SELECT count(*) FROM main.sales.deals", [])).rows).toEqual([
+      [String(deals.length)],
+    ]);
   });
 
   it("a caller without SELECT on the table gets FAILED with SQL_EXECUTION_EXCEPTION", async () => {
@@ -321,7 +293,7 @@ describe("Genie Conversation API (local)", () => {
     const message = await waitForTerminal(base, "contractor", started.conversation_id, started.message_id);
     expect(message.status).toBe("FAILED");
     expect(message.error).toMatchObject({ type: "SQL_EXECUTION_EXCEPTION" });
-    expect(message.error.error).toContain("SELECT");
+    expect(message.error.error).toMatch(/^\[INSUFFICIENT_PERMISSIONS\]/);
     const result = await call(
       base,
       "GET",
@@ -330,7 +302,7 @@ describe("Genie Conversation API (local)", () => {
     );
     expect(result.json.statement_response.status).toMatchObject({
       state: "FAILED",
-      error: { error_code: "INSUFFICIENT_PERMISSIONS" },
+      error: { error_code: "BAD_REQUEST", message: expect.stringMatching(/^\[INSUFFICIENT_PERMISSIONS\]/) },
       sql_state: "42501",
     });
   });
@@ -452,7 +424,9 @@ describe("Genie query result retention", () => {
     const rerun = await call(base, "POST", `${path}/attachments/${attachmentId}/execute-query`, "wendy");
     expect(rerun.status).toBe(200);
     expect(rerun.json.statement_response.status.state).toBe("SUCCEEDED");
-    expect(rerun.json.statement_response.result.data_array).toEqual([["700.00"]]);
+    expect(rerun.json.statement_response.result.data_array).toEqual([
+      [total(wendyDeals.filter((d) => d.quarter === "2026-Q2"))],
+    ]);
     expect(rerun.json.statement_response.statement_id).not.toBe(
       message.attachments.find((a: Json) => a.query).query.statement_id,
     );

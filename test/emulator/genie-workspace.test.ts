@@ -1,20 +1,7 @@
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 
 // Genie through the whole local workspace: real tokens, real engine with row filters and masks.
-// Skipped until every module startLocalWorkspace imports exists (they are written in parallel).
-const REQUIRED_MODULES = [
-  "sql/engine.ts",
-  "sql/routes.ts",
-  "oidc/tokens.ts",
-  "oidc/routes.ts",
-  "scim/routes.ts",
-  "vectorsearch/routes.ts",
-  "serving/routes.ts",
-  "idp/provider.ts",
-];
-const workspaceReady = REQUIRED_MODULES.every((m) => existsSync(new URL(`../../emulator/${m}`, import.meta.url)));
 
 const WEST_SP = "5e5e0001-0000-4000-8000-000000000001";
 const EXEC_SP = "5e5e0004-0000-4000-8000-000000000004";
@@ -23,7 +10,7 @@ const MCP_SP = "5e5e0000-0000-4000-8000-00000000a0d1";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are probed field by field in assertions
 type Json = Record<string, any>;
 
-describe.skipIf(!workspaceReady)("Genie in the local workspace", () => {
+describe("Genie in the local workspace", () => {
   let workspace: LocalWorkspace;
   let spaceId: string;
   const tokens = new Map<string, string>();
@@ -85,7 +72,6 @@ describe.skipIf(!workspaceReady)("Genie in the local workspace", () => {
   }
 
   beforeAll(async () => {
-    const { startLocalWorkspace } = await import("../../emulator/workspace.js");
     workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
     spaceId = workspace.context.seed.genieSpaces[0]!.id;
   });

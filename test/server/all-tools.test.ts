@@ -3,6 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
+import { requestIdOf, waitForAudit } from "../audit/audit-table.js";
 
 let stack: TestStack;
 let admin: Client;
@@ -89,6 +90,16 @@ describe("each governed tool against the local workspace", () => {
   it("refuses a wrong argument type with a clear error, audited", async () => {
     const result = await admin.callTool({ name: "query_sales_data", arguments: { limit: "lots" } });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain("INVALID_ARGUMENT");
+    expect(textOf(result)).toMatch(/^\[INVALID_ARGUMENT\] Invalid argument limit: /);
+    const id = requestIdOf(result);
+    const rows = await waitForAudit(stack.workspace, (r) => r.some((x) => x.request_id === id));
+    expect(rows.filter((r) => r.request_id === id)).toMatchObject([
+      { tool: "query_sales_data", outcome: "failed", error_code: "INVALID_ARGUMENT", statement_ids: "[]" },
+    ]);
+  });
+
+  it("refuses an argument the schema does not declare (no hidden knobs)", async () => {
+    const result = await admin.callTool({ name: "query_sales_data", arguments: { limit: 1, table: "main.x.y" } });
+    expect(result._meta?.error_code).toBe("INVALID_ARGUMENT");
   });
 });

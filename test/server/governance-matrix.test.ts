@@ -4,6 +4,8 @@ import { DEFAULT_RBAC, TOOL_NAMES } from "../../src/config/schema.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
+import { requestIdOf, waitForAudit } from "../audit/audit-table.js";
+import { MASK_LIFTED, MINIMAL_ARGS, REGION_OF } from "./matrix-expectations.js";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -12,9 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-const MASK_LIFTED = new Set(["executive", "finance", "admin"]);
-const REGION_OF: Record<string, string | undefined> = { west_sales: "WEST", east_sales: "EAST" };
 
 async function callerFor(kind: "federation" | "obo", who: string): Promise<Client> {
   const headers =
@@ -36,16 +35,21 @@ describe.each(Object.keys(DEFAULT_RBAC))("Federation role %s over HTTP", (role) 
     expect(tools.map((t) => t.name).sort()).toEqual([...DEFAULT_RBAC[role]!].sort());
   });
 
-  it("acts in the workspace as the role's service principal, keeping the human beside it", async () => {
+  it("acts in the workspace as the role's service principal (current_user()), keeping the human beside it", async () => {
     const result = await client.callTool({ name: "check_identity", arguments: {} });
     expect(result.isError).toBeFalsy();
     const sp = stack.workspace.context.seed.servicePrincipals.find((s) =>
       s.federationPolicies.some((p) => p.subject === role),
     )!;
-    const text = JSON.stringify(result.structuredContent);
-    expect(text).toContain(sp.applicationId);
-    expect(text).toContain(seedUserOfRole(stack.workspace, role).idpSubject!);
-    expect(text).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    const s = result.structuredContent as Record<string, unknown>;
+    expect(s.workspace_principal).toBe(sp.applicationId);
+    // DESIGN.md: the human of a Federation caller is the IdP's email or subject.
+    const user = seedUserOfRole(stack.workspace, role);
+    expect([user.userName, user.idpSubject]).toContain(s.human);
+    expect(s.role).toBe(role);
+    expect(s.mode).toBe("federation");
+    expect(s.tools_allowed).toEqual(DEFAULT_RBAC[role]);
+    expect(JSON.stringify(result)).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
   });
 
   it("sees only the rows and masks Unity Catalog gives its service principal", async () => {
@@ -57,15 +61,33 @@ describe.each(Object.keys(DEFAULT_RBAC))("Federation role %s over HTTP", (role) 
     if (REGION_OF[role]) expect([...regions]).toEqual([REGION_OF[role]]);
     else expect(regions.size).toBe(3);
     const margins = rows.map((r) => r.margin_pct);
-    if (MASK_LIFTED.has(role)) expect(margins.every((m) => m !== null && m !== undefined)).toBe(true);
+    if (MASK_LIFTED.has(role)) expect(margins.every((m) => typeof m === "number")).toBe(true);
     else expect(margins.every((m) => m === null)).toBe(true);
   });
 
-  it("is refused every tool outside its row, with a clear error", async () => {
-    for (const tool of TOOL_NAMES.filter((t) => !DEFAULT_RBAC[role]!.includes(t))) {
-      const result = await client.callTool({ name: tool, arguments: {} });
+  it("may call every tool of its row", async () => {
+    for (const tool of DEFAULT_RBAC[role]!) {
+      const result = await client.callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
+      expect(result.isError, `${tool}: ${textOf(result)}`).toBeFalsy();
+    }
+  });
+
+  it("is refused every tool outside its row with TOOL_NOT_ALLOWED, and each refusal is audited as denied", async () => {
+    const refused = TOOL_NAMES.filter((t) => !DEFAULT_RBAC[role]!.includes(t));
+    const ids: string[] = [];
+    for (const tool of refused) {
+      const result = await client.callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
       expect(result.isError).toBe(true);
       expect(textOf(result)).toContain("TOOL_NOT_ALLOWED");
+      expect(result._meta?.error_code).toBe("TOOL_NOT_ALLOWED");
+      ids.push(requestIdOf(result));
+    }
+    const rows = await waitForAudit(stack.workspace, (r) => ids.every((id) => r.some((x) => x.request_id === id)));
+    for (const [i, id] of ids.entries()) {
+      const row = rows.filter((r) => r.request_id === id);
+      expect(row).toHaveLength(1);
+      expect(row[0]).toMatchObject({ tool: refused[i], outcome: "denied", error_code: "TOOL_NOT_ALLOWED", role });
+      expect(row[0]!.statement_ids).toBe("[]");
     }
   });
 });
@@ -79,10 +101,18 @@ describe.each(["olivia.obo@example.com", "wendy.west@example.com"])("OBO user %s
     await client?.close();
   });
 
-  it("is seen by the workspace as the human", async () => {
+  it("lists every tool: Unity Catalog alone decides for OBO callers by default", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
+  });
+
+  it("is seen by the workspace as the human: current_user() is the email", async () => {
     const result = await client.callTool({ name: "check_identity", arguments: {} });
     expect(result.isError).toBeFalsy();
-    expect(JSON.stringify(result.structuredContent)).toContain(userName);
+    const s = result.structuredContent as Record<string, unknown>;
+    expect(s.workspace_principal).toBe(userName);
+    expect(s.human).toBe(userName);
+    expect(s.mode).toBe("obo");
   });
 
   it("gets Unity Catalog's answer for the human: own deals or own region, margins masked", async () => {
@@ -95,9 +125,25 @@ describe.each(["olivia.obo@example.com", "wendy.west@example.com"])("OBO user %s
     else expect(rows.every((r) => r.region === "WEST" || r.owner_email === userName)).toBe(true);
   });
 
-  it("cannot read the audit log: Unity Catalog denies it", async () => {
+  it("cannot read the audit log: Unity Catalog denies it with ACCESS_DENIED, audited as denied", async () => {
     const result = await client.callTool({ name: "query_audit_log", arguments: {} });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/ACCESS_DENIED|QUERY_FAILED/);
+    expect(result._meta?.error_code).toBe("ACCESS_DENIED");
+    expect(textOf(result)).toMatch(/^\[ACCESS_DENIED\] Unity Catalog denied/);
+    const id = requestIdOf(result);
+    const rows = await waitForAudit(stack.workspace, (r) => r.some((x) => x.request_id === id));
+    expect(rows.find((r) => r.request_id === id)).toMatchObject({
+      outcome: "denied",
+      error_code: "ACCESS_DENIED",
+      mode: "obo",
+      human: userName,
+    });
+  });
+
+  it("may call the other tools, Unity Catalog granting them to all users", async () => {
+    for (const tool of TOOL_NAMES.filter((t) => t !== "query_audit_log")) {
+      const result = await client.callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
+      expect(result.isError, `${tool}: ${textOf(result)}`).toBeFalsy();
+    }
   });
 });

@@ -1,0 +1,120 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { TokenCache, cacheKey } from "../src/identity/token-cache.js";
+import { scopesFor } from "../src/policy/scopes.js";
+import { ALL_TOOLS } from "../tools/index.js";
+import type { BenchStack } from "./stack.js";
+import { closedLoop } from "./load.js";
+import { settledMemory } from "./memory.js";
+import { mib, type Figure } from "./stats.js";
+import { McpWireClient } from "./wire.js";
+
+const ROLES = ["west_sales", "east_sales", "managers", "executive", "finance", "admin"] as const;
+
+/**
+ * Many distinct callers, half Federation (each subject its own exchanged token) and half OBO: heap after a collection
+ * as callers pile up. The token cache is configured to `cacheSize` so the plateau is visible.
+ */
+export async function measureIdentityScale(
+  stack: BenchStack,
+  options: { callers: number; cacheSize: number; settleMs: number },
+): Promise<Figure[]> {
+  const { workspace } = stack;
+  const { seed } = workspace.context;
+  const mcp = new McpWireClient(stack.mcpUrl, 64);
+  const users = seed.users.map((u) => u.userName);
+  const caller = async (i: number) => {
+    if (i % 2 === 0) {
+      const role = ROLES[(i / 2) % ROLES.length]!;
+      const token = await workspace.idp.mintToken({ sub: `bench-subject-${i}`, email: `bench-${i}@example.com`, role });
+      return `Bearer ${token}`;
+    }
+    const { access_token } = await workspace.tokens.issue(users[i % users.length]!, ["all-apis"], 3600);
+    return `Bearer ${access_token}`;
+  };
+  const call = async (i: number) => mcp.callTool("check_identity", {}, { authorization: await caller(i) });
+  const figures: Figure[] = [];
+  try {
+    await closedLoop(20, 4, (i) => call(1_000_000 + i));
+    // The workspace holds each statement request for its 10 s wait_timeout timer; let those lapse before reading.
+    const settle = async () => {
+      await sleep(options.settleMs);
+      workspace.counters.reset();
+      return settledMemory();
+    };
+    const base = await settle();
+    const checkpoints: { callers: number; heapUsed: number; rss: number }[] = [];
+    // Federated callers are every other one: the cache fills after 2 × cacheSize callers.
+    const fillAt = Math.min(options.callers, 2 * options.cacheSize);
+    let done = 0;
+    let errors = 0;
+    for (const target of [fillAt, Math.round((fillAt + options.callers) / 2), options.callers]) {
+      if (target <= done) continue;
+      const start = done;
+      errors += (await closedLoop(target - start, 32, (i) => call(start + i))).errors;
+      done = target;
+      const m = await settle();
+      checkpoints.push({ callers: done, heapUsed: m.heapUsed, rss: m.rss });
+    }
+    const full = checkpoints[0]!;
+    const last = checkpoints.at(-1)!;
+    const cached = Math.min(options.cacheSize, Math.ceil(fillAt / 2));
+    const perIdentity = (full.heapUsed - base.heapUsed) / cached;
+    const growthAfterFull = last.heapUsed - full.heapUsed;
+    const bounded = growthAfterFull <= Math.max(2 * 1024 * 1024, 0.25 * (full.heapUsed - base.heapUsed));
+    figures.push(
+      {
+        benchmark: "scale of identities",
+        figure: `heap growth from ${full.callers} to ${last.callers} distinct callers (cache full at ${options.cacheSize})`,
+        measured: mib(growthAfterFull),
+        target: "bounded: ≤ max(2 MiB, 25 % of the growth until the cache filled)",
+        pass: bounded && base.collected && errors === 0,
+        detail: `heap ${mib(base.heapUsed)} → ${checkpoints.map((c) => `${mib(c.heapUsed)} @${c.callers}`).join(" → ")}; rss ${mib(base.rss)} → ${mib(last.rss)}${base.collected ? "" : " (no --expose-gc: unreliable)"}${errors ? `; ${errors} calls failed` : ""}`,
+      },
+      {
+        benchmark: "scale of identities",
+        figure: "heap per cached Federation identity",
+        measured: `${Math.round(perIdentity)} B`,
+        target: "report",
+        detail: `${cached} cached exchanged tokens; OBO callers keep no per-caller state; includes the in-process workspace's share`,
+      },
+      await tokenCacheAlone(stack, Math.min(options.cacheSize, 2000)),
+    );
+  } finally {
+    await mcp.close();
+  }
+  return figures;
+}
+
+/** The token cache alone, filled with real workspace tokens under real keys: heap held per entry. */
+async function tokenCacheAlone(stack: BenchStack, entries: number): Promise<Figure> {
+  const sp = stack.workspace.context.seed.servicePrincipals[0]!.applicationId;
+  const scopes = scopesFor(ALL_TOOLS);
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const tokens: string[] = [];
+  for (let i = 0; i < entries; i += 1)
+    tokens.push((await stack.workspace.tokens.issue(sp, [...scopes], 3600)).access_token);
+  const tokenBytes = tokens.reduce((n, t) => n + t.length, 0) / entries;
+  let cache: TokenCache | undefined = new TokenCache(entries, 60);
+  const before = settledMemory();
+  for (let i = 0; i < entries; i += 1) {
+    const accessToken = tokens[i]!;
+    await cache.get(cacheKey("federation", sp, scopes, `bench-subject-${i}|${expiresAt}`), async () => ({
+      accessToken,
+      expiresAt,
+      scopes: [...scopes],
+    }));
+  }
+  const filled = settledMemory();
+  const size = cache.size;
+  cache = undefined;
+  const dropped = settledMemory();
+  // The token strings existed before the cache took them; count them once, at their length.
+  const perEntry = (filled.heapUsed - Math.min(before.heapUsed, dropped.heapUsed)) / size + tokenBytes;
+  return {
+    benchmark: "scale of identities",
+    figure: "token cache alone: heap per entry",
+    measured: `${Math.round(perEntry)} B`,
+    target: "report",
+    detail: `${size} entries, of which the workspace token is ${Math.round(tokenBytes)} B`,
+  };
+}

@@ -1,0 +1,104 @@
+import { alternate, closedLoop, failures, throughput } from "./load.js";
+import { quantile, ms, ratio, perSecond, type Figure } from "./stats.js";
+import { DirectStatementClient, McpWireClient, SALES_ARGS } from "./wire.js";
+
+export interface OverheadOptions {
+  calls: number;
+  warmup: number;
+}
+
+/** The user whose own workspace token (OBO) both arms send: same token, same statement, same rows. */
+export const OVERHEAD_USER = "erin.exec@example.com";
+
+type Arms = { a: () => Promise<unknown>; b: () => Promise<unknown> };
+
+/** Where the two arms go: the server's MCP endpoint and the workspace it uses, with one caller's token. */
+export interface OverheadTarget {
+  mcpUrl: string;
+  workspaceUrl: string;
+  warehouseId: string;
+  salesTable: string;
+  authorization: string;
+  setStatementLatency(ms: number): Promise<void>;
+}
+
+/** query_sales_data through the server (a) and the same statement straight to the workspace (b), same token. */
+async function withArms<T>(target: OverheadTarget, warmup: number, fn: (arms: Arms) => Promise<T>): Promise<T> {
+  const headers = { authorization: target.authorization };
+  const mcp = new McpWireClient(target.mcpUrl);
+  const direct = new DirectStatementClient(target.workspaceUrl, target.warehouseId, target.salesTable);
+  const arms = {
+    a: () => mcp.callTool("query_sales_data", SALES_ARGS, headers),
+    b: () => direct.execute(target.authorization),
+  };
+  try {
+    await closedLoop(warmup, 8, arms.a);
+    await closedLoop(warmup, 8, arms.b);
+    return await fn(arms);
+  } finally {
+    await mcp.close();
+    await direct.close();
+  }
+}
+
+/** Added latency at concurrency 1, alternating the arms call by call. */
+export async function measureAddedLatency(
+  target: OverheadTarget,
+  options: OverheadOptions,
+  label = "overhead (HTTP, c=1)",
+): Promise<Figure[]> {
+  return withArms(target, options.warmup, async (arms) => {
+    const c1 = await alternate(options.calls, 1, options.calls, arms);
+    const p = (r: typeof c1.a, q: number) => quantile(r.latencies, q);
+    const addedP50 = p(c1.a, 0.5) - p(c1.b, 0.5);
+    const addedP99 = p(c1.a, 0.99) - p(c1.b, 0.99);
+    return [
+      {
+        benchmark: label,
+        figure: "added p50 latency, MCP − direct",
+        measured: ms(addedP50),
+        target: "≤ 1 ms",
+        pass: addedP50 <= 1 && c1.a.errors + c1.b.errors === 0,
+        detail: `p50 MCP ${ms(p(c1.a, 0.5))} vs direct ${ms(p(c1.b, 0.5))}; ${options.calls} calls each, alternated${failures(c1.a, c1.b)}`,
+      },
+      {
+        benchmark: label,
+        figure: "added p99 latency, MCP − direct",
+        measured: ms(addedP99),
+        target: "≤ 5 ms",
+        pass: addedP99 <= 5 && c1.a.errors + c1.b.errors === 0,
+        detail: `p99 MCP ${ms(p(c1.a, 0.99))} vs direct ${ms(p(c1.b, 0.99))}`,
+      },
+    ];
+  });
+}
+
+/** Throughput ratios at concurrency 64, in alternating blocks, without and with 20 ms injected upstream latency. */
+export async function measureThroughput(
+  target: OverheadTarget,
+  options: OverheadOptions,
+  label = "overhead (HTTP, c=64)",
+): Promise<Figure[]> {
+  return withArms(target, options.warmup, async (arms) => {
+    const figure = async (figureName: string, target: number) => {
+      const run = await alternate(options.calls, 64, 8, arms);
+      const r = throughput(run.a) / throughput(run.b);
+      return {
+        benchmark: label,
+        figure: figureName,
+        measured: ratio(r),
+        target: `≥ ${target.toFixed(2)}`,
+        pass: r >= target && run.a.errors + run.b.errors === 0,
+        detail: `MCP ${perSecond(throughput(run.a))} vs direct ${perSecond(throughput(run.b))}; p50 ${ms(quantile(run.a.latencies, 0.5))} vs ${ms(quantile(run.b.latencies, 0.5))}${failures(run.a, run.b)}`,
+      } satisfies Figure;
+    };
+    const figures = [await figure("throughput MCP / direct, no upstream latency", 0.6)];
+    await target.setStatementLatency(20);
+    try {
+      figures.push(await figure("throughput MCP / direct, 20 ms upstream latency", 0.95));
+    } finally {
+      await target.setStatementLatency(0);
+    }
+    return figures;
+  });
+}

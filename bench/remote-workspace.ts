@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import pino from "pino";
+import { loadSeed } from "../emulator/workspace.js";
+import { embeddedConfigBase } from "../src/config/embedded.js";
+import { merge } from "../src/config/load.js";
+import { startApp, type App } from "../src/app.js";
+
+/** The local workspace in its own process (as a real workspace is remote), and the server in this one. */
+export interface RemoteStack {
+  workspaceUrl: string;
+  mcpUrl: string;
+  app: App;
+  /** A workspace token of a service principal, from client credentials at the workspace. */
+  tokenOf(displayName: string): Promise<string>;
+  /** Adds (ms > 0) or clears (0) latency on the Statement Execution API, over the admin routes. */
+  setStatementLatency(ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRemoteStack(options: { spoolRoot?: string } = {}): Promise<RemoteStack> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "emulator/cli.ts", "--port", "0", "--idp-port", "0", "--admin"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`the local workspace exited with ${code}`)));
+  });
+  const started = JSON.parse(first) as { base_url: string; idp_issuer: string };
+  const seed = await loadSeed();
+  const spoolDir = mkdtempSync(join(options.spoolRoot ?? tmpdir(), "governed-mcp-bench-spool-"));
+  const app = await startApp({
+    env: { LOG_LEVEL: "silent", DATABRICKS_HOST: started.base_url },
+    transport: "http",
+    logger: pino({ level: "silent" }),
+    overrides: merge(embeddedConfigBase(seed, started.base_url, started.idp_issuer, `${started.idp_issuer}/jwks`), {
+      server: { port: 0 },
+      audit: { spoolDir },
+    }),
+  });
+  const admin = (path: string, body: unknown) =>
+    fetch(`${started.base_url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).then((r) => {
+      if (!r.ok) throw new Error(`${path} answered ${r.status}`);
+    });
+  return {
+    workspaceUrl: started.base_url,
+    mcpUrl: `${app.http!.url}${app.config.server.path}`,
+    app,
+    async tokenOf(displayName) {
+      const sp = seed.servicePrincipals.find((s) => s.displayName === displayName)!;
+      const res = await fetch(`${started.base_url}/oidc/v1/token`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: `Basic ${Buffer.from(`${sp.applicationId}:${sp.secret}`).toString("base64")}`,
+        },
+        body: new URLSearchParams({ grant_type: "client_credentials", scope: "all-apis" }),
+      });
+      const json = (await res.json()) as { access_token?: string };
+      if (!json.access_token) throw new Error(`no token for ${displayName}: HTTP ${res.status}`);
+      return json.access_token;
+    },
+    setStatementLatency: (ms) =>
+      admin(
+        "/__admin/faults",
+        ms > 0 ? { clear: true, rules: [{ pathPrefix: "/api/2.0/sql/statements", latencyMs: ms }] } : { clear: true },
+      ),
+    async stop() {
+      await app.stop();
+      child.kill("SIGTERM");
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once("exit", resolve)));
+      rmSync(spoolDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench` (full) and `npm run bench:smoke` (a short run for CI): every figure measured side by side in one run
+ * against the local workspace on loopback, printed as a table with its target. `--markdown FILE` also writes the table
+ * into FILE between its bench markers; `--only a,b` runs some benchmarks.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { measureCeiling } from "./ceiling.js";
+import { measureConstruction } from "./construction.js";
+import { measureGenie } from "./genie.js";
+import { measureIdentityScale } from "./identities.js";
+import { measureLargeResults } from "./large-results.js";
+import { measureAddedLatency, measureThroughput, type OverheadTarget } from "./overhead.js";
+import { startRemoteStack } from "./remote-workspace.js";
+import { withStack } from "./stack.js";
+import { markdownTable, textTable, type Figure } from "./stats.js";
+import { measureStdio } from "./stdio.js";
+import { measureTokenWork } from "./tokens.js";
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    only: { type: "string" },
+    markdown: { type: "string" },
+  },
+});
+
+const FULL = {
+  overhead: { calls: 2000, warmup: 200 },
+  ceiling: { calls: 2000, warmup: 200 },
+  stdio: { calls: 1000, warmup: 50 },
+  tokens: { calls: 10_000, oboCallers: 100, coldCalls: 1000, rotations: 2 },
+  genie: { messages: 20 },
+  identities: { callers: 10_000, cacheSize: 1000, settleMs: 11_000 },
+  large: { rows: 100_000 },
+  construction: { iterations: 5000 },
+};
+const SMOKE: typeof FULL = {
+  overhead: { calls: 50, warmup: 10 },
+  ceiling: { calls: 100, warmup: 20 },
+  stdio: { calls: 30, warmup: 5 },
+  tokens: { calls: 200, oboCallers: 20, coldCalls: 100, rotations: 0 },
+  genie: { messages: 3 },
+  identities: { callers: 200, cacheSize: 40, settleMs: 0 },
+  large: { rows: 20_000 },
+  construction: { iterations: 300 },
+};
+const TMPFS = "/dev/shm";
+/** Both overhead arms act as this service principal (executive group: every row, real margins). */
+const OVERHEAD_PRINCIPAL = "fed-exchange-sp-executive";
+const plan = values.smoke ? SMOKE : FULL;
+const only = values.only ? new Set(values.only.split(",")) : undefined;
+const wanted = (name: keyof typeof FULL) => !only || only.has(name);
+
+function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `${availableParallelism()} CPU(s), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+async function main(): Promise<void> {
+  const figures: Figure[] = [];
+  const started = Date.now();
+  const step = async (name: string, fn: () => Promise<Figure[]>) => {
+    const t0 = Date.now();
+    console.error(`bench: ${name}…`);
+    figures.push(...(await fn()));
+    console.error(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  if (wanted("overhead")) {
+    // The workspace in its own process, as a real one is remote: the server's CPU does not slow the workspace down.
+    const spools = [undefined, ...(!values.smoke && existsSync(TMPFS) ? [TMPFS] : [])];
+    for (const spoolRoot of spools) {
+      const remote = await startRemoteStack({ spoolRoot });
+      const where = spoolRoot ? ", audit spool on tmpfs" : "";
+      try {
+        const target: OverheadTarget = {
+          mcpUrl: remote.mcpUrl,
+          workspaceUrl: remote.workspaceUrl,
+          warehouseId: remote.app.config.workspace.warehouseId,
+          salesTable: remote.app.config.workspace.salesTable,
+          authorization: `Bearer ${await remote.tokenOf(OVERHEAD_PRINCIPAL)}`,
+          setStatementLatency: (ms) => remote.setStatementLatency(ms),
+        };
+        await step(`overhead c=1${where}`, () =>
+          measureAddedLatency(target, plan.overhead, `overhead (HTTP, c=1${where})`),
+        );
+        await step(`overhead c=64${where}`, () =>
+          measureThroughput(target, plan.overhead, `overhead (HTTP, c=64${where})`),
+        );
+      } finally {
+        await remote.stop();
+      }
+    }
+  }
+
+  if (wanted("large")) {
+    const remote = await startRemoteStack();
+    try {
+      await step("large", () => measureLargeResults(remote, OVERHEAD_PRINCIPAL, plan.large));
+    } finally {
+      await remote.stop();
+    }
+  }
+
+  await withStack({ genieStepDelayMs: 150 }, async (stack) => {
+    if (wanted("construction"))
+      await step("construction", () => measureConstruction(stack.app.config, plan.construction));
+    if (wanted("ceiling")) await step("ceiling", () => measureCeiling(stack, plan.ceiling));
+    if (wanted("stdio")) await step("stdio", () => measureStdio(stack, plan.stdio));
+    if (wanted("genie")) await step("genie", () => measureGenie(stack, plan.genie));
+  });
+  // Counting benchmarks get a fresh workspace so every token request and JWKS fetch is theirs.
+  if (wanted("tokens")) await withStack({}, (stack) => step("tokens", () => measureTokenWork(stack, plan.tokens)));
+  if (wanted("identities"))
+    await withStack({ overrides: { identity: { tokenCache: { maxEntries: plan.identities.cacheSize } } } }, (stack) =>
+      step("identities", () => measureIdentityScale(stack, plan.identities)),
+    );
+
+  const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s`;
+  console.log(`\n${header}\n\n${textTable(figures)}\n`);
+  if (values.markdown) writeMarkdown(values.markdown, header, figures);
+}
+
+const BEGIN = "<!-- bench:begin -->";
+const END = "<!-- bench:end -->";
+
+/** Replaces the table between the markers, keeping the rest of the document. */
+function writeMarkdown(path: string, header: string, figures: Figure[]): void {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  }
+  const start = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (start === -1 || end === -1) throw new Error(`${path} lacks the ${BEGIN} / ${END} markers`);
+  const table = `${BEGIN}\n\n${header}\n\n${markdownTable(figures)}\n\n${END}`;
+  writeFileSync(path, `${text.slice(0, start)}${table}${text.slice(end + END.length)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

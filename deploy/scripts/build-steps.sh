@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs deploy/Dockerfile's build steps without a Docker engine: production dependencies only, the same files copied,
+# code read-only, a writable spool and /tmp only; then starts the server from that directory, checks /healthz,
+# /readyz and /metrics, runs the image's HEALTHCHECK command, and stops it with SIGTERM (it must exit 0).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="$(mktemp -d)"
+APP="$WORK/app"
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  chmod -R u+w "$WORK" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+step() { printf '== %s\n' "$*" >&2; }
+
+step "deps stage: npm install --omit=dev in $APP"
+mkdir -p "$APP"
+cp "$ROOT/package.json" "$ROOT/package-lock.json" "$APP/"
+(cd "$APP" && npm install --omit=dev --no-audit --no-fund --ignore-scripts --prefer-offline --loglevel=error >&2)
+for dev in vitest typescript eslint @modelcontextprotocol/inspector @modelcontextprotocol/conformance; do
+  if [[ -e "$APP/node_modules/$dev" ]]; then echo "FAIL dev dependency $dev was installed" >&2; exit 1; fi
+done
+
+step "runtime stage: copy bin src tools emulator (tests excluded, as the ignore file does)"
+(cd "$ROOT" && tar --exclude='*.test.ts' -cf - bin src tools emulator) | tar -xf - -C "$APP"
+SPOOL="$WORK/spool"; TMP="$WORK/tmp"
+mkdir -p "$SPOOL" "$TMP"
+chmod 0700 "$SPOOL"
+# The image's root file system is read-only: only the spool volume and /tmp (tmpfs) are writable.
+chmod -R a-w "$APP"
+chmod 0755 "$WORK"
+# As root, permission bits bind nobody: run the server as an unprivileged user, as the image's USER does.
+AS_USER=()
+if [[ "$(id -u)" == "0" ]] && command -v setpriv >/dev/null; then
+  chown 65534:65534 "$SPOOL" "$TMP"
+  AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+
+PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+step "start: node bin/databricks-governed-mcp.js serve --http on 127.0.0.1:$PORT"
+(
+  cd "$APP"
+  "${AS_USER[@]}" env -i PATH="$PATH" HOME="$TMP" TMPDIR="$TMP" NODE_ENV=production MCP_TRANSPORT=http MCP_HTTP_HOST=127.0.0.1 \
+    MCP_HTTP_PORT="$PORT" MCP_AUDIT_SPOOL_DIR="$SPOOL" LOG_LEVEL=warn LOG_FORMAT=json \
+    node bin/databricks-governed-mcp.js serve --http
+) >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+for _ in $(seq 1 120); do
+  if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "FAIL the server exited:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "FAIL /healthz" >&2; cat "$WORK/server.log" >&2; exit 1; }
+echo "ok   /healthz answers 200" >&2
+curl -fsS "http://127.0.0.1:$PORT/readyz" | grep -q '"ready"' || { echo "FAIL /readyz" >&2; exit 1; }
+echo "ok   /readyz answers ready" >&2
+curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -q '^mcp_audit_spool_depth ' || { echo "FAIL /metrics" >&2; exit 1; }
+echo "ok   /metrics serves Prometheus text" >&2
+
+# The HEALTHCHECK command exactly as the image runs it (its exec-form JSON array).
+HEALTH_JSON="$(sed -n '/^HEALTHCHECK/,/CMD/p' "$ROOT/deploy/Dockerfile" | grep -o 'CMD \[.*\]' | sed 's/^CMD //')"
+mapfile -t HEALTH < <(node -e 'for (const a of JSON.parse(process.argv[1])) console.log(a)' "$HEALTH_JSON")
+(cd "$APP" && env -i PATH="$PATH" MCP_HTTP_PORT="$PORT" "${HEALTH[@]}") || { echo "FAIL HEALTHCHECK command" >&2; exit 1; }
+echo "ok   the image's HEALTHCHECK command passes" >&2
+
+if grep -q '"level":50' "$WORK/server.log"; then echo "FAIL errors in the server log:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
+kill -TERM "$SERVER_PID"
+CODE=0; wait "$SERVER_PID" || CODE=$?
+SERVER_PID=""
+[[ "$CODE" == "0" ]] || { echo "FAIL exit code $CODE after SIGTERM" >&2; cat "$WORK/server.log" >&2; exit 1; }
+echo "ok   SIGTERM: drained and exited 0" >&2
+echo "build steps: all checks passed" >&2

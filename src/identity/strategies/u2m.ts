@@ -1,0 +1,65 @@
+import { ErrorCodes, IdentityError } from "../../errors.js";
+import { TokenCache, cacheKey } from "../token-cache.js";
+import type { AccessToken, CredentialStrategy, ResolvedCaller } from "../types.js";
+import type { LoginCache } from "../u2m/login-cache.js";
+import { refreshUserToken } from "../workspace-oauth.js";
+
+const LOGIN_HINT = "run `databricks-governed-mcp login` (Authorization Code + PKCE in your browser)";
+
+/**
+ * U2M (stdio only): the developer's own login saved by `databricks-governed-mcp login`. The saved access token is
+ * used until the refresh margin, then renewed with the refresh token and saved back (0600).
+ */
+export function createU2MStrategy(options: {
+  host: string;
+  loginCache: LoginCache;
+  cache: TokenCache;
+  refreshMarginS: number;
+}): CredentialStrategy {
+  const { host, loginCache, cache, refreshMarginS } = options;
+
+  async function currentToken(forceRefresh: boolean): Promise<AccessToken> {
+    // Re-read the file: another process (or a new login) may have renewed it since start.
+    const saved = loginCache.get(host);
+    if (!saved) throw new IdentityError(ErrorCodes.UNAUTHENTICATED, `No saved login for ${host}: ${LOGIN_HINT}.`);
+    if (!forceRefresh && saved.expiresAt - refreshMarginS > Date.now() / 1000)
+      return { accessToken: saved.accessToken, expiresAt: saved.expiresAt, scopes: saved.scopes };
+    if (!saved.refreshToken)
+      throw new IdentityError(ErrorCodes.TOKEN_EXPIRED, `The saved login for ${host} has expired: ${LOGIN_HINT}.`);
+    const fresh = await refreshUserToken(host, saved.clientId, saved.refreshToken);
+    const scopes = fresh.scopes.length > 0 ? fresh.scopes : saved.scopes;
+    loginCache.put(host, {
+      ...saved,
+      accessToken: fresh.accessToken,
+      expiresAt: fresh.expiresAt,
+      refreshToken: fresh.refreshToken ?? saved.refreshToken,
+      scopes,
+    });
+    return { accessToken: fresh.accessToken, expiresAt: fresh.expiresAt, scopes };
+  }
+
+  return {
+    mode: "u2m",
+    accepts: () => loginCache.get(host) !== undefined,
+    async resolve(): Promise<ResolvedCaller> {
+      const saved = loginCache.get(host);
+      if (!saved) throw new IdentityError(ErrorCodes.UNAUTHENTICATED, `No saved login for ${host}: ${LOGIN_HINT}.`);
+      const key = cacheKey("u2m", saved.user ?? host, saved.scopes, host);
+      return {
+        identity: {
+          mode: "u2m",
+          source: "login-cache",
+          ...(saved.user ? { human: saved.user, expectedPrincipal: saved.user } : {}),
+          scopes: saved.scopes,
+        },
+        credential: {
+          token: async (request) => {
+            const force = Boolean(request?.forceRefresh);
+            if (force) cache.evict(key);
+            return cache.get(key, () => currentToken(force));
+          },
+        },
+      };
+    },
+  };
+}

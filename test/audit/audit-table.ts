@@ -1,0 +1,50 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { LocalWorkspace } from "../../emulator/workspace.js";
+
+/** A reader Unity Catalog lets read the audit table (a member of `admin`), acting over the real Statement API. */
+const AUDITOR = "ada.admin@example.com";
+
+export type AuditRow = Record<string, string | null>;
+
+/** Every row of the audit table, oldest first, read over HTTP as an auditor (not through the server under test). */
+export async function readAuditTable(workspace: LocalWorkspace): Promise<AuditRow[]> {
+  const { access_token } = await workspace.tokens.issue(AUDITOR, ["sql"], 600);
+  const res = await fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      warehouse_id: workspace.context.seed.warehouses[0]!.id,
+      statement: `SELECT * FROM ${workspace.context.seed.tables.audit.name} ORDER BY event_time, record_id`,
+      wait_timeout: "30s",
+    }),
+  });
+  const body = (await res.json()) as {
+    status: { state: string; error?: unknown };
+    manifest?: { schema: { columns: { name: string }[] } };
+    result?: { data_array?: (string | null)[][] };
+  };
+  if (body.status.state !== "SUCCEEDED") throw new Error(`audit read ${JSON.stringify(body.status)}`);
+  const names = body.manifest!.schema.columns.map((c) => c.name);
+  return (body.result?.data_array ?? []).map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? null])));
+}
+
+/** Polls the audit table until `done(rows)` holds (the writer batches asynchronously); returns the last read. */
+export async function waitForAudit(
+  workspace: LocalWorkspace,
+  done: (rows: AuditRow[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<AuditRow[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await readAuditTable(workspace);
+    if (done(rows) || Date.now() > end) return rows;
+    await sleep(100);
+  }
+}
+
+/** The request id the server returns in a tool result's `_meta`, which keys the call's audit row. */
+export function requestIdOf(result: unknown): string {
+  const id = (result as { _meta?: { request_id?: unknown } })._meta?.request_id;
+  if (typeof id !== "string") throw new Error("tool result carries no _meta.request_id");
+  return id;
+}

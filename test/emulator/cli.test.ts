@@ -1,0 +1,91 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { describe, expect, it } from "vitest";
+
+// `npm run emulator -- --port 0` as a user runs it: one JSON line on stdout, a clean exit on SIGINT or SIGTERM.
+
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  banner: Record<string, unknown>;
+  stderr: () => string;
+}
+
+async function startCli(...args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout });
+  const [first] = (await Promise.race([
+    once(lines, "line"),
+    once(child, "exit").then(([code]) => {
+      throw new Error(`emulator exited with ${String(code)} before printing: ${stderr}`);
+    }),
+  ])) as [string];
+  return { child, banner: JSON.parse(first) as Record<string, unknown>, stderr: () => stderr };
+}
+
+async function stop(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals) {
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  child.kill(signal);
+  const [code, bySignal] = await exited;
+  return { code, bySignal };
+}
+
+describe("npm run emulator", () => {
+  it("prints one JSON line naming the base URL, the IdP issuer and the demo identities, then exits 0 on SIGTERM", async () => {
+    const { child, banner, stderr } = await startCli("--port", "0");
+    try {
+      expect(banner.base_url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect(banner.idp_issuer).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect(banner).toMatchObject({
+        warehouse_id: "4b9f1e2a7c3d5e60",
+        genie_space_id: "01f0a1b2c3d4e5f60718293a4b5c6d7e",
+        vector_index: "main.knowledge.docs_index",
+        serving_endpoint: "sales-supervisor-agent",
+      });
+      const sps = banner.service_principals as {
+        display_name: string;
+        client_id: string;
+        federation_policies: { issuer: string }[];
+      }[];
+      expect(sps.map((sp) => sp.display_name)).toContain("fed-exchange-sp-west-sales");
+      // "local-idp" in the seed is printed as the running IdP's real issuer.
+      expect(sps[0]!.federation_policies[0]!.issuer).toBe(banner.idp_issuer);
+      expect((banner.users as { user_name: string }[]).map((u) => u.user_name)).toContain("wendy.west@example.com");
+
+      const discovery = await fetch(`${String(banner.base_url)}/oidc/.well-known/oauth-authorization-server`);
+      expect(discovery.status).toBe(200);
+      expect(((await discovery.json()) as { issuer: string }).issuer).toBe(`${String(banner.base_url)}/oidc`);
+    } finally {
+      expect(await stop(child, "SIGTERM")).toEqual({ code: 0, bySignal: null });
+    }
+    expect(stderr()).toBe("");
+    await expect(fetch(`${String(banner.base_url)}/oidc/v1/keys`)).rejects.toThrow();
+  });
+
+  // The signal is sent the moment the banner arrives: the handlers must already be in place.
+  it("exits 0 on SIGINT (Ctrl-C)", async () => {
+    const { child } = await startCli("--port", "0");
+    expect(await stop(child, "SIGINT")).toEqual({ code: 0, bySignal: null });
+  });
+
+  for (const [args, reason] of [
+    [["--port", "70000"], '--port must be a port number (0-65535), got "70000"'],
+    [["--bogus"], "Unknown option '--bogus'"],
+  ] as const) {
+    it(`refuses ${args.join(" ")} with exit code 2 and a one-line reason, no stack trace`, async () => {
+      const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], {
+        env: { PATH: process.env.PATH ?? "" },
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, "exit")) as [number];
+      expect(code).toBe(2);
+      expect(stderr.trim()).toContain(reason);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+});

@@ -1,0 +1,97 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { startTestStack, type TestStack } from "../support/server.js";
+import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { rowsAsObjects } from "../support/results.js";
+
+/** A loopback pass-through in front of the local workspace that notes the x-request-id of each request it forwards. */
+async function startRecordingPassThrough(): Promise<{ url: string; seen: string[]; server: Server; target: string }> {
+  const seen: string[] = [];
+  const state = { target: "" };
+  const server = createServer((req, res) => {
+    void (async () => {
+      const id = req.headers["x-request-id"];
+      if (typeof id === "string") seen.push(id);
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k, v]) => typeof v === "string" && !["host", "connection"].includes(k)),
+      ) as Record<string, string>;
+      const upstream = await fetch(`${state.target}${req.url}`, {
+        method: req.method,
+        headers,
+        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+      });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+      res.end(body);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(state, { url, seen, server });
+}
+
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+let stack: TestStack;
+let passThrough: Awaited<ReturnType<typeof startRecordingPassThrough>>;
+
+beforeAll(async () => {
+  trace.setGlobalTracerProvider(provider);
+  passThrough = await startRecordingPassThrough();
+  // The server talks to the workspace through the pass-through; nothing is sent before the first call.
+  stack = await startTestStack({ overrides: { workspace: { host: passThrough.url } } });
+  passThrough.target = stack.workspace.baseUrl;
+});
+afterAll(async () => {
+  await stack?.stop();
+  passThrough?.server.close();
+  trace.disable();
+});
+
+describe("OpenTelemetry traces", () => {
+  it("opens one span per tool call whose request id is the audit row's and the x-request-id sent to the workspace", async () => {
+    const admin = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "admin"));
+    try {
+      exporter.reset();
+      const result = await admin.callTool({ name: "query_sales_data", arguments: { limit: 5 } });
+      expect(result.isError).toBeFalsy();
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === "tools/call query_sales_data");
+      expect(spans).toHaveLength(1);
+      const span = spans[0]!;
+      const requestId = span.attributes["mcp.request_id"] as string;
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(span.attributes["mcp.outcome"]).toBe("allowed");
+      expect(span.attributes["mcp.credential.mode"]).toBe("federation");
+      expect(passThrough.seen).toContain(requestId);
+
+      let rows: Record<string, unknown>[] = [];
+      for (let i = 0; i < 20 && rows.length === 0; i += 1) {
+        const audit = await admin.callTool({ name: "query_audit_log", arguments: { tool: "query_sales_data" } });
+        rows = rowsAsObjects(audit.structuredContent).filter((r) => r.request_id === requestId);
+        if (rows.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(rows).toHaveLength(1);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it("marks a refused call's span as an error carrying the stable code, and no arguments", async () => {
+    const west = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
+    try {
+      exporter.reset();
+      await west.callTool({ name: "ask_supervisor", arguments: { question: "secret plans" } });
+      const span = exporter.getFinishedSpans().find((s) => s.name === "tools/call ask_supervisor")!;
+      expect(span.status.code).toBe(2);
+      expect(span.attributes["error.type"]).toBe("TOOL_NOT_ALLOWED");
+      expect(JSON.stringify(span.attributes)).not.toContain("secret plans");
+    } finally {
+      await west.close();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+
+let workspace: LocalWorkspace;
+let token: string;
+
+beforeAll(async () => {
+  workspace = await startLocalWorkspace({ adminRoutes: true, genieStepDelayMs: 10 });
+  ({ access_token: token } = await workspace.tokens.issue("wendy.west@example.com", ["all-apis"], 600));
+});
+afterAll(async () => {
+  await workspace?.close();
+});
+
+const admin = (path: string, body?: unknown) =>
+  fetch(`${workspace.baseUrl}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+const statement = () =>
+  fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ warehouse_id: workspace.context.seed.warehouses[0]!.id, statement: "SELECT 1" }),
+  });
+
+describe("fault injection over HTTP (/__admin, for runs in another process)", () => {
+  it("refuses a malformed rule with 400 and a Databricks-style error body", async () => {
+    const res = await admin("/__admin/faults", { rules: [{ pathPrefix: "/x", failures: { status: 418, count: 1 } }] });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
+  });
+
+  it("applies a forced statement outcome and reports what it injected", async () => {
+    expect(
+      (
+        await admin("/__admin/faults", {
+          rules: [{ pathPrefix: "/api/2.0/sql/statements", statements: { state: "FAILED", count: 1 } }],
+        })
+      ).status,
+    ).toBe(200);
+    const failed = (await (await statement()).json()) as { status: { state: string; error?: { error_code: string } } };
+    expect(failed.status.state).toBe("FAILED");
+    expect(failed.status.error?.error_code).toBe("INTERNAL_ERROR");
+    expect(((await (await statement()).json()) as { status: { state: string } }).status.state).toBe("SUCCEEDED");
+    expect(
+      ((await (await admin("/__admin/faults")).json()) as { injected: { statements: number } }).injected.statements,
+    ).toBe(1);
+  });
+
+  it("revokes and restores the warehouse CAN_USE of a principal at run time", async () => {
+    expect((await admin("/__admin/warehouse/permissions", { action: "revoke", principal: "west_sales" })).status).toBe(
+      200,
+    );
+    expect((await admin("/__admin/warehouse/permissions", { action: "revoke", principal: "users" })).status).toBe(200);
+    const denied = await statement();
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ error_code: "PERMISSION_DENIED" });
+    expect((await admin("/__admin/warehouse/permissions", { action: "restore" })).status).toBe(200);
+    expect((await statement()).status).toBe(200);
+  });
+
+  it("takes the IdP's JWKS down and back up", async () => {
+    expect((await admin("/__admin/idp/jwks", { available: false })).status).toBe(200);
+    expect((await fetch(workspace.idp.jwksUri)).status).toBe(503);
+    expect((await admin("/__admin/idp/jwks", { available: true })).status).toBe(200);
+    expect((await fetch(workspace.idp.jwksUri)).status).toBe(200);
+  });
+
+  it("clears every rule and stalled request", async () => {
+    await admin("/__admin/faults", { rules: [{ pathPrefix: "/api/2.0/sql/statements", stalls: 5 }] });
+    const stalled = statement().catch(() => "dropped");
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await admin("/__admin/faults", { clear: true })).status).toBe(200);
+    expect(await stalled).toBe("dropped");
+    expect((await statement()).status).toBe(200);
+  });
+});

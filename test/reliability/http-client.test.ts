@@ -1,0 +1,295 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import {
+  WorkspaceHttpClient,
+  parseRetryAfter,
+  type WorkspaceHttpClientOptions,
+} from "../../src/databricks/http-client.js";
+import { upstreamOf } from "../../src/databricks/circuit-breaker.js";
+import { GovernedError } from "../../src/errors.js";
+import type { WorkspaceCredential } from "../../src/identity/types.js";
+import { recordFigure } from "./figures.js";
+
+let workspace: LocalWorkspace;
+let credential: WorkspaceCredential;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+const clients: WorkspaceHttpClient[] = [];
+
+beforeAll(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  workspace = await startLocalWorkspace({ genieStepDelayMs: 10 });
+  const admin = workspace.context.seed.servicePrincipals.find((sp) => sp.displayName === "fed-exchange-sp-admin")!;
+  const { access_token, expires_in } = await workspace.tokens.issue(admin.applicationId, ["all-apis"], 3600);
+  const token = { accessToken: access_token, expiresAt: Math.floor(Date.now() / 1000) + expires_in, scopes: [] };
+  credential = { token: async () => token };
+});
+afterEach(() => {
+  workspace.faults.clear();
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await workspace?.close();
+  process.off("unhandledRejection", onUnhandled);
+  recordFigure("http client: unhandled rejections", unhandled.length);
+  expect(unhandled).toEqual([]);
+});
+
+function client(options: WorkspaceHttpClientOptions = {}): WorkspaceHttpClient {
+  const c = new WorkspaceHttpClient(workspace.baseUrl, { baseBackoffMs: 5, maxBackoffMs: 20, ...options });
+  clients.push(c);
+  return c;
+}
+
+const INDEX = "/api/2.0/vector-search/indexes/main.knowledge.docs_index/query";
+const searchBody = { query_text: "discount approval", num_results: 2, columns: ["doc_id"] };
+const search = (c: WorkspaceHttpClient, extra: { deadline?: number; signal?: AbortSignal } = {}) =>
+  c.request<{ result: { row_count: number } }>({
+    method: "POST",
+    path: INDEX,
+    body: searchBody,
+    credential,
+    idempotent: true,
+    ...extra,
+  });
+const me = (c: WorkspaceHttpClient) =>
+  c.request<{ userName?: string }>({ method: "GET", path: "/api/2.0/preview/scim/v2/Me", credential });
+const statement = (c: WorkspaceHttpClient) =>
+  c.request<{ status: { state: string } }>({
+    method: "POST",
+    path: "/api/2.0/sql/statements",
+    body: { warehouse_id: workspace.context.seed.warehouses[0]!.id, statement: "SELECT 1", wait_timeout: "10s" },
+    credential,
+  });
+
+async function codeOf(p: Promise<unknown>): Promise<{ code: string; retryAfterS?: number }> {
+  try {
+    await p;
+    return { code: "OK" };
+  } catch (err) {
+    if (!(err instanceof GovernedError)) throw err;
+    return { code: err.code, retryAfterS: err.details.retryAfterS };
+  }
+}
+
+describe("Retry-After", () => {
+  it("reads delta-seconds", () => {
+    expect(parseRetryAfter("7")).toBe(7);
+  });
+  it("reads an HTTP date as seconds from now", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now)).toBe(30);
+  });
+  it("reads a date in the past as zero and garbage as absent", () => {
+    expect(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", Date.parse("2026-01-01T00:00:00Z"))).toBe(0);
+    expect(parseRetryAfter("-3")).toBeUndefined();
+    expect(parseRetryAfter("soon")).toBeUndefined();
+  });
+});
+
+describe("retries only where safe", () => {
+  it("retries an idempotent read through a 503 burst and succeeds", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 2 } });
+    const before = workspace.counters.requests;
+    expect((await search(client())).result.row_count).toBeGreaterThan(0);
+    expect(workspace.counters.requests - before).toBe(3);
+  });
+
+  it("does not resend a statement submission after a 503 (not idempotent)", async () => {
+    workspace.faults.add({ pathPrefix: "/api/2.0/sql/statements", failures: { status: 503, count: 3 } });
+    const before = workspace.counters.requests;
+    expect((await codeOf(statement(client()))).code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(workspace.counters.requests - before).toBe(1);
+  });
+
+  it("retries an idempotent read after a connection reset", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, resets: 1 });
+    expect((await search(client())).result.row_count).toBeGreaterThan(0);
+    expect(workspace.faults.injected.resets).toBeGreaterThanOrEqual(1);
+  });
+
+  it("does not resend a statement submission after a connection reset", async () => {
+    workspace.faults.add({ pathPrefix: "/api/2.0/sql/statements", resets: 2 });
+    const before = workspace.counters.requests;
+    expect((await codeOf(statement(client()))).code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(workspace.counters.requests - before).toBe(1);
+  });
+
+  it("retries a 429 even for a submission, waiting the Retry-After it was given", async () => {
+    workspace.faults.add({
+      pathPrefix: "/api/2.0/sql/statements",
+      failures: { status: 429, count: 1, retryAfterS: 1 },
+    });
+    const started = Date.now();
+    expect((await statement(client())).status.state).toBe("SUCCEEDED");
+    // The wait is the server's instruction, not a speed measure: it must not be shorter than asked.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it("answers RATE_LIMITED with retry_after_s when Retry-After exceeds what it may wait", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 429, count: 5, retryAfterS: 120 } });
+    const before = workspace.counters.requests;
+    expect(await codeOf(search(client()))).toEqual({ code: "RATE_LIMITED", retryAfterS: 120 });
+    expect(workspace.counters.requests - before).toBe(1);
+  });
+
+  it("honours Retry-After given as an HTTP date", async () => {
+    workspace.faults.add({
+      pathPrefix: INDEX,
+      failures: { status: 429, count: 5, retryAfterS: 90, retryAfterDate: true },
+    });
+    const { code, retryAfterS } = await codeOf(search(client()));
+    expect(code).toBe("RATE_LIMITED");
+    expect(retryAfterS).toBeGreaterThanOrEqual(88);
+    expect(retryAfterS).toBeLessThanOrEqual(90);
+  });
+
+  it("does not wait for a Retry-After that ends past the call's deadline", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 429, count: 5, retryAfterS: 5 } });
+    const before = workspace.counters.requests;
+    const result = await codeOf(search(client(), { deadline: Date.now() + 1000 }));
+    expect(result).toEqual({ code: "RATE_LIMITED", retryAfterS: 5 });
+    expect(workspace.counters.requests - before).toBe(1);
+  });
+
+  it("gives up after the bounded number of attempts", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 50 } });
+    const before = workspace.counters.requests;
+    expect((await codeOf(search(client({ circuit: { failureThreshold: 100 } })))).code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(workspace.counters.requests - before).toBe(4);
+  });
+});
+
+describe("deadlines", () => {
+  it("abandons a stalled response at the call's deadline with TIMEOUT", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
+    expect((await codeOf(search(client(), { deadline: Date.now() + 300 }))).code).toBe("TIMEOUT");
+  });
+
+  it("bounds a stalled response without a deadline by the request timeout", async () => {
+    workspace.faults.add({ pathPrefix: "/api/2.0/preview/scim", stalls: 1 });
+    expect((await codeOf(me(client({ requestTimeoutMs: 300 })))).code).toBe("TIMEOUT");
+  });
+
+  it("does not wait past the deadline for a slow token", async () => {
+    const slow: WorkspaceCredential = {
+      token: () => new Promise((resolve) => setTimeout(() => resolve(credential.token()), 2000).unref()),
+    };
+    const result = await codeOf(
+      client().request({
+        method: "GET",
+        path: "/api/2.0/preview/scim/v2/Me",
+        credential: slow,
+        deadline: Date.now() + 200,
+      }),
+    );
+    expect(result.code).toBe("TIMEOUT");
+  });
+
+  it("answers CANCELLED when the caller aborts a stalled request", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    expect((await codeOf(search(client(), { signal: controller.signal }))).code).toBe("CANCELLED");
+  });
+});
+
+describe("circuit breaker", () => {
+  it("opens after N consecutive 5xx and answers CIRCUIT_OPEN without calling the upstream", async () => {
+    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 3, cooldownMs: 60_000 } });
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 100 } });
+    for (let i = 0; i < 3; i += 1) expect((await codeOf(search(c))).code).toBe("UPSTREAM_UNAVAILABLE");
+    const before = workspace.counters.requests;
+    const refused = await codeOf(search(c));
+    expect(refused.code).toBe("CIRCUIT_OPEN");
+    expect(refused.retryAfterS).toBeGreaterThan(0);
+    expect(workspace.counters.requests).toBe(before);
+  });
+
+  it("keeps other upstream families working while one circuit is open", async () => {
+    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 60_000 } });
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 100 } });
+    await codeOf(search(c));
+    await codeOf(search(c));
+    expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
+    expect((await statement(c)).status.state).toBe("SUCCEEDED");
+    expect((await me(c)).userName ?? "sp").toBeTruthy();
+  });
+
+  it("counts resets and timeouts but never 4xx answers", async () => {
+    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 60_000 } });
+    const bad = () =>
+      c.request({ method: "POST", path: INDEX, body: { query_text: "" }, credential, idempotent: true });
+    for (let i = 0; i < 5; i += 1) expect((await codeOf(bad())).code).toBe("INVALID_ARGUMENT");
+    expect(c.breaker.state(JSON.stringify([workspace.baseUrl, "vector_index", "main.knowledge.docs_index"]))).toBe(
+      "closed",
+    );
+    workspace.faults.add({ pathPrefix: INDEX, resets: 1, stalls: 1 });
+    expect((await codeOf(search(c))).code).toBe("UPSTREAM_UNAVAILABLE");
+    expect((await codeOf(search(c, { deadline: Date.now() + 200 }))).code).toBe("TIMEOUT");
+    expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
+  });
+
+  it("half-opens after the cooldown: a successful probe closes it", async () => {
+    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 150 } });
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 500, count: 2 } });
+    await codeOf(search(c));
+    await codeOf(search(c));
+    expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await search(c)).result.row_count).toBeGreaterThan(0);
+    expect((await search(c)).result.row_count).toBeGreaterThan(0);
+  });
+
+  it("half-opens after the cooldown: a failed probe opens it again", async () => {
+    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 150 } });
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 3 } });
+    await codeOf(search(c));
+    await codeOf(search(c));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await codeOf(search(c))).code).toBe("UPSTREAM_UNAVAILABLE");
+    const before = workspace.counters.requests;
+    expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
+    expect(workspace.counters.requests).toBe(before);
+  });
+
+  it("keys circuits by host, API family and resource", () => {
+    expect(upstreamOf("/api/2.0/genie/spaces/abc/conversations/x/messages/y")).toEqual({
+      family: "genie_space",
+      resource: "abc",
+    });
+    expect(upstreamOf("/api/2.0/vector-search/indexes/main.kb.idx/query")).toEqual({
+      family: "vector_index",
+      resource: "main.kb.idx",
+    });
+    expect(upstreamOf("/serving-endpoints/agent-a/invocations")).toEqual({
+      family: "serving_endpoint",
+      resource: "agent-a",
+    });
+    expect(upstreamOf("/api/2.0/sql/statements/123/result/chunks/1").family).toBe("sql_statements");
+  });
+});
+
+describe("observer", () => {
+  it("sees every upstream answer by family, and a throwing observer changes nothing", async () => {
+    const seen: [number, string][] = [];
+    const c = client({
+      onUpstreamResponse: (status, family) => {
+        seen.push([status, family]);
+        throw new Error("observer failure");
+      },
+    });
+    workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 1 } });
+    await search(c);
+    await statement(c);
+    workspace.faults.add({ pathPrefix: INDEX, resets: 1 });
+    await search(c);
+    expect(seen).toEqual([
+      [503, "vector_index"],
+      [200, "vector_index"],
+      [200, "sql_statements"],
+      [0, "vector_index"],
+      [200, "vector_index"],
+    ]);
+  });
+});

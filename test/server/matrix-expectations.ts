@@ -1,0 +1,16 @@
+import type { ToolName } from "../../src/config/schema.js";
+
+/** DESIGN.md: roles that see real margin_pct values; every other caller gets NULL from the column mask. */
+export const MASK_LIFTED = new Set(["executive", "finance", "admin"]);
+/** DESIGN.md: roles that Unity Catalog's row filter narrows to one region. */
+export const REGION_OF: Record<string, string | undefined> = { west_sales: "WEST", east_sales: "EAST" };
+
+/** The smallest valid arguments for each tool, so a call tests the permission and not the input. */
+export const MINIMAL_ARGS: Record<ToolName, Record<string, unknown>> = {
+  check_identity: {},
+  query_sales_data: { limit: 1 },
+  genie_query: { question: "how many deals" },
+  query_knowledge_base: { query: "discount approval", num_results: 1 },
+  query_audit_log: { limit: 1 },
+  ask_supervisor: { question: "What is the quarter close process?" },
+};
