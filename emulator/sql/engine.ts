@@ -47,7 +47,8 @@ export interface SqlEngine {
     principal: Principal,
     statement: string,
     parameters: SqlParameter[],
-    options?: { signal?: AbortSignal },
+    /** `queryTags` are the request's `query_tags`, kept with the statement in the counters (query history). */
+    options?: { signal?: AbortSignal; queryTags?: unknown },
   ): Promise<SqlResult>;
   close(): Promise<void>;
 }
@@ -253,7 +254,7 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
 
   return {
     execute(principal, statement, parameters, options) {
-      counters.statements.push({ principal: principal.name, statement, parameters });
+      counters.statements.push({ principal: principal.name, statement, parameters, queryTags: options?.queryTags });
       const job = queue.then(() => run(principal, statement, parameters, options?.signal));
       queue = job.catch(() => undefined);
       return job;

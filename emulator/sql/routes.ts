@@ -172,7 +172,10 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     s.done = (async () => {
       s.state = "RUNNING";
       try {
-        const result = await ctx.engine.execute(principal, statementText, parameters, { signal: s.abort.signal });
+        const result = await ctx.engine.execute(principal, statementText, parameters, {
+          signal: s.abort.signal,
+          queryTags: body.query_tags,
+        });
         if ((s.state as State) === "CANCELED") return;
         let rows = result.rows;
         if (rowLimit !== undefined && rows.length > rowLimit) {
@@ -201,13 +204,14 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
         s.finishedAt = Date.now();
       }
     })();
-    const last = ctx.counters.statements.at(-1);
-    if (last && body.query_tags) last.queryTags = body.query_tags;
     if (wait > 0) {
+      let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         s.done.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), wait * 1000).unref()),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), wait * 1000).unref())),
       ]);
+      // The answer must not keep the request (and its parameters) alive for the rest of wait_timeout.
+      clearTimeout(timer);
       if (timedOut && body.on_wait_timeout === "CANCEL") {
         s.state = "CANCELED";
         s.finishedAt = Date.now();

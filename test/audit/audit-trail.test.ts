@@ -4,7 +4,7 @@ import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { textOf } from "../support/results.js";
 import { pseudonymFor } from "../../src/audit/pseudonym.js";
-import { requestIdOf, waitForAudit, type AuditRow } from "./audit-table.js";
+import { requestIdOf, waitForAudit, type AuditRow } from "../support/audit-table.js";
 
 let stack: TestStack;
 let admin: Client;

@@ -8,7 +8,7 @@ import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdi
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { connectStdio } from "../support/mcp-clients.js";
 import { workspaceEnv } from "../server/stdio-env.js";
-import { readAuditTable, requestIdOf, waitForAudit, type AuditRow } from "./audit-table.js";
+import { readAuditTable, requestIdOf, waitForAudit, type AuditRow } from "../support/audit-table.js";
 
 let workspace: LocalWorkspace;
 let spoolDir: string;

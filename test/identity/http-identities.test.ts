@@ -7,7 +7,7 @@ import { startApp, type App } from "../../src/app.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { textOf } from "../support/results.js";
-import { waitForAudit } from "../audit/audit-table.js";
+import { waitForAudit } from "../support/audit-table.js";
 
 let stack: TestStack;
 /** A second server on the same workspace: anonymous M2M on, proxy header trusted, west_sales mapped to a wrong SP. */

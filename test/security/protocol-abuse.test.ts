@@ -185,8 +185,8 @@ describe("tool arguments of wrong types and sizes", () => {
     tried += 1;
     const answer = toolAnswer(await rpc(stack.mcpUrl, toolCall("query_sales_data", args), west));
     expect(answer.isError).toBe(true);
-    // The protocol layer validates the request shape before any tool runs (it answers -32603 today, -32602 ideally).
-    expect(["JSONRPC_-32602", "JSONRPC_-32603"]).toContain(answer.code);
+    // Refused before any tool runs, as JSON-RPC invalid params (-32602) with the stable code, and audited.
+    expect(answer.code).toBe("INVALID_ARGUMENT");
     expect(answer.text).toContain("arguments");
     expectClean(answer);
   });

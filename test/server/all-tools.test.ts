@@ -3,7 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
-import { requestIdOf, waitForAudit } from "../audit/audit-table.js";
+import { requestIdOf, waitForAudit } from "../support/audit-table.js";
 
 let stack: TestStack;
 let admin: Client;

@@ -4,7 +4,7 @@ import { DEFAULT_RBAC, TOOL_NAMES } from "../../src/config/schema.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
-import { requestIdOf, waitForAudit } from "../audit/audit-table.js";
+import { requestIdOf, waitForAudit } from "../support/audit-table.js";
 import { MASK_LIFTED, MINIMAL_ARGS, REGION_OF } from "./matrix-expectations.js";
 
 let stack: TestStack;

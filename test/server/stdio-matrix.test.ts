@@ -4,7 +4,7 @@ import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspa
 import { TOOL_NAMES, type ToolName } from "../../src/config/schema.js";
 import { connectStdio } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
-import { requestIdOf, waitForAudit } from "../audit/audit-table.js";
+import { requestIdOf, waitForAudit } from "../support/audit-table.js";
 import { MINIMAL_ARGS } from "./matrix-expectations.js";
 import { serverServicePrincipal, workspaceEnv } from "./stdio-env.js";
 

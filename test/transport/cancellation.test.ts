@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { startTestStack, type TestStack } from "../support/server.js";
+import { rpc } from "../support/json-rpc.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { rowsAsObjects } from "../support/results.js";
 
@@ -16,18 +16,9 @@ afterAll(async () => {
 });
 
 /** One raw JSON-RPC POST, as a stateless client sends it; resolves with the HTTP status and body text. */
-async function post(headers: Record<string, string>, message: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(stack.mcpUrl, {
-    method: "POST",
-    headers: {
-      ...headers,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": LATEST_PROTOCOL_VERSION,
-    },
-    body: JSON.stringify(message),
-  });
-  return { status: res.status, text: await res.text() };
+/** One raw JSON-RPC POST, as a stateless client sends it. */
+function post(headers: Record<string, string>, message: unknown) {
+  return rpc(stack.mcpUrl, message, headers);
 }
 
 async function auditRowsOf(headers: Record<string, string>, requestTool: string): Promise<Record<string, unknown>[]> {

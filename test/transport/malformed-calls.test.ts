@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { startTestStack, type TestStack } from "../support/server.js";
+import { rpc } from "../support/json-rpc.js";
 import { federationBearer } from "../support/mcp-clients.js";
-import { waitForAudit } from "../audit/audit-table.js";
+import { waitForAudit } from "../support/audit-table.js";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -12,18 +12,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function post(headers: Record<string, string>, message: unknown) {
-  const res = await fetch(stack.mcpUrl, {
-    method: "POST",
-    headers: {
-      ...headers,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": LATEST_PROTOCOL_VERSION,
-    },
-    body: JSON.stringify(message),
-  });
-  return { status: res.status, text: await res.text() };
+/** One raw JSON-RPC POST, as a stateless client sends it. */
+function post(headers: Record<string, string>, message: unknown) {
+  return rpc(stack.mcpUrl, message, headers);
 }
 
 describe("tools/call requests the protocol layer refuses before any tool runs", () => {

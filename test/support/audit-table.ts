@@ -1,31 +1,43 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LocalWorkspace } from "../../emulator/workspace.js";
 
-/** A reader Unity Catalog lets read the audit table (a member of `admin`), acting over the real Statement API. */
+/** A reader Unity Catalog lets read the audit table (a member of `admin`). */
 const AUDITOR = "ada.admin@example.com";
 
 export type AuditRow = Record<string, string | null>;
 
-/** Every row of the audit table, oldest first, read over HTTP as an auditor (not through the server under test). */
+/** Every audit row, oldest first, read straight from the workspace as an auditor (not through the server under test). */
 export async function readAuditTable(workspace: LocalWorkspace): Promise<AuditRow[]> {
   const { access_token } = await workspace.tokens.issue(AUDITOR, ["sql"], 600);
+  const headers = { authorization: `Bearer ${access_token}`, "content-type": "application/json" };
   const res = await fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
     method: "POST",
-    headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json" },
+    headers,
     body: JSON.stringify({
       warehouse_id: workspace.context.seed.warehouses[0]!.id,
       statement: `SELECT * FROM ${workspace.context.seed.tables.audit.name} ORDER BY event_time, record_id`,
-      wait_timeout: "30s",
+      wait_timeout: "50s",
     }),
   });
   const body = (await res.json()) as {
-    status: { state: string; error?: unknown };
+    statement_id: string;
+    status: { state: string };
     manifest?: { schema: { columns: { name: string }[] } };
-    result?: { data_array?: (string | null)[][] };
+    result?: { data_array?: (string | null)[][]; next_chunk_index?: number };
   };
   if (body.status.state !== "SUCCEEDED") throw new Error(`audit read ${JSON.stringify(body.status)}`);
   const names = body.manifest!.schema.columns.map((c) => c.name);
-  return (body.result?.data_array ?? []).map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? null])));
+  const rows = [...(body.result?.data_array ?? [])];
+  for (let next = body.result?.next_chunk_index; next !== undefined;) {
+    const url = `${workspace.baseUrl}/api/2.0/sql/statements/${body.statement_id}/result/chunks/${next}`;
+    const chunk = (await (await fetch(url, { headers })).json()) as {
+      data_array?: (string | null)[][];
+      next_chunk_index?: number;
+    };
+    rows.push(...(chunk.data_array ?? []));
+    next = chunk.next_chunk_index;
+  }
+  return rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? null])));
 }
 
 /** Polls the audit table until `done(rows)` holds (the writer batches asynchronously); returns the last read. */
