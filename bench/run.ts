@@ -70,7 +70,7 @@ async function main(): Promise<void> {
 
   if (wanted("overhead")) {
     // The workspace in its own process, as a real one is remote: the server's CPU does not slow the workspace down.
-    const spools = [undefined, ...(!values.smoke && existsSync(TMPFS) ? [TMPFS] : [])];
+    const spools = [undefined, ...((!values.smoke || process.env.BENCH_TMPFS) && existsSync(TMPFS) ? [TMPFS] : [])];
     for (const spoolRoot of spools) {
       const remote = await startRemoteStack({ spoolRoot });
       const where = spoolRoot ? ", audit spool on tmpfs" : "";

@@ -24,7 +24,7 @@ const output = {
   status: z.string().describe("Final Genie status."),
 };
 
-const FIRST_POLL_MS = 100;
+const FIRST_POLL_MS = 75;
 const MAX_POLL_MS = 2000;
 
 export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
@@ -59,13 +59,15 @@ export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
         throw new GovernedError(ErrorCodes.CANCELLED, "The Genie call was cancelled; polling stopped.");
       message = await ctx.workspace.getMessage(space, conversationId, messageId, options);
       polls += 1;
-      if (message.status !== lastStatus) {
+      const progressed = message.status !== lastStatus;
+      if (progressed) {
         lastStatus = message.status;
         await ctx.reportProgress(polls, `Genie: ${message.status}`);
       }
       if (["COMPLETED", "FAILED", "CANCELLED", "QUERY_RESULT_EXPIRED"].includes(message.status)) break;
+      // Fast while Genie moves from step to step, backing off (capped) while it stays on one.
+      delay = progressed ? FIRST_POLL_MS : Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
-      delay = Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
     }
     if (message.status === "FAILED")
       throw new UpstreamError(

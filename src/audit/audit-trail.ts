@@ -90,8 +90,10 @@ export class AuditTrail {
       latency_ms: entry.latencyMs,
       statement_ids: JSON.stringify(entry.statementIds),
     });
-    // While the table is failing, new records wait for the backoff instead of each forcing another failed write.
-    if (!this.backingOff) this.wake?.();
+    // A full batch is written at once; smaller ones wait for the flush interval, so the table gets one INSERT per
+    // interval rather than one per call (the spool already made each record durable). While the table is failing,
+    // new records wait for the backoff instead of each forcing another failed write.
+    if (!this.backingOff && this.spool.depth() >= this.config.audit.batchSize) this.wake?.();
   }
 
   /** Writes one batch; false when the table write failed (the batch stays spooled). */

@@ -32,6 +32,7 @@ export class AuditSpool {
   private queue: { line: string; record: SpooledRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing = false;
   private flushed: Promise<void> = Promise.resolve();
+  private acked: Promise<void> = Promise.resolve();
   syncs = 0;
   appends = 0;
 
@@ -125,17 +126,22 @@ export class AuditSpool {
     return this.pendingRecords.size;
   }
 
-  /** Marks records as written to the table; durable before it resolves. One caller at a time (the writer loop). */
-  async ack(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await writeAll(this.ackFd, ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
-    await datasync(this.ackFd);
-    for (const id of ids) this.pendingRecords.delete(id);
+  /** Marks records as written to the table; durable before it resolves. Acknowledgements are written in order. */
+  ack(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    const run = this.acked.then(async () => {
+      await writeAll(this.ackFd, ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
+      await datasync(this.ackFd);
+      for (const id of ids) this.pendingRecords.delete(id);
+    });
+    this.acked = run.catch(() => undefined);
+    return run;
   }
 
   /** Closes the files once every append already made is on disk. */
   async close(): Promise<void> {
     await this.flushed;
+    await this.acked;
     closeSync(this.spoolFd);
     closeSync(this.ackFd);
   }

@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
+import { LRUCache } from "lru-cache";
 import { ErrorCodes, IdentityError } from "../errors.js";
 import type { FederationIssuerConfig } from "../config/schema.js";
 import { discoverJwksUri } from "./idp-oauth.js";
@@ -7,6 +9,10 @@ import { createJwksKeySource, type JwksTiming } from "./jwks-key-source.js";
 export interface VerifiedJwt {
   payload: JWTPayload;
 }
+
+/** How long a verified token is reused without a new signature check, at most (see createJwtVerifier). */
+const VERIFIED_REUSE_MS = 30_000;
+const VERIFIED_CACHE_ENTRIES = 10_000;
 
 export const DEFAULT_JWKS_TIMING: JwksTiming = { cooldownMs: 30_000, cacheMaxAgeMs: 10 * 60_000 };
 
@@ -52,10 +58,19 @@ export function createJwtVerifier(options: {
   maxTokenBytes: number;
   jwks?: JwksTiming;
 }) {
-  const keys = createJwksKeySource(options.jwksUri, options.jwks ?? DEFAULT_JWKS_TIMING);
+  const timing = options.jwks ?? DEFAULT_JWKS_TIMING;
+  const keys = createJwksKeySource(options.jwksUri, timing);
+  // A token verified moments ago is not verified again (a signature check per request is the hot path's largest
+  // cost); never past its `exp`, nor longer than keys are cached, so a revoked key stops verifying just as soon.
+  const verified = new LRUCache<string, { payload: JWTPayload; untilMs: number }>({ max: VERIFIED_CACHE_ENTRIES });
+  const reuseMs = Math.min(VERIFIED_REUSE_MS, timing.cacheMaxAgeMs);
   return async function verify(token: string): Promise<VerifiedJwt> {
     if (Buffer.byteLength(token) > options.maxTokenBytes)
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is larger than allowed.");
+    const key = createHash("sha256").update(token).digest("base64url");
+    const now = Date.now();
+    const hit = verified.get(key);
+    if (hit && hit.untilMs > now) return { payload: hit.payload };
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -64,6 +79,7 @@ export function createJwtVerifier(options: {
         clockTolerance: options.clockToleranceS,
         requiredClaims: ["exp", "sub"],
       });
+      verified.set(key, { payload, untilMs: Math.min(now + reuseMs, payload.exp! * 1000) });
       return { payload };
     } catch (err) {
       throw verificationError(err);

@@ -195,7 +195,11 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       connectionSignal: connection.signal,
       inFlight: runningCalls,
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // A plain JSON answer unless the client asked for progress, which only an event stream can carry.
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !asksForProgress(body),
+    });
     res.on("close", () => {
       if (!res.writableFinished) connection.abort();
       void transport.close();
@@ -288,4 +292,13 @@ function toolNameOf(body: unknown): string | undefined {
     if (typeof b.method === "string") return b.method.slice(0, 64);
   }
   return undefined;
+}
+
+/** True when a request of the body carries a progress token (its answer must then be an event stream). */
+function asksForProgress(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => {
+    const meta = (m as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
+    return meta !== undefined && meta !== null && typeof meta === "object" && meta.progressToken !== undefined;
+  });
 }

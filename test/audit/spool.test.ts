@@ -54,7 +54,7 @@ describe("AuditSpool", () => {
     appendFileSync(join(dir, "audit-spool.jsonl"), `${JSON.stringify(record(2))}\n`);
     const reopened = new AuditSpool(dir);
     expect(reopened.pending().map((r) => r.record_id)).toEqual(["r-2", "r-4"]);
-    reopened.ack(["r-2", "r-4"]);
+    await reopened.ack(["r-2", "r-4"]);
     await reopened.close();
     const last = new AuditSpool(dir);
     expect(last.depth()).toBe(0);
