@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { AuditSpool } from "../src/audit/spool.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -52,14 +53,16 @@ export async function measureConstruction(config: Config, options: { iterations:
     await mcp.close();
   }
   const dir = mkdtempSync(join(tmpdir(), "governed-mcp-bench-fsync-"));
-  const fd = openSync(join(dir, "spool.jsonl"), "a");
-  const line = `${JSON.stringify({ requestId: "00000000-0000-4000-8000-000000000000", tool: "query_sales_data", arguments: {} })}\n`;
-  const fsync = timeEach(Math.min(n, 200), () => {
-    writeSync(fd, line);
-    fsyncSync(fd);
-  });
-  closeSync(fd);
+  const spool = new AuditSpool(dir);
+  const appendSamples: number[] = [];
+  for (let i = 0; i < Math.min(n, 200); i += 1) {
+    const t0 = performance.now();
+    await spool.append({ record_id: `r-${i}`, tool: "query_sales_data", arguments: "{}" });
+    appendSamples.push(performance.now() - t0);
+  }
+  await spool.close();
   rmSync(dir, { recursive: true, force: true });
+  const fsync = median(appendSamples);
   return [
     {
       benchmark: "per-request work",
@@ -76,10 +79,10 @@ export async function measureConstruction(config: Config, options: { iterations:
     },
     {
       benchmark: "per-request work",
-      figure: "audit spool append: writeSync + fsyncSync on the event loop (median)",
+      figure: "audit spool append until durable: write + fdatasync in the thread pool (median)",
       measured: us(fsync),
       target: "report",
-      detail: "blocks the event loop once per group commit (src/audit/spool.ts)",
+      detail: "on the call's path (the record is durable before the answer); the event loop keeps serving meanwhile",
     },
   ];
 }

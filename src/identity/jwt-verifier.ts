@@ -57,12 +57,16 @@ export function createJwtVerifier(options: {
   clockToleranceS: number;
   maxTokenBytes: number;
   jwks?: JwksTiming;
+  /** Verified tokens kept for reuse, at most (the token cache's size: one per identity passing through). */
+  verifiedCacheEntries?: number;
 }) {
   const timing = options.jwks ?? DEFAULT_JWKS_TIMING;
   const keys = createJwksKeySource(options.jwksUri, timing);
   // A token verified moments ago is not verified again (a signature check per request is the hot path's largest
   // cost); never past its `exp`, nor longer than keys are cached, so a revoked key stops verifying just as soon.
-  const verified = new LRUCache<string, { payload: JWTPayload; untilMs: number }>({ max: VERIFIED_CACHE_ENTRIES });
+  const verified = new LRUCache<string, { payload: JWTPayload; untilMs: number }>({
+    max: options.verifiedCacheEntries ?? VERIFIED_CACHE_ENTRIES,
+  });
   const reuseMs = Math.min(VERIFIED_REUSE_MS, timing.cacheMaxAgeMs);
   return async function verify(token: string): Promise<VerifiedJwt> {
     if (Buffer.byteLength(token) > options.maxTokenBytes)
@@ -89,7 +93,7 @@ export function createJwtVerifier(options: {
 
 export function federationVerifier(
   issuer: FederationIssuerConfig,
-  options: { clockToleranceS: number; maxTokenBytes: number; jwks?: JwksTiming },
+  options: { clockToleranceS: number; maxTokenBytes: number; jwks?: JwksTiming; verifiedCacheEntries?: number },
 ) {
   return createJwtVerifier({
     issuer: issuer.issuer,

@@ -61,6 +61,7 @@ export function createFederationStrategy(
         clockToleranceS: federation.clockToleranceS,
         maxTokenBytes: federation.maxTokenBytes,
         jwks: federation.jwks,
+        verifiedCacheEntries: config.identity.tokenCache.maxEntries,
       }),
     });
 

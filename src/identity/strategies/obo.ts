@@ -17,6 +17,7 @@ export function createOboStrategy(config: Config): OboStrategy {
     clockToleranceS: federation.clockToleranceS,
     maxTokenBytes: federation.maxTokenBytes,
     jwks: federation.jwks,
+    verifiedCacheEntries: config.identity.tokenCache.maxEntries,
   });
   return {
     mode: "obo",
