@@ -9,6 +9,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { TOOL_NAMES } from "../../src/config/schema.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { operatorEnvironment } from "../support/workspace-env.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PLACEHOLDER_ROOT = "/path/to/databricks-governed-mcp";
@@ -180,16 +181,10 @@ describe("client configuration examples", () => {
   });
 
   it("the stdio entry for a real workspace runs as DATABRICKS_TOKEN's user against DATABRICKS_HOST", async () => {
-    const { seed } = stack.workspace.context;
-    const server = seed.servicePrincipals.find((sp) => sp.displayName === "mcp-server-sp")!;
     const { access_token } = await stack.workspace.tokens.issue("wendy.west@example.com", ["all-apis"], 3600);
     const values = {
-      DATABRICKS_HOST: stack.workspace.baseUrl,
+      ...operatorEnvironment(stack.workspace),
       DATABRICKS_TOKEN: access_token,
-      DATABRICKS_WAREHOUSE_ID: seed.warehouses[0]!.id,
-      DATABRICKS_GENIE_SPACE_ID: seed.genieSpaces[0]!.id,
-      DATABRICKS_CLIENT_ID: server.applicationId,
-      DATABRICKS_CLIENT_SECRET: server.secret,
     };
     const entry = entriesOf("docs/clients/claude-code.mcp.json")["databricks-workspace"]!;
     expect(await listToolsOverStdio(entry, values)).toEqual([...TOOL_NAMES].sort());

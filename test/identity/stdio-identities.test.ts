@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { createCredentialResolver } from "../../src/identity/strategy-selector.js";
 import { connectStdio } from "../support/mcp-clients.js";
 import { textOf } from "../support/results.js";
+import { operatorEnvironment } from "../support/workspace-env.js";
 
 let workspace: LocalWorkspace;
 let dir: string;
@@ -25,14 +26,9 @@ const serverSp = () => workspace.context.seed.servicePrincipals.find((sp) => sp.
 
 /** A developer's environment against a running workspace: the server SP writes audit rows; files live in a temp dir. */
 function localEnv(extra: Record<string, string>, name: string): Record<string, string> {
-  const seed = workspace.context.seed;
   return {
     HOME: dir,
-    DATABRICKS_HOST: workspace.baseUrl,
-    DATABRICKS_WAREHOUSE_ID: seed.warehouses[0]!.id,
-    DATABRICKS_GENIE_SPACE_ID: seed.genieSpaces[0]!.id,
-    DATABRICKS_CLIENT_ID: serverSp().applicationId,
-    DATABRICKS_CLIENT_SECRET: serverSp().secret,
+    ...operatorEnvironment(workspace),
     DATABRICKS_CONFIG_FILE: join(dir, `${name}.databrickscfg`),
     MCP_LOGIN_CACHE_FILE: join(dir, `${name}-tokens.json`),
     MCP_AUDIT_SPOOL_DIR: mkdtempSync(join(dir, "spool-")),

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operatorEnvironment } from "../support/workspace-env.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { runDoctor, formatReport, type DoctorCheck } from "../../src/cli/doctor.js";
 import { federationBearer } from "../support/mcp-clients.js";
@@ -19,28 +20,7 @@ afterAll(async () => {
 });
 
 /** The environment an operator would set for a real workspace, pointing at the local one. */
-function workspaceEnv(): Record<string, string> {
-  const { seed } = workspace.context;
-  const server = seed.servicePrincipals.find((sp) => sp.displayName === "mcp-server-sp")!;
-  const roles: Record<string, string> = {};
-  for (const sp of seed.servicePrincipals)
-    for (const p of sp.federationPolicies) if (p.subject_claim === "role") roles[p.subject!] = sp.applicationId;
-  return {
-    DATABRICKS_HOST: workspace.baseUrl,
-    DATABRICKS_WAREHOUSE_ID: seed.warehouses[0]!.id,
-    DATABRICKS_GENIE_SPACE_ID: seed.genieSpaces[0]!.id,
-    DATABRICKS_VECTOR_INDEX: seed.vectorIndexes[0]!.name,
-    DATABRICKS_SUPERVISOR_ENDPOINT: seed.servingEndpoints[0]!.name,
-    MCP_AUDIT_TABLE: seed.tables.audit.name,
-    MCP_SALES_TABLE: seed.tables.deals.name,
-    DATABRICKS_CLIENT_ID: server.applicationId,
-    DATABRICKS_CLIENT_SECRET: server.secret,
-    MCP_FEDERATION_ISSUER: workspace.idp.issuer,
-    MCP_FEDERATION_JWKS_URI: workspace.idp.jwksUri,
-    MCP_FEDERATION_AUDIENCE: seed.workspace.federationAudience,
-    MCP_ROLE_TO_SERVICE_PRINCIPAL: JSON.stringify(roles),
-  };
-}
+const workspaceEnv = () => operatorEnvironment(workspace);
 
 const byName = (checks: DoctorCheck[], prefix: string) => checks.find((c) => c.name.startsWith(prefix));
 const tokenOf = async (role: string) => (await federationBearer(workspace, role)).authorization!.slice(7);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { auditRows, rpc, toolAnswer, toolCall, waitForAuditRows } from "../security/support.js";
 import { recordFigure } from "./figures.js";
+import { operatorEnvironment } from "../support/workspace-env.js";
 
 /** Calls per scenario; `npm run soak` raises it. */
 const CALLS = Number(process.env.SOAK_CRASH_CALLS ?? 160);
@@ -23,26 +24,12 @@ afterAll(async () => {
 
 /** The server as operators run it: its own process, configured by environment, pointed at a workspace. */
 async function startServer(spoolDir: string): Promise<{ child: ChildProcess; mcpUrl: string }> {
-  const { seed } = workspace.context;
-  const server = seed.servicePrincipals.find((sp) => sp.displayName === "mcp-server-sp")!;
-  const roles: Record<string, string> = {};
-  for (const sp of seed.servicePrincipals)
-    for (const policy of sp.federationPolicies)
-      if (policy.subject_claim === "role" && policy.subject) roles[policy.subject] = sp.applicationId;
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "--http"], {
     cwd: process.cwd(),
     env: {
       PATH: process.env.PATH ?? "",
       HOME: spoolDir,
-      DATABRICKS_HOST: workspace.baseUrl,
-      DATABRICKS_CLIENT_ID: server.applicationId,
-      DATABRICKS_CLIENT_SECRET: server.secret,
-      DATABRICKS_WAREHOUSE_ID: seed.warehouses[0]!.id,
-      DATABRICKS_GENIE_SPACE_ID: seed.genieSpaces[0]!.id,
-      MCP_FEDERATION_ISSUER: workspace.idp.issuer,
-      MCP_FEDERATION_AUDIENCE: seed.workspace.federationAudience,
-      MCP_FEDERATION_JWKS_URI: workspace.idp.jwksUri,
-      MCP_ROLE_TO_SERVICE_PRINCIPAL: JSON.stringify(roles),
+      ...operatorEnvironment(workspace),
       MCP_AUDIT_SPOOL_DIR: spoolDir,
       MCP_HTTP_PORT: "0",
       LOG_LEVEL: "info",

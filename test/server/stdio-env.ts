@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { operatorEnvironment } from "../support/workspace-env.js";
 
 /** The server's own service principal in the seed: the audit writer, and the stdio M2M identity. */
 export function serverServicePrincipal(workspace: LocalWorkspace) {
@@ -16,18 +17,8 @@ export function workspaceEnv(
   workspace: LocalWorkspace,
   options: { spoolDir?: string; config?: Record<string, unknown>; extra?: Record<string, string> } = {},
 ): Record<string, string> {
-  const { seed } = workspace.context;
-  const sp = serverServicePrincipal(workspace);
   const env: Record<string, string> = {
-    DATABRICKS_HOST: workspace.baseUrl,
-    DATABRICKS_WAREHOUSE_ID: seed.warehouses[0]!.id,
-    DATABRICKS_GENIE_SPACE_ID: seed.genieSpaces[0]!.id,
-    DATABRICKS_VECTOR_INDEX: seed.vectorIndexes[0]!.name,
-    DATABRICKS_SUPERVISOR_ENDPOINT: seed.servingEndpoints[0]!.name,
-    MCP_AUDIT_TABLE: seed.tables.audit.name,
-    MCP_SALES_TABLE: seed.tables.deals.name,
-    DATABRICKS_CLIENT_ID: sp.applicationId,
-    DATABRICKS_CLIENT_SECRET: sp.secret!,
+    ...operatorEnvironment(workspace),
     MCP_AUDIT_SPOOL_DIR: options.spoolDir ?? mkdtempSync(join(tmpdir(), "governed-mcp-stdio-spool-")),
     LOG_LEVEL: "warn",
     ...options.extra,
