@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import { servicePrincipalToken } from "../support/workspace-tokens.js";
 
 // Genie through the whole local workspace: real tokens, real engine with row filters and masks.
 
@@ -18,19 +19,7 @@ describe("Genie in the local workspace", () => {
   async function tokenFor(applicationId: string): Promise<string> {
     const cached = tokens.get(applicationId);
     if (cached) return cached;
-    const sp = workspace.context.seed.servicePrincipals.find((s) => s.applicationId === applicationId)!;
-    const res = await fetch(`${workspace.baseUrl}/oidc/v1/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "client_credentials",
-        client_id: sp.applicationId,
-        client_secret: sp.secret,
-        scope: "all-apis",
-      }),
-    });
-    expect(res.status).toBe(200);
-    const token = ((await res.json()) as Json).access_token as string;
+    const token = await servicePrincipalToken(workspace, applicationId);
     tokens.set(applicationId, token);
     return token;
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDeals, type DealRow } from "../../emulator/sql/deals.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import { servicePrincipalToken } from "../support/workspace-tokens.js";
 
 // The governance matrix of the design, proven in the engine: every principal sends the same SQL over HTTP and the
 // rows and margin values it gets back are compared, deal by deal, with the seeded data.
@@ -51,21 +52,7 @@ let workspace: LocalWorkspace;
 let warehouseId: string;
 let deals: DealRow[];
 
-async function spToken(applicationId: string): Promise<string> {
-  const sp = workspace.context.seed.servicePrincipals.find((s) => s.applicationId === applicationId)!;
-  const res = await fetch(`${workspace.baseUrl}/oidc/v1/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sp.applicationId,
-      client_secret: sp.secret,
-      scope: "sql",
-    }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as Json).access_token as string;
-}
+const spToken = (applicationId: string) => servicePrincipalToken(workspace, applicationId, "sql");
 
 /** A user's OBO token, as a workspace login would have issued it. */
 async function userToken(userName: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDeals } from "../../emulator/sql/deals.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import { servicePrincipalToken } from "../support/workspace-tokens.js";
 
 // Hostile SQL sent through POST /api/2.0/sql/statements by a restricted principal (the west_sales service
 // principal: WEST rows only, margin_pct masked). Every statement must either be refused with a clear error, or
@@ -40,20 +41,7 @@ let execToken: string;
 let hiddenDealIds: Set<string>;
 let westDealCount: number;
 
-async function spToken(applicationId: string): Promise<string> {
-  const sp = workspace.context.seed.servicePrincipals.find((s) => s.applicationId === applicationId)!;
-  const res = await fetch(`${workspace.baseUrl}/oidc/v1/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sp.applicationId,
-      client_secret: sp.secret,
-      scope: "sql",
-    }),
-  });
-  return ((await res.json()) as Json).access_token as string;
-}
+const spToken = (applicationId: string) => servicePrincipalToken(workspace, applicationId, "sql");
 
 /** Sends a statement as `token`; the answer is either a refusal (HTTP 400 or FAILED) or the full result. */
 async function run(statement: string, parameters?: unknown, token = westToken): Promise<Outcome> {
