@@ -17,34 +17,26 @@ const PLACEHOLDER_ROOT = "/path/to/databricks-governed-mcp";
 const Env = z.record(z.string(), z.string());
 const Stdio = z.object({ command: z.string(), args: z.array(z.string()), env: Env.optional() }).strict();
 const Remote = z.object({ url: z.string(), headers: z.record(z.string(), z.string()) }).strict();
+/** Claude Code's `.mcp.json` (mcp.json.example has the same shape): `type` names the transport. */
+const ClaudeCodeConfig = z
+  .object({
+    mcpServers: z.record(
+      z.string(),
+      z.union([
+        Stdio.extend({ type: z.literal("stdio") }).strict(),
+        Remote.extend({ type: z.literal("http") }).strict(),
+      ]),
+    ),
+  })
+  .strict();
 
 /** Each client's file shape, as that client documents it. */
 const CLIENTS = {
   // claude_desktop_config.json: stdio servers only, command/args/env.
   "docs/clients/claude-desktop.json": z.object({ mcpServers: z.record(z.string(), Stdio) }).strict(),
   // Claude Code .mcp.json: `type` names the transport; ${VAR} and ${VAR:-default} expand.
-  "docs/clients/claude-code.mcp.json": z
-    .object({
-      mcpServers: z.record(
-        z.string(),
-        z.union([
-          Stdio.extend({ type: z.literal("stdio") }).strict(),
-          Remote.extend({ type: z.literal("http") }).strict(),
-        ]),
-      ),
-    })
-    .strict(),
-  "mcp.json.example": z
-    .object({
-      mcpServers: z.record(
-        z.string(),
-        z.union([
-          Stdio.extend({ type: z.literal("stdio") }).strict(),
-          Remote.extend({ type: z.literal("http") }).strict(),
-        ]),
-      ),
-    })
-    .strict(),
+  "docs/clients/claude-code.mcp.json": ClaudeCodeConfig,
+  "mcp.json.example": ClaudeCodeConfig,
   // Cursor mcp.json: command for stdio, url (+ headers) for remote; ${env:NAME} expands.
   "docs/clients/cursor.mcp.json": z.object({ mcpServers: z.record(z.string(), z.union([Stdio, Remote])) }).strict(),
   // VS Code .vscode/mcp.json: `servers` with type stdio/http, secrets from `inputs` as ${input:id}.

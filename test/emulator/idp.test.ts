@@ -11,6 +11,7 @@ import {
 } from "jose";
 import { Seed } from "../../emulator/seed/schema.js";
 import { startLocalIdp, type LocalIdp } from "../../emulator/idp/provider.js";
+import { CookieJarBrowser } from "../support/browser.js";
 
 const seed = Seed.parse(
   JSON.parse(readFileSync(new URL("../../emulator/seed/default-seed.json", import.meta.url), "utf8")),
@@ -143,25 +144,7 @@ describe("mintToken", () => {
 });
 
 /** A cookie jar and redirect follower, by hand, the way a browser would do it. */
-class Browser {
-  private readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size > 0)
-      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
-    const res = await fetch(url, { ...init, headers, redirect: "manual" });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = "", ...attributes] = line.split(";");
-      const name = pair.slice(0, pair.indexOf("="));
-      const value = pair.slice(pair.indexOf("=") + 1);
-      const expired = attributes.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a));
-      if (expired || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
+class Browser extends CookieJarBrowser {
   /** Follows redirects on the IdP until one leaves it (the client's redirect URI). */
   async followToClient(start: Response): Promise<URL> {
     let res = start;

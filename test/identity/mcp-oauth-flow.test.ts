@@ -9,6 +9,7 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { textOf } from "../support/results.js";
+import { CookieJarBrowser } from "../support/browser.js";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -19,24 +20,7 @@ afterAll(async () => {
 });
 
 /** A cookie jar that follows redirects by hand, the way a browser would, until one leaves the IdP. */
-class Browser {
-  private readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size > 0)
-      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
-    const res = await fetch(url, { ...init, headers, redirect: "manual" });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ""] = line.split(";");
-      const name = pair.slice(0, pair.indexOf("="));
-      const value = pair.slice(pair.indexOf("=") + 1);
-      if (value === "" || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
+class Browser extends CookieJarBrowser {
   /** Follows redirects; returns the first URL off `origin` (the client's redirect) or the page where they stop. */
   async follow(start: Response, origin: string): Promise<{ url: URL; page?: Response }> {
     let res = start;
