@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { GovernedError, PolicyError, asGovernedError, httpStatusFor, ErrorCodes } from "../errors.js";
@@ -14,6 +13,7 @@ import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
+import { checkPost, PostTransport } from "./post-transport.js";
 
 export interface HttpServerDeps {
   config: Config;
@@ -137,9 +137,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       else jsonRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
       return;
     }
-    /** Every refusal at the door is audited, then answered with its HTTP status and challenge. */
-    async function refuse(governed: GovernedError, caller?: ResolvedCaller, scopes: readonly string[] = []) {
-      const status = httpStatusFor(governed.code);
+    /** Every refusal at the door is audited under our own request id, which the answer names. */
+    async function auditRefusal(code: string, caller?: ResolvedCaller): Promise<string> {
       const { identity } = caller ?? {};
       // Always our own id: a client-chosen x-request-id could collide with, or impersonate, another row.
       const requestId = randomUUID();
@@ -156,11 +155,18 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
           tool: toolNameOf(body) ?? "(authentication)",
           arguments: {},
           outcome: "denied",
-          errorCode: governed.code,
+          errorCode: code,
           latencyMs: 0,
           statementIds: [],
         })
         .catch((auditErr: unknown) => logger.error({ err: auditErr }, "audit of a refused request failed"));
+      return requestId;
+    }
+
+    /** An authentication or authorization refusal: its HTTP status and RFC 6750 challenge. */
+    async function refuse(governed: GovernedError, caller?: ResolvedCaller, scopes: readonly string[] = []) {
+      const status = httpStatusFor(governed.code);
+      const requestId = await auditRefusal(governed.code, caller);
       jsonRpcError(
         res,
         status >= 500 ? status : status === 403 ? 403 : 401,
@@ -176,6 +182,13 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       caller = await deps.resolveCaller({ transport: "http", headers: lowerCaseHeaders(req) });
     } catch (err) {
       return refuse(asGovernedError(err));
+    }
+    const checked = checkPost(req.headers, body);
+    if ("refusal" in checked) {
+      const { status, code, message } = checked.refusal;
+      const requestId = await auditRefusal(ErrorCodes.INVALID_ARGUMENT, caller);
+      jsonRpcError(res, status, code, message, {}, { error_code: ErrorCodes.INVALID_ARGUMENT, request_id: requestId });
+      return;
     }
     // A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up.
     const lacking = scopesLackedFor(body, caller, deps.dispatcher);
@@ -196,17 +209,15 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       inFlight: runningCalls,
     });
     // A plain JSON answer unless the client asked for progress, which only an event stream can carry.
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: !asksForProgress(body),
-    });
+    const transport = new PostTransport(res, asksForProgress(checked.messages));
     res.on("close", () => {
-      if (!res.writableFinished) connection.abort();
-      void transport.close();
+      // A client that went away before its answer: its calls are cancelled (and still audited).
+      if (res.writableFinished) return;
+      connection.abort();
       void mcp.close();
     });
     await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
-    await transport.handleRequest(req, res, body);
+    transport.deliver(checked.messages, req.headers);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -295,8 +306,7 @@ function toolNameOf(body: unknown): string | undefined {
 }
 
 /** True when a request of the body carries a progress token (its answer must then be an event stream). */
-function asksForProgress(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
+function asksForProgress(messages: readonly unknown[]): boolean {
   return messages.some((m) => {
     const meta = (m as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
     return meta !== undefined && meta !== null && typeof meta === "object" && meta.progressToken !== undefined;
