@@ -3,8 +3,10 @@ import { AuditSpool } from "../src/audit/spool.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { ServerResponse } from "node:http";
 import { createMcpServer } from "../src/mcp/server-factory.js";
+import { PostTransport } from "../src/transport/post-transport.js";
+import { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";
 import { buildToolCatalog } from "../src/mcp/tool-catalog.js";
 import type { DispatcherDeps } from "../src/mcp/tool-dispatcher.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
@@ -24,7 +26,7 @@ function timeEach(n: number, fn: () => unknown): number {
   return median(samples);
 }
 
-/** Per-request work the stateless HTTP transport repeats: protocol server and transport construction; audit fsync. */
+/** Per-request work the stateless HTTP transport repeats: protocol server and transport construction; audit write. */
 export async function measureConstruction(config: Config, options: { iterations: number }): Promise<Figure[]> {
   const deps: DispatcherDeps = {
     config,
@@ -34,6 +36,7 @@ export async function measureConstruction(config: Config, options: { iterations:
     workspaceFor: () => {
       throw new Error("not called");
     },
+    workspaceViews: new WorkspaceViewCache(1, 0),
   };
   const caller: ResolvedCaller = {
     identity: { mode: "obo", source: "bearer", human: "bench@example.com", scopes: ["all-apis"] },
@@ -47,7 +50,8 @@ export async function measureConstruction(config: Config, options: { iterations:
   for (let i = 0; i < n; i += 1) {
     const t0 = performance.now();
     const mcp = createMcpServer(deps, caller);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // Construction and connect only: nothing is written to the (absent) response.
+    const transport = new PostTransport({} as ServerResponse, false);
     await mcp.connect(transport);
     connectSamples.push(performance.now() - t0);
     await mcp.close();
@@ -79,7 +83,7 @@ export async function measureConstruction(config: Config, options: { iterations:
     },
     {
       benchmark: "per-request work",
-      figure: "audit spool append until durable: write + fdatasync in the thread pool (median)",
+      figure: "audit spool append until durable: one O_DSYNC write in the thread pool (median)",
       measured: us(fsync),
       target: "report",
       detail: "on the call's path (the record is durable before the answer); the event loop keeps serving meanwhile",

@@ -7,6 +7,7 @@ import { createLogger } from "./observability/logger.js";
 import { ServerMetrics } from "./observability/metrics.js";
 import { buildToolCatalog } from "./mcp/tool-catalog.js";
 import type { DispatcherDeps, AuditSink } from "./mcp/tool-dispatcher.js";
+import { WorkspaceViewCache } from "./identity/workspace-view-cache.js";
 import { scopesFor } from "./policy/scopes.js";
 import { startHttpServer, type RunningHttpServer } from "./transport/http-server.js";
 import { startStdioServer } from "./transport/stdio.js";
@@ -115,6 +116,10 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     catalog,
     audit: sink,
     logger,
+    workspaceViews: new WorkspaceViewCache(
+      config.identity.tokenCache.maxEntries,
+      config.identity.workspaceViewTtlS * 1000,
+    ),
     onCallFinished: metrics ? (entry) => metrics.observeCall(entry) : undefined,
     workspaceFor: (caller, tool, requestId, recordStatement) =>
       createWorkspaceApi(httpClient, caller.credential, {

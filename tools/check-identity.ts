@@ -2,7 +2,14 @@ import { z } from "zod";
 import { TOOL_NAMES } from "../src/config/schema.js";
 import type { ToolDefinition } from "./types.js";
 
-const input = {};
+const input = {
+  fresh: z
+    .boolean()
+    .optional()
+    .describe(
+      "Ask the workspace again instead of reusing what it said about this credential a moment ago (default false).",
+    ),
+};
 const output = {
   mode: z.string().describe("Credential strategy: obo, m2m, federation, pat or u2m."),
   credential_source: z
@@ -20,46 +27,63 @@ const output = {
     .string()
     .describe("Expiry of the workspace credential (ISO 8601). The token itself is never shown."),
   tools_allowed: z.array(z.enum(TOOL_NAMES)).describe("Tools this caller may use."),
+  workspace_view_as_of: z.string().describe("When the workspace was asked for the principal and groups (ISO 8601)."),
+  workspace_view_cached: z
+    .boolean()
+    .describe("True when the principal and groups were reused from an earlier answer for the same credential."),
 };
 
 export const checkIdentityTool: ToolDefinition<typeof input, typeof output> = {
   name: "check_identity",
   title: "Check identity",
   description:
-    "Shows who the Databricks workspace thinks you are for this request: credential mode, the human, the workspace principal (current_user()), groups, scopes, token expiry and the tools you may use. Never returns a token.",
+    "Shows who the Databricks workspace thinks you are for this request: credential mode, the human, the workspace principal (current_user()), groups, scopes, token expiry and the tools you may use. The principal and groups the workspace reported for this credential are reused for a short while (a minute by default); pass fresh=true to ask again. Never returns a token.",
   inputSchema: input,
   outputSchema: output,
   scopes: ["sql"],
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(_args, ctx) {
+  async handler(args, ctx) {
     const { identity } = ctx.caller;
     const options = { signal: ctx.signal, deadline: ctx.deadline };
-    const [me, token, current] = await Promise.all([
-      ctx.workspace.currentUser(options),
-      ctx.caller.credential.token({ signal: ctx.signal }),
-      ctx.workspace.executeStatement({
-        warehouseId: ctx.config.workspace.warehouseId,
-        statement: "SELECT current_user() AS current_user",
-        parameters: [],
-        rowLimit: 1,
-        ...options,
-      }),
-    ]);
-    const principal = String(current.rows[0]?.[0] ?? me.userName ?? me.applicationId ?? "unknown");
-    const groups = Array.isArray(me.groups)
-      ? (me.groups as { display?: string }[]).map((g) => String(g.display ?? "")).filter(Boolean)
-      : [];
+    const token = await ctx.caller.credential.token({ signal: ctx.signal });
+    const { view, cached } = await ctx.workspaceViews.get(
+      token,
+      async () => {
+        const [me, current] = await Promise.all([
+          ctx.workspace.currentUser(options),
+          ctx.workspace.executeStatement({
+            warehouseId: ctx.config.workspace.warehouseId,
+            statement: "SELECT current_user() AS current_user",
+            parameters: [],
+            rowLimit: 1,
+            ...options,
+          }),
+        ]);
+        return {
+          principal: String(current.rows[0]?.[0] ?? me.userName ?? me.applicationId ?? "unknown"),
+          displayName: typeof me.displayName === "string" ? me.displayName : null,
+          groups: Array.isArray(me.groups)
+            ? (me.groups as { display?: string }[]).map((g) => String(g.display ?? "")).filter(Boolean)
+            : [],
+          observedAt: Date.now(),
+        };
+      },
+      { fresh: args.fresh === true },
+    );
+    const { principal, groups } = view;
     const structured = {
       mode: identity.mode,
       credential_source: identity.source,
       human: identity.human ?? null,
       role: identity.role ?? null,
       workspace_principal: principal,
-      workspace_display_name: typeof me.displayName === "string" ? me.displayName : null,
+      workspace_display_name: view.displayName,
       groups,
       scopes: token.scopes,
       token_expires_at: new Date(token.expiresAt * 1000).toISOString(),
       tools_allowed: [...ctx.allowedTools],
+      workspace_view_as_of: new Date(view.observedAt).toISOString(),
+      workspace_view_cached: cached,
     };
     const text = `You are ${structured.human ?? "(no human: service identity)"} acting as ${principal} in the workspace (mode ${identity.mode}, via ${identity.source}${identity.role ? `, role ${identity.role}` : ""}). Groups: ${groups.join(", ") || "none"}. Tools: ${structured.tools_allowed.join(", ")}.`;
     return { structured, text, rowsReturned: 1 };

@@ -3,6 +3,7 @@ import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { Config, ToolName } from "../src/config/schema.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
 import type { WorkspaceApi } from "../src/databricks/workspace-api.js";
+import type { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";
 
 /** What a tool handler gets for one call: the caller's own client, never a global one. */
 export interface ToolContext {
@@ -13,6 +14,8 @@ export interface ToolContext {
   /** Databricks APIs, authenticated as this caller. */
   workspace: WorkspaceApi;
   requestId: string;
+  /** What the workspace said about each token lately (check_identity). */
+  workspaceViews: WorkspaceViewCache;
   /** Aborted on cancellation or when the tool's deadline passes. */
   signal: AbortSignal;
   /** Epoch ms by which the call must end. */

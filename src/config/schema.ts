@@ -143,6 +143,14 @@ export const ConfigSchema = z.object({
           refreshMarginS: z.number().int().min(0).default(60),
         })
         .prefault({}),
+      workspaceViewTtlS: z
+        .number()
+        .int()
+        .min(0)
+        .default(60)
+        .describe(
+          "How long check_identity reuses what the workspace said about a token (principal, groups); 0 asks every time.",
+        ),
     })
     .prefault({}),
   policy: z

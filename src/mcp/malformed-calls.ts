@@ -6,12 +6,30 @@ import { ErrorCodes } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "./tool-dispatcher.js";
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The common shape of a well-formed call (name, object arguments, at most a progress token), told without running the
+ * schema; anything else goes through the SDK's own schema, which decides.
+ */
+function plainlyWellFormed(params: unknown): boolean {
+  if (!isPlainObject(params) || typeof params.name !== "string") return false;
+  if (params.arguments !== undefined && !isPlainObject(params.arguments)) return false;
+  if ("task" in params) return false;
+  const meta = params._meta;
+  if (meta === undefined) return true;
+  if (!isPlainObject(meta) || Object.keys(meta).some((key) => key !== "progressToken")) return false;
+  const token = meta.progressToken;
+  return token === undefined || typeof token === "string" || Number.isInteger(token);
+}
+
 /** A `tools/call` request the SDK will refuse before any handler runs (params not an object, name missing…). */
 function malformedToolCall(message: unknown): { id: string | number; tool: string } | undefined {
   if (!message || typeof message !== "object") return undefined;
   const m = message as { method?: unknown; id?: unknown; params?: { name?: unknown } };
   if (m.method !== "tools/call" || (typeof m.id !== "string" && typeof m.id !== "number")) return undefined;
-  if (CallToolRequestSchema.safeParse(message).success) return undefined;
+  if (plainlyWellFormed(m.params) || CallToolRequestSchema.safeParse(message).success) return undefined;
   const name = m.params && typeof m.params === "object" ? m.params.name : undefined;
   return { id: m.id, tool: typeof name === "string" ? name.slice(0, 128) : "(malformed tools/call)" };
 }

@@ -7,6 +7,7 @@ import type { ResolvedCaller } from "../identity/types.js";
 import { allowedTools } from "../policy/tool-access.js";
 import { missingScopes } from "../policy/scopes.js";
 import type { WorkspaceApi } from "../databricks/workspace-api.js";
+import type { WorkspaceViewCache } from "../identity/workspace-view-cache.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolContext } from "../../tools/types.js";
 import { endToolSpan, startToolSpan } from "../observability/tracing.js";
@@ -53,6 +54,8 @@ export interface DispatcherDeps {
     requestId: string,
     recordStatement: (id: string) => void,
   ): WorkspaceApi;
+  /** What the workspace said about each token lately, shared by every call of the process. */
+  workspaceViews: WorkspaceViewCache;
   /** Observes each finished call (metrics). */
   onCallFinished?(entry: AuditEntry): void;
 }
@@ -142,6 +145,7 @@ export async function dispatchToolCall(
       config: deps.config,
       workspace: deps.workspaceFor(caller, entry.definition.name, requestId, recordStatement),
       requestId,
+      workspaceViews: deps.workspaceViews,
       signal,
       deadline,
       recordStatement,

@@ -2,11 +2,9 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   isInitializeRequest,
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   JSONRPCMessageSchema,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   type MessageExtraInfo,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -24,6 +22,11 @@ export interface ProtocolRefusal {
 }
 
 const refusal = (status: number, code: number, message: string) => ({ refusal: { status, code, message } });
+
+// Shape tests for messages already validated (by checkPost, or built by the protocol server): the SDK's own guards
+// re-run a schema over the whole message, answers and their rows included.
+const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest => "method" in message && "id" in message;
+const isAnswer = (message: JSONRPCMessage) => !("method" in message) && ("result" in message || "error" in message);
 
 function isJsonMediaType(contentType: string | undefined): boolean {
   if (contentType === "application/json") return true;
@@ -55,12 +58,10 @@ export function checkPost(
   }
   if (messages.length > 1 && messages.some(isInitializeRequest))
     return refusal(400, -32600, "Invalid Request: Only one initialization request is allowed");
-  const ids = messages.filter(isJSONRPCRequest).map((m) => m.id);
+  const ids = messages.filter(isRequest).map((m) => m.id);
   if (new Set(ids).size !== ids.length) return refusal(400, -32600, "Invalid Request: request ids repeat in a batch");
   return { messages };
 }
-
-const isAnswer = (message: JSONRPCMessage) => isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
 
 /**
  * The transport of one stateless POST: hands its messages to a protocol server and writes the answers straight to
@@ -89,7 +90,7 @@ export class PostTransport implements Transport {
   deliver(messages: JSONRPCMessage[], headers: IncomingHttpHeaders): void {
     const extra: MessageExtraInfo = { requestInfo: { headers } };
     for (const message of messages) {
-      if (!isJSONRPCRequest(message)) continue;
+      if (!isRequest(message)) continue;
       this.answers.set(message.id, undefined);
       this.unanswered += 1;
     }

@@ -75,7 +75,8 @@ describe("/metrics (Prometheus text)", () => {
 
   it("counts workspace error answers by status and API family", async () => {
     stack.workspace.faults.add({ pathPrefix: "/api/2.0/preview/scim/v2/Me", failures: { status: 500, count: 1 } });
-    await west.callTool({ name: "check_identity", arguments: {} });
+    // fresh: the workspace view of this credential may be cached from an earlier call.
+    await west.callTool({ name: "check_identity", arguments: { fresh: true } });
     stack.workspace.faults.clear();
     const { text } = await scrape();
     const errors = text.split("\n").filter((l) => l.startsWith("mcp_upstream_errors_total{"));

@@ -17,8 +17,11 @@ async function startRecordingPassThrough(): Promise<{ url: string; seen: string[
       if (typeof id === "string") seen.push(id);
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
+      // fetch sets the body's own length (undici refuses a second content-length).
       const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([k, v]) => typeof v === "string" && !["host", "connection"].includes(k)),
+        Object.entries(req.headers).filter(
+          ([k, v]) => typeof v === "string" && !["host", "connection", "content-length"].includes(k),
+        ),
       ) as Record<string, string>;
       const upstream = await fetch(`${state.target}${req.url}`, {
         method: req.method,

@@ -28,14 +28,33 @@ describe("tools/call requests the protocol layer refuses before any tool runs", 
         params: { name: "query_sales_data", arguments: "WEST" },
       }),
       post(east, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { arguments: {} } }),
+      post(east, {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "check_identity", arguments: [] },
+      }),
+      post(east, {
+        jsonrpc: "2.0",
+        id: 4,
+        method: "tools/call",
+        params: { name: "genie_query", arguments: {}, _meta: { progressToken: 1.5 } },
+      }),
     ]);
-    for (const answer of answers) expect(answer.text).toContain("-32602");
+    for (const answer of answers.slice(0, 3)) expect(answer.text).toContain("-32602");
+    // A progress token that is no integer fails the JSON-RPC envelope itself: refused at the door, still audited.
+    expect(answers[3]).toMatchObject({ status: 400, messages: [{ error: { code: -32700 } }] });
     const rows = await waitForAudit(
       stack.workspace,
-      (r) => r.filter((row) => row.error_code === "INVALID_ARGUMENT" && row.role === "east_sales").length >= 2,
+      (r) => r.filter((row) => row.error_code === "INVALID_ARGUMENT" && row.role === "east_sales").length >= 4,
     );
     const refused = rows.filter((row) => row.error_code === "INVALID_ARGUMENT" && row.role === "east_sales");
-    expect(refused.map((r) => r.tool).sort()).toEqual(["(malformed tools/call)", "query_sales_data"]);
+    expect(refused.map((r) => r.tool).sort()).toEqual([
+      "(malformed tools/call)",
+      "check_identity",
+      "genie_query",
+      "query_sales_data",
+    ]);
     expect(refused.every((r) => r.outcome === "denied")).toBe(true);
   });
 
