@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TokenCache, cacheKey } from "../src/identity/token-cache.js";
 import { scopesFor } from "../src/policy/scopes.js";
 import { ALL_TOOLS } from "../tools/index.js";
-import type { BenchStack } from "./stack.js";
+import type { RemoteStack } from "./remote-workspace.js";
 import { closedLoop } from "./load.js";
 import { settledMemory } from "./memory.js";
 import { mib, type Figure } from "./stats.js";
@@ -11,34 +11,33 @@ import { McpWireClient } from "./wire.js";
 const ROLES = ["west_sales", "east_sales", "managers", "executive", "finance", "admin"] as const;
 
 /**
- * Many distinct callers, half Federation (each subject its own exchanged token) and half OBO: heap after a collection
- * as callers pile up. The token cache is configured to `cacheSize` so the plateau is visible.
+ * Many distinct callers, half Federation (each subject its own exchanged token) and half OBO: the server's heap after a
+ * collection as callers pile up, with the workspace in its own process so only the server is weighed. The server's
+ * caches are configured to `cacheSize` so the plateau is visible.
  */
 export async function measureIdentityScale(
-  stack: BenchStack,
+  stack: RemoteStack,
   options: { callers: number; cacheSize: number; settleMs: number },
 ): Promise<Figure[]> {
-  const { workspace } = stack;
-  const { seed } = workspace.context;
+  const { seed } = stack;
   const mcp = new McpWireClient(stack.mcpUrl, 64);
   const users = seed.users.map((u) => u.userName);
   const caller = async (i: number) => {
     if (i % 2 === 0) {
       const role = ROLES[(i / 2) % ROLES.length]!;
-      const token = await workspace.idp.mintToken({ sub: `bench-subject-${i}`, email: `bench-${i}@example.com`, role });
+      const token = await stack.mintIdpToken({ sub: `bench-subject-${i}`, email: `bench-${i}@example.com`, role });
       return `Bearer ${token}`;
     }
-    const { access_token } = await workspace.tokens.issue(users[i % users.length]!, ["all-apis"], 3600);
-    return `Bearer ${access_token}`;
+    return `Bearer ${await stack.issueToken(users[i % users.length]!, ["all-apis"], 3600)}`;
   };
   const call = async (i: number) => mcp.callTool("check_identity", {}, { authorization: await caller(i) });
   const figures: Figure[] = [];
   try {
     await closedLoop(20, 4, (i) => call(1_000_000 + i));
-    // The workspace holds each statement request for its 10 s wait_timeout timer; let those lapse before reading.
+    // Timers of the last calls (the workspace client's deadlines) lapse before reading.
     const settle = async () => {
       await sleep(options.settleMs);
-      workspace.counters.reset();
+      await stack.resetCounters();
       return settledMemory();
     };
     const base = await settle();
@@ -75,7 +74,7 @@ export async function measureIdentityScale(
         figure: "heap per cached Federation identity",
         measured: `${Math.round(perIdentity)} B`,
         target: "report",
-        detail: `${cached} cached exchanged tokens; OBO callers keep no per-caller state; includes the in-process workspace's share`,
+        detail: `${cached} cached exchanged tokens with their workspace views; OBO callers keep a verified token and a view, both bounded by the same size; the workspace is in its own process`,
       },
       await tokenCacheAlone(stack, Math.min(options.cacheSize, 2000)),
     );
@@ -86,13 +85,12 @@ export async function measureIdentityScale(
 }
 
 /** The token cache alone, filled with real workspace tokens under real keys: heap held per entry. */
-async function tokenCacheAlone(stack: BenchStack, entries: number): Promise<Figure> {
-  const sp = stack.workspace.context.seed.servicePrincipals[0]!.applicationId;
+async function tokenCacheAlone(stack: RemoteStack, entries: number): Promise<Figure> {
+  const sp = stack.seed.servicePrincipals[0]!.applicationId;
   const scopes = scopesFor(ALL_TOOLS);
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const tokens: string[] = [];
-  for (let i = 0; i < entries; i += 1)
-    tokens.push((await stack.workspace.tokens.issue(sp, [...scopes], 3600)).access_token);
+  for (let i = 0; i < entries; i += 1) tokens.push(await stack.issueToken(sp, [...scopes], 3600));
   const tokenBytes = tokens.reduce((n, t) => n + t.length, 0) / entries;
   let cache: TokenCache | undefined = new TokenCache(entries, 60);
   const before = settledMemory();

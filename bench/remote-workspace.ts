@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pino from "pino";
 import { loadSeed } from "../emulator/workspace.js";
+import type { Seed } from "../emulator/seed/schema.js";
 import { embeddedConfigBase } from "../src/config/embedded.js";
 import { merge } from "../src/config/load.js";
 import { startApp, type App } from "../src/app.js";
@@ -14,14 +15,22 @@ export interface RemoteStack {
   workspaceUrl: string;
   mcpUrl: string;
   app: App;
+  seed: Seed;
   /** A workspace token of a service principal, from client credentials at the workspace. */
   tokenOf(displayName: string): Promise<string>;
+  /** A user's (or service principal's) workspace token, over the admin routes. */
+  issueToken(principal: string, scopes: string[], ttlSeconds: number): Promise<string>;
+  /** A JWT of the local IdP, over the admin routes. */
+  mintIdpToken(claims: { sub: string; email?: string; role?: string }): Promise<string>;
+  resetCounters(): Promise<void>;
   /** Adds (ms > 0) or clears (0) latency on the Statement Execution API, over the admin routes. */
   setStatementLatency(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRemoteStack(options: { spoolRoot?: string } = {}): Promise<RemoteStack> {
+export async function startRemoteStack(
+  options: { spoolRoot?: string; overrides?: Record<string, unknown> } = {},
+): Promise<RemoteStack> {
   const child: ChildProcess = spawn(
     process.execPath,
     ["--import", "tsx", "emulator/cli.ts", "--port", "0", "--idp-port", "0", "--admin"],
@@ -42,20 +51,31 @@ export async function startRemoteStack(options: { spoolRoot?: string } = {}): Pr
     overrides: merge(embeddedConfigBase(seed, started.base_url, started.idp_issuer, `${started.idp_issuer}/jwks`), {
       server: { port: 0 },
       audit: { spoolDir },
+      ...options.overrides,
     }),
   });
-  const admin = (path: string, body: unknown) =>
-    fetch(`${started.base_url}${path}`, {
+  const admin = async <T>(path: string, body: unknown): Promise<T> => {
+    const res = await fetch(`${started.base_url}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
-    }).then((r) => {
-      if (!r.ok) throw new Error(`${path} answered ${r.status}`);
     });
+    if (!res.ok) throw new Error(`${path} answered ${res.status}`);
+    return (await res.json()) as T;
+  };
   return {
     workspaceUrl: started.base_url,
     mcpUrl: `${app.http!.url}${app.config.server.path}`,
     app,
+    seed,
+    async issueToken(principal, scopes, ttlSeconds) {
+      const body = { principal, scopes, ttl_seconds: ttlSeconds };
+      return (await admin<{ access_token: string }>("/__admin/tokens/issue", body)).access_token;
+    },
+    async mintIdpToken(claims) {
+      return (await admin<{ token: string }>("/__admin/idp/mint", claims)).token;
+    },
+    resetCounters: () => admin("/__admin/counters/reset", {}),
     async tokenOf(displayName) {
       const sp = seed.servicePrincipals.find((s) => s.displayName === displayName)!;
       const res = await fetch(`${started.base_url}/oidc/v1/token`, {
@@ -71,10 +91,10 @@ export async function startRemoteStack(options: { spoolRoot?: string } = {}): Pr
       return json.access_token;
     },
     setStatementLatency: (ms) =>
-      admin(
+      admin<unknown>(
         "/__admin/faults",
         ms > 0 ? { clear: true, rules: [{ pathPrefix: "/api/2.0/sql/statements", latencyMs: ms }] } : { clear: true },
-      ),
+      ).then(() => undefined),
     async stop() {
       await app.stop();
       child.kill("SIGTERM");

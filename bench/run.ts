@@ -114,10 +114,16 @@ async function main(): Promise<void> {
     });
   // Counting benchmarks get a fresh workspace so every token request and JWKS fetch is theirs.
   if (wanted("tokens")) await withStack({}, (stack) => step("tokens", () => measureTokenWork(stack, plan.tokens)));
-  if (wanted("identities"))
-    await withStack({ overrides: { identity: { tokenCache: { maxEntries: plan.identities.cacheSize } } } }, (stack) =>
-      step("identities", () => measureIdentityScale(stack, plan.identities)),
-    );
+  if (wanted("identities")) {
+    const remote = await startRemoteStack({
+      overrides: { identity: { tokenCache: { maxEntries: plan.identities.cacheSize } } },
+    });
+    try {
+      await step("identities", () => measureIdentityScale(remote, plan.identities));
+    } finally {
+      await remote.stop();
+    }
+  }
 
   const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   console.log(`\n${header}\n\n${textTable(figures)}\n`);

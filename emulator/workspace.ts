@@ -107,7 +107,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   registerGenieRoutes(router, context);
   registerVectorSearchRoutes(router, context);
   registerServingRoutes(router, context);
-  if (options.adminRoutes) registerAdminRoutes(router, context, idp);
+  if (options.adminRoutes) registerAdminRoutes(router, context, idp, tokens);
 
   server.on("request", (req, res) => {
     void (async () => {
@@ -189,7 +189,7 @@ function adminBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /** `/__admin/*`: fault rules, permission revocation, counters and IdP keys over HTTP, for runs in another process. */
-function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalIdp): void {
+function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalIdp, tokens: WorkspaceTokens): void {
   router.add("POST", "/__admin/faults", async ({ req, res }) => {
     const body = adminBody(AdminFaults, await readJsonObject(req));
     if (body.clear) ctx.faults.clear();
@@ -234,6 +234,29 @@ function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalId
       throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No signing key with that kid.");
     }
     sendJson(res, 200, { current_kid: idp.currentKid() });
+  });
+  // Credentials a benchmark or test in another process needs without a browser: an IdP JWT, a user's workspace token.
+  router.add("POST", "/__admin/idp/mint", async ({ req, res }) => {
+    const body = adminBody(
+      z.object({ sub: z.string().min(1), email: z.string().optional(), role: z.string().optional() }).strict(),
+      await readJsonObject(req),
+    );
+    sendJson(res, 200, { token: await idp.mintToken(body) });
+  });
+  router.add("POST", "/__admin/tokens/issue", async ({ req, res }) => {
+    const body = adminBody(
+      z
+        .object({
+          principal: z.string().min(1),
+          scopes: z.array(z.string()).min(1),
+          ttl_seconds: z.number().int().positive().max(86_400),
+        })
+        .strict(),
+      await readJsonObject(req),
+    );
+    if (!ctx.directory.userByName(body.principal) && !ctx.directory.servicePrincipal(body.principal))
+      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No such user or service principal.");
+    sendJson(res, 200, await tokens.issue(body.principal, body.scopes, body.ttl_seconds));
   });
   router.add("POST", "/__admin/idp/jwks", async ({ req, res }) => {
     const body = adminBody(z.object({ available: z.boolean() }).strict(), await readJsonObject(req));

@@ -77,3 +77,36 @@ describe("fault injection over HTTP (/__admin, for runs in another process)", ()
     expect((await statement()).status).toBe(200);
   });
 });
+
+describe("credentials over HTTP (/__admin, for callers in another process)", () => {
+  it("issues a user's workspace token that SCIM Me accepts, and refuses an unknown principal", async () => {
+    const res = await admin("/__admin/tokens/issue", {
+      principal: "erin.exec@example.com",
+      scopes: ["all-apis"],
+      ttl_seconds: 600,
+    });
+    expect(res.status).toBe(200);
+    const { access_token } = (await res.json()) as { access_token: string };
+    const me = await fetch(`${workspace.baseUrl}/api/2.0/preview/scim/v2/Me`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(await me.json()).toMatchObject({ userName: "erin.exec@example.com" });
+    const unknown = await admin("/__admin/tokens/issue", { principal: "nobody@x", scopes: ["sql"], ttl_seconds: 60 });
+    expect(unknown.status).toBe(404);
+    const bad = await admin("/__admin/tokens/issue", {
+      principal: "erin.exec@example.com",
+      scopes: [],
+      ttl_seconds: 60,
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it("mints an IdP JWT carrying the subject and role asked for", async () => {
+    const res = await admin("/__admin/idp/mint", { sub: "bench-subject-1", email: "b1@example.com", role: "finance" });
+    expect(res.status).toBe(200);
+    const { token: jwt } = (await res.json()) as { token: string };
+    const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
+    expect(claims).toMatchObject({ sub: "bench-subject-1", email: "b1@example.com", role: "finance" });
+    expect((await admin("/__admin/idp/mint", { sub: "" })).status).toBe(400);
+  });
+});
