@@ -104,12 +104,20 @@ async function main(): Promise<void> {
     }
   }
 
-  if (["construction", "ceiling", "stdio", "genie"].some((name) => wanted(name as keyof typeof FULL)))
+  if (wanted("stdio")) {
+    const remote = await startRemoteStack();
+    try {
+      await step("stdio", () => measureStdio(remote, plan.stdio));
+    } finally {
+      await remote.stop();
+    }
+  }
+
+  if (["construction", "ceiling", "genie"].some((name) => wanted(name as keyof typeof FULL)))
     await withStack({ genieStepDelayMs: 150 }, async (stack) => {
       if (wanted("construction"))
         await step("construction", () => measureConstruction(stack.app.config, plan.construction));
       if (wanted("ceiling")) await step("ceiling", () => measureCeiling(stack, plan.ceiling));
-      if (wanted("stdio")) await step("stdio", () => measureStdio(stack, plan.stdio));
       if (wanted("genie")) await step("genie", () => measureGenie(stack, plan.genie));
     });
   // Counting benchmarks get a fresh workspace so every token request and JWKS fetch is theirs.

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Pool } from "undici";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { buildSalesStatement } from "../tools/query-sales-data.js";
@@ -113,5 +114,74 @@ export class DirectStatementClient {
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+}
+
+/**
+ * A minimal stdio MCP client: one JSON-RPC message per line on the child's stdin, answers matched by id from its
+ * stdout. Like McpWireClient, cheaper on the client side than the SDK client, so the server's cost is what shows.
+ */
+export class StdioWireClient {
+  private readonly waiting = new Map<
+    number,
+    { resolve: (message: { result?: unknown; error?: unknown }) => void; reject: (err: Error) => void }
+  >();
+  private id = 0;
+  private buffered = "";
+  /** The end of the child's stderr, for the error when it exits early. */
+  private stderr = "";
+
+  constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stderr.on("data", (chunk: Buffer) => (this.stderr = `${this.stderr}${chunk.toString("utf8")}`.slice(-2000)));
+    child.on("exit", (code) => {
+      const err = new Error(`the stdio server exited with ${code}: ${this.stderr.trim()}`);
+      for (const { reject } of this.waiting.values()) reject(err);
+    });
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      this.buffered += chunk;
+      for (let end = this.buffered.indexOf("\n"); end !== -1; end = this.buffered.indexOf("\n")) {
+        const line = this.buffered.slice(0, end);
+        this.buffered = this.buffered.slice(end + 1);
+        if (!line.trim()) continue;
+        const message = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
+        if (typeof message.id === "number") this.waiting.get(message.id)?.resolve(message);
+      }
+    });
+  }
+
+  /** Spawns the server and completes the MCP handshake (initialize, then notifications/initialized). */
+  static async start(command: string, args: string[], env: Record<string, string>): Promise<StdioWireClient> {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const client = new StdioWireClient(child);
+    await client.request("initialize", {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: "governed-mcp-bench", version: "1.0.0" },
+    });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    return client;
+  }
+
+  async request(method: string, params: unknown): Promise<Record<string, unknown>> {
+    const id = ++this.id;
+    const answer = new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+    });
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+    const message = await answer.finally(() => this.waiting.delete(id));
+    if (message.error) throw new Error(`MCP ${method} failed: ${JSON.stringify(message.error).slice(0, 200)}`);
+    return message.result as Record<string, unknown>;
+  }
+
+  async callTool(name: string, args: unknown): Promise<Record<string, unknown>> {
+    const result = await this.request("tools/call", { name, arguments: args });
+    if (result.isError) throw new Error(`${name} returned an error: ${JSON.stringify(result.content).slice(0, 300)}`);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    if (this.child.exitCode === null) await new Promise((resolve) => this.child.once("exit", resolve));
   }
 }

@@ -80,7 +80,8 @@ export function translateStatement(
       throw new DialectError("INVALID_PARAMETER_VALUE", `Duplicate parameter: ${p.name}`, "22023");
     byName.set(p.name, p);
   }
-  const order: string[] = [];
+  /** Each parameter's position ($n), in order of first use. */
+  const positions = new Map<string, number>();
   let out = "";
   let firstWord: string | undefined;
   let statementsEnded = false;
@@ -153,9 +154,9 @@ export function translateStatement(
       const name = m[0];
       const param = byName.get(name);
       if (!param) throw new DialectError("UNBOUND_SQL_PARAMETER", `Found the unbound parameter: ${name}.`, "42P02");
-      let index = order.indexOf(name);
-      if (index === -1) index = order.push(name) - 1;
-      out += `($${index + 1}::${pgType(param.type)})`;
+      let position = positions.get(name);
+      if (position === undefined) positions.set(name, (position = positions.size + 1));
+      out += `($${position}::${pgType(param.type)})`;
       i += 1 + name.length;
       continue;
     }
@@ -188,8 +189,9 @@ export function translateStatement(
     );
   }
   for (const name of byName.keys()) {
-    if (!order.includes(name))
+    if (!positions.has(name))
       throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`, "22023");
   }
-  return { sql: out.trim(), values: order.map((n) => byName.get(n)!.value), isInsert: firstWord === "INSERT" };
+  const values = [...positions.keys()].map((n) => byName.get(n)!.value);
+  return { sql: out.trim(), values, isInsert: firstWord === "INSERT" };
 }
