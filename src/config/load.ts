@@ -129,6 +129,7 @@ function fromEnv(env: Env): Json {
         authType: env.DATABRICKS_AUTH_TYPE,
         loginCacheFile: env.MCP_LOGIN_CACHE_FILE,
       },
+      workspaceViewTtlS: int(env, "MCP_WORKSPACE_VIEW_TTL_S"),
     },
     policy: { rbac: json(env, "MCP_RBAC") },
     audit: { spoolDir: env.MCP_AUDIT_SPOOL_DIR },
