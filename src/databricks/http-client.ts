@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
 import type { AccessToken, WorkspaceCredential } from "../identity/types.js";
+import { linkedAbort } from "../linked-abort.js";
 import { CircuitBreaker, upstreamOf, type CircuitBreakerOptions } from "./circuit-breaker.js";
 
 export interface WorkspaceRequest {
@@ -217,8 +218,8 @@ export class WorkspaceHttpClient {
   private async send(req: WorkspaceRequest, token: AccessToken): Promise<Attempt> {
     const budget = req.deadline !== undefined ? req.deadline - Date.now() : this.options.requestTimeoutMs;
     if (budget <= 0) return { kind: "timeout" };
-    const deadline = AbortSignal.timeout(budget);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    const limit = linkedAbort([req.signal], budget);
+    const { signal } = limit;
     try {
       const res = await request(`${this.host}${req.path}`, {
         method: req.method,
@@ -242,8 +243,10 @@ export class WorkspaceHttpClient {
       };
     } catch (err) {
       if (req.signal?.aborted) return { kind: "cancelled" };
-      if (deadline.aborted) return { kind: "timeout" };
+      if (limit.timedOut) return { kind: "timeout" };
       return { kind: "unreachable", code: String((err as { code?: string }).code ?? "network error").slice(0, 40) };
+    } finally {
+      limit.dispose();
     }
   }
 

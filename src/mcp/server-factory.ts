@@ -7,6 +7,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import { allowedTools } from "../policy/tool-access.js";
+import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
 
@@ -44,14 +45,15 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
   });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const running = inFlight?.register(callerKey, extra.requestId);
-    const signals = [extra.signal, connectionSignal, running?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const stop = linkedAbort([extra.signal, connectionSignal, running?.signal]);
     try {
       return await dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
-        signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
+        signal: stop.signal,
         progressToken: request.params._meta?.progressToken,
         sendNotification: extra.sendNotification,
       });
     } finally {
+      stop.dispose();
       running?.release();
     }
   });

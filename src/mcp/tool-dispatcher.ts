@@ -11,6 +11,7 @@ import type { WorkspaceViewCache } from "../identity/workspace-view-cache.js";
 import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolContext } from "../../tools/types.js";
 import { endToolSpan, startToolSpan } from "../observability/tracing.js";
+import { linkedAbort } from "../linked-abort.js";
 
 export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
 
@@ -136,8 +137,8 @@ export async function dispatchToolCall(
     }
     const timeoutMs = deps.config.timeouts[entry.definition.name];
     const deadline = Date.now() + timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([extra.signal, timeout]);
+    const limit = linkedAbort([extra.signal], timeoutMs);
+    const { signal } = limit;
     const recordStatement = (id: string) => void (statementIds.includes(id) || statementIds.push(id));
     const ctx: ToolContext = {
       caller,
@@ -173,10 +174,12 @@ export async function dispatchToolCall(
         (err.code === ErrorCodes.WAREHOUSE_STARTING || err.code === ErrorCodes.TIMEOUT)
       )
         throw err;
-      if (timeout.aborted && !extra.signal.aborted)
+      if (limit.timedOut && !extra.signal.aborted)
         throw new GovernedError(ErrorCodes.TIMEOUT, `${entry.definition.name} did not finish within ${timeoutMs} ms.`);
       if (extra.signal.aborted) throw new GovernedError(ErrorCodes.CANCELLED, "The call was cancelled by the client.");
       throw err;
+    } finally {
+      limit.dispose();
     }
   } catch (err) {
     failure = asGovernedError(err);

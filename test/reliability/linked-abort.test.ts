@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { linkedAbort } from "../../src/linked-abort.js";
+
+describe("linkedAbort", () => {
+  it("aborts with the reason of whichever source aborts first, and not as a timeout", () => {
+    const a = new AbortController();
+    const b = new AbortController();
+    const linked = linkedAbort([a.signal, undefined, b.signal], 60_000);
+    b.abort("second");
+    a.abort("first");
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe("second");
+    expect(linked.timedOut).toBe(false);
+  });
+
+  it("aborts as a timeout when its time runs out", async () => {
+    const source = new AbortController();
+    const linked = linkedAbort([source.signal], 10);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.timedOut).toBe(true);
+    expect((linked.signal.reason as DOMException).name).toBe("TimeoutError");
+  });
+
+  it("is aborted at once when a source already is", () => {
+    const source = new AbortController();
+    source.abort("gone");
+    const linked = linkedAbort([source.signal], 10);
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe("gone");
+  });
+
+  it("after dispose, neither a source nor the timer reaches it", async () => {
+    const source = new AbortController();
+    const linked = linkedAbort([source.signal], 10);
+    linked.dispose();
+    source.abort("late");
+    await new Promise((r) => setTimeout(r, 40));
+    expect(linked.signal.aborted).toBe(false);
+    expect(linked.timedOut).toBe(false);
+  });
+
+  it("leaves no listener on a long-lived source once disposed", () => {
+    const source = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = source.signal.addEventListener.bind(source.signal);
+    const remove = source.signal.removeEventListener.bind(source.signal);
+    source.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      added += 1;
+      return add(...args);
+    }) as typeof add;
+    source.signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      removed += 1;
+      return remove(...args);
+    }) as typeof remove;
+    for (let i = 0; i < 100; i += 1) linkedAbort([source.signal], 1000).dispose();
+    expect(added).toBe(100);
+    expect(removed).toBe(100);
+  });
+});
