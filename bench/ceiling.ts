@@ -90,7 +90,7 @@ export async function measureCeiling(stack: BenchStack, options: { calls: number
     figures.push({
       benchmark: "framework ceiling (c=64)",
       figure: "check_identity (cached credential) / bare SDK trivial tool",
-      measured: ratio(r),
+      measured: ratio(r, 0.7),
       target: "≥ 0.70",
       pass: r >= 0.7 && calls.a.errors + calls.b.errors === 0,
       detail: `${perSecond(throughput(calls.a))} vs ${perSecond(throughput(calls.b))}; check_identity answers from the cached credential and the cached workspace view (${viewLookups} upstream lookup(s) over the run)${failures(calls.a, calls.b)}`,
@@ -100,7 +100,7 @@ export async function measureCeiling(stack: BenchStack, options: { calls: number
     figures.push({
       benchmark: "framework ceiling (c=64)",
       figure: "tools/list through the server / bare SDK tools/list",
-      measured: ratio(rl),
+      measured: ratio(rl, 0.7),
       target: "≥ 0.70",
       pass: rl >= 0.7 && lists.a.errors + lists.b.errors === 0,
       detail: `${perSecond(throughput(lists.a))} vs ${perSecond(throughput(lists.b))}; ours authenticates every request (a verified bearer is reused for ≤ 30 s) and answers without the web-standard transport${failures(lists.a, lists.b)}`,

@@ -56,7 +56,7 @@ export async function measureAddedLatency(
       {
         benchmark: label,
         figure: "added p50 latency, MCP − direct",
-        measured: ms(addedP50),
+        measured: ms(addedP50, 2, 1),
         target: "≤ 1 ms",
         pass: addedP50 <= 1 && c1.a.errors + c1.b.errors === 0,
         detail: `p50 MCP ${ms(p(c1.a, 0.5))} vs direct ${ms(p(c1.b, 0.5))}; ${options.calls} calls each, alternated${failures(c1.a, c1.b)}`,
@@ -64,7 +64,7 @@ export async function measureAddedLatency(
       {
         benchmark: label,
         figure: "added p99 latency, MCP − direct",
-        measured: ms(addedP99),
+        measured: ms(addedP99, 2, 5),
         target: "≤ 5 ms",
         pass: addedP99 <= 5 && c1.a.errors + c1.b.errors === 0,
         detail: `p99 MCP ${ms(p(c1.a, 0.99))} vs direct ${ms(p(c1.b, 0.99))}`,
@@ -86,7 +86,7 @@ export async function measureThroughput(
       return {
         benchmark: label,
         figure: figureName,
-        measured: ratio(r),
+        measured: ratio(r, target),
         target: `≥ ${target.toFixed(2)}`,
         pass: r >= target && run.a.errors + run.b.errors === 0,
         detail: `MCP ${perSecond(throughput(run.a))} vs direct ${perSecond(throughput(run.b))}; p50 ${ms(quantile(run.a.latencies, 0.5))} vs ${ms(quantile(run.b.latencies, 0.5))}${failures(run.a, run.b)}`,

@@ -22,8 +22,13 @@ export function median(samples: readonly number[]): number {
   return quantile(samples, 0.5);
 }
 
-export const ms = (v: number, digits = 2) => `${v.toFixed(digits)} ms`;
-export const ratio = (v: number) => v.toFixed(2);
+/** `v` with `digits` decimals, or one more when that rounding would land exactly on `target` (1.004 is not 1.00). */
+const against = (v: number, digits: number, target?: number) => {
+  const shown = v.toFixed(digits);
+  return target !== undefined && Number(shown) === target && v !== target ? v.toFixed(digits + 1) : shown;
+};
+export const ms = (v: number, digits = 2, target?: number) => `${against(v, digits, target)} ms`;
+export const ratio = (v: number, target?: number) => against(v, 2, target);
 export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 export const perSecond = (v: number) => `${Math.round(v)}/s`;
 

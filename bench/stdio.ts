@@ -78,7 +78,7 @@ export async function measureStdio(stack: RemoteStack, options: { calls: number;
       {
         benchmark: "stdio (c=1)",
         figure: "throughput stdio MCP / direct",
-        measured: ratio(r),
+        measured: ratio(r, 0.8),
         target: "≥ 0.80",
         pass: r >= 0.8 && minimal.a.errors + minimal.b.errors === 0,
         detail: describe(minimal, "minimal line client"),
