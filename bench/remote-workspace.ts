@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import pino from "pino";
 import { loadSeed } from "../emulator/workspace.js";
 import type { Seed } from "../emulator/seed/schema.js";
-import { embeddedConfigBase } from "../src/config/embedded.js";
+import { embeddedConfigBase, localWorkspaceEnvironment } from "../src/config/embedded.js";
 import { merge } from "../src/config/load.js";
 import { startApp, type App } from "../src/app.js";
 
@@ -16,6 +16,8 @@ export interface RemoteStack {
   mcpUrl: string;
   app: App;
   seed: Seed;
+  /** The environment an operator gives a server process to use this workspace (the server's own service principal). */
+  serverEnvironment: Record<string, string>;
   /** A workspace token of a service principal, from client credentials at the workspace. */
   tokenOf(displayName: string): Promise<string>;
   /** A user's (or service principal's) workspace token, over the admin routes. */
@@ -65,6 +67,11 @@ export async function startRemoteStack(
   };
   return {
     workspaceUrl: started.base_url,
+    serverEnvironment: localWorkspaceEnvironment(seed, {
+      workspaceUrl: started.base_url,
+      idpIssuer: started.idp_issuer,
+      idpJwksUri: `${started.idp_issuer}/jwks`,
+    }),
     mcpUrl: `${app.http!.url}${app.config.server.path}`,
     app,
     seed,

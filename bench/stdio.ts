@@ -19,21 +19,15 @@ const SERVER = { command: process.execPath, args: ["--import", "tsx", "src/cli/m
 export async function measureStdio(stack: RemoteStack, options: { calls: number; warmup: number }): Promise<Figure[]> {
   const { app, workspaceUrl } = stack;
   const access_token = await stack.issueToken(OVERHEAD_USER, ["all-apis"], 3600);
-  const serverSp = stack.seed.servicePrincipals.find((sp) => sp.displayName === "mcp-server-sp")!;
   const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-bench-stdio-"));
+  // As a local developer runs it: the workspace's settings, the audit writer as the server's own service principal,
+  // and the developer's workspace token.
   const env = (spool: string) => ({
     PATH: process.env.PATH ?? "",
     LOG_LEVEL: "silent",
-    DATABRICKS_HOST: workspaceUrl,
+    ...stack.serverEnvironment,
     DATABRICKS_TOKEN: access_token,
-    // The audit writer acts as the server's own service principal.
-    DATABRICKS_CLIENT_ID: serverSp.applicationId,
-    DATABRICKS_CLIENT_SECRET: serverSp.secret,
-    DATABRICKS_WAREHOUSE_ID: app.config.workspace.warehouseId,
-    MCP_SALES_TABLE: app.config.workspace.salesTable,
-    MCP_AUDIT_TABLE: app.config.workspace.auditTable,
     MCP_AUDIT_SPOOL_DIR: join(spoolDir, spool),
-    DATABRICKS_GENIE_SPACE_ID: app.config.workspace.genieSpaceId,
   });
   const direct = new DirectStatementClient(
     workspaceUrl,

@@ -72,9 +72,8 @@ export function createJwtVerifier(options: {
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is larger than allowed.");
     // Keyed by the token itself (memory only, bounded): a lookup hashes it with the engine's own string hash, so a
     // reused token costs no digest.
-    const key = token;
     const now = Date.now();
-    const hit = verified.get(key);
+    const hit = verified.get(token);
     if (hit && hit.untilMs > now) return { payload: hit.payload };
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -84,7 +83,7 @@ export function createJwtVerifier(options: {
         clockTolerance: options.clockToleranceS,
         requiredClaims: ["exp", "sub"],
       });
-      verified.set(key, { payload, untilMs: Math.min(now + reuseMs, payload.exp! * 1000) });
+      verified.set(token, { payload, untilMs: Math.min(now + reuseMs, payload.exp! * 1000) });
       return { payload };
     } catch (err) {
       throw verificationError(err);
