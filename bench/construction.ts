@@ -7,6 +7,7 @@ import type { ServerResponse } from "node:http";
 import { createMcpServer } from "../src/mcp/server-factory.js";
 import { PostTransport } from "../src/transport/post-transport.js";
 import { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";
+import { ConversationHandles } from "../src/policy/conversation-handle.js";
 import { buildToolCatalog } from "../src/mcp/tool-catalog.js";
 import type { DispatcherDeps } from "../src/mcp/tool-dispatcher.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
@@ -37,6 +38,7 @@ export async function measureConstruction(config: Config, options: { iterations:
       throw new Error("not called");
     },
     workspaceViews: new WorkspaceViewCache(1, 0),
+    conversationHandles: ConversationHandles.ephemeral(),
   };
   const caller: ResolvedCaller = {
     identity: { mode: "obo", source: "bearer", human: "bench@example.com", scopes: ["all-apis"] },

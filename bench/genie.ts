@@ -6,7 +6,7 @@ import { OVERHEAD_USER } from "./overhead.js";
 import { median, ms, type Figure } from "./stats.js";
 import { McpWireClient } from "./wire.js";
 
-const MESSAGE_PATH = /^\/api\/2\.0\/genie\/spaces\/[^/]+\/conversations\/[^/]+\/messages\/([^/]+)$/;
+const MESSAGE_PATH = /^\/api\/2\.0\/genie\/spaces\/[^/]+\/conversations\/([^/]+)\/messages\/([^/]+)$/;
 /** A message with a query reaches COMPLETED after this many steps (emulator/genie/lifecycle.ts). */
 const COMPLETED_STEP = QUERY_MESSAGE_STEPS.indexOf("COMPLETED");
 
@@ -19,12 +19,17 @@ export async function measureGenie(stack: BenchStack, options: { messages: numbe
   const stepMs = workspace.context.genieStepDelayMs;
   const { access_token } = await workspace.tokens.issue(OVERHEAD_USER, ["all-apis"], 3600);
   const authorization = `Bearer ${access_token}`;
-  // Count the polls the server sends for each message, as the workspace receives them.
+  // Count the polls the server sends for each message, as the workspace receives them, and note each message's
+  // Genie conversation (the tool hands out a signed handle instead).
   const polls = new Map<string, number>();
+  const conversations = new Map<string, string>();
   const apply = workspace.faults.apply.bind(workspace.faults);
   workspace.faults.apply = (req: IncomingMessage, res: ServerResponse, pathname: string) => {
-    const id = req.method === "GET" ? MESSAGE_PATH.exec(pathname)?.[1] : undefined;
-    if (id) polls.set(id, (polls.get(id) ?? 0) + 1);
+    const match = req.method === "GET" ? MESSAGE_PATH.exec(pathname) : null;
+    if (match) {
+      polls.set(match[2]!, (polls.get(match[2]!) ?? 0) + 1);
+      conversations.set(match[2]!, match[1]!);
+    }
     return apply(req, res, pathname);
   };
   const mcp = new McpWireClient(stack.mcpUrl);
@@ -41,12 +46,9 @@ export async function measureGenie(stack: BenchStack, options: { messages: numbe
         { authorization },
       );
       const returnedAt = Date.now();
-      const { conversation_id, message_id } = result.structuredContent as {
-        conversation_id: string;
-        message_id: string;
-      };
+      const { message_id } = result.structuredContent as { message_id: string };
       const res = await fetch(
-        `${workspace.baseUrl}/api/2.0/genie/spaces/${app.config.workspace.genieSpaceId}/conversations/${conversation_id}/messages/${message_id}`,
+        `${workspace.baseUrl}/api/2.0/genie/spaces/${app.config.workspace.genieSpaceId}/conversations/${conversations.get(message_id)}/messages/${message_id}`,
         { headers: { authorization } },
       );
       const message = (await res.json()) as { created_timestamp: number; last_updated_timestamp: number };

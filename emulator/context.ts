@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Clock } from "../src/clock.js";
 import type { Directory } from "./directory.js";
 import type { Counters, FaultInjector } from "./faults.js";
 import type { Principal } from "./principal.js";
@@ -25,4 +26,6 @@ export interface WorkspaceContext {
   idpJwksUri: string;
   /** Delay of each Genie status step, in ms. */
   genieStepDelayMs: number;
+  /** Time Genie messages advance on (their steps and result retention); tests move a fake one. */
+  clock: Clock;
 }

@@ -19,6 +19,7 @@ import { registerGenieRoutes } from "./genie/routes.js";
 import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
 import { registerServingRoutes } from "./serving/routes.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
+import { systemClock, type Clock } from "../src/clock.js";
 
 export interface LocalWorkspaceOptions {
   host?: string;
@@ -28,6 +29,8 @@ export interface LocalWorkspaceOptions {
   seed?: Seed;
   seedPath?: string;
   genieStepDelayMs?: number;
+  /** Time Genie messages advance on; the system clock unless a test moves a fake one. */
+  clock?: Clock;
   /** Serve `/__admin/*` (fault injection and counters over HTTP). Off unless asked for. */
   adminRoutes?: boolean;
 }
@@ -97,6 +100,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     idpIssuer: idp.issuer,
     idpJwksUri: idp.jwksUri,
     genieStepDelayMs: options.genieStepDelayMs ?? 150,
+    clock: options.clock ?? systemClock,
   } as WorkspaceContext;
   const tokens = await WorkspaceTokens.create(context);
   context.auth = tokens;

@@ -5,6 +5,11 @@ import { embeddedConfigBase } from "./config/embedded.js";
 import type { Config } from "./config/schema.js";
 import { createLogger } from "./observability/logger.js";
 import { ServerMetrics } from "./observability/metrics.js";
+import {
+  metricsEndpoint,
+  startMetricsListener,
+  type RunningMetricsListener,
+} from "./observability/metrics-endpoint.js";
 import { buildToolCatalog } from "./mcp/tool-catalog.js";
 import type { DispatcherDeps, AuditSink } from "./mcp/tool-dispatcher.js";
 import { WorkspaceViewCache } from "./identity/workspace-view-cache.js";
@@ -18,8 +23,10 @@ import { createCredentialResolver } from "./identity/strategy-selector.js";
 import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
+import { RefusalAggregator } from "./audit/refusal-aggregator.js";
 import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
+import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
 
 export interface App {
@@ -29,6 +36,10 @@ export interface App {
   localWorkspace?: LocalWorkspace;
   /** Present when metrics are on (`MCP_METRICS`). */
   metrics?: ServerMetrics;
+  /** The listener of its own for `/metrics`, when `MCP_METRICS_PORT` is set (HTTP). */
+  metricsListener?: RunningMetricsListener;
+  /** Refusals at the door without a verified identity, folded per source, code and minute (HTTP). */
+  refusals?: RefusalAggregator;
   stop(): Promise<void>;
 }
 
@@ -90,9 +101,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const host = config.workspace.host!;
   const catalog = buildToolCatalog(ALL_TOOLS);
   const scopes = scopesFor(ALL_TOOLS);
-  const resolver = createCredentialResolver(config, { scopes, logger });
+  const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger });
   const metrics = config.observability.metrics
-    ? new ServerMetrics({ tokenCache: resolver.cache, auditSpoolDepth: () => audit.depth() })
+    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
     : undefined;
   const httpClient = new WorkspaceHttpClient(host, {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
@@ -110,7 +121,18 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   });
   await audit.start();
 
-  const sink: AuditSink = { record: (entry) => audit.record(entry) };
+  const refusals = new RefusalAggregator((entry) => audit.record(entry), logger);
+  const sink: AuditSink = {
+    record: (entry) => audit.record(entry),
+    admit: (call) => audit.admit(call),
+    refuseUnverified: (refusal) => refusals.refuse(refusal),
+  };
+  const { handleSecret } = config.server;
+  if (!handleSecret && config.server.transport === "http")
+    logger.warn("MCP_HANDLE_SECRET is not set: Genie follow-ups work only on this replica and until it restarts");
+  const conversationHandles = handleSecret
+    ? ConversationHandles.withSecret(handleSecret)
+    : ConversationHandles.ephemeral();
   const dispatcher: DispatcherDeps = {
     config,
     catalog,
@@ -121,6 +143,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       config.identity.workspaceViewTtlS * 1000,
     ),
     onCallFinished: metrics ? (entry) => metrics.observeCall(entry) : undefined,
+    conversationHandles,
     workspaceFor: (caller, tool, requestId, recordStatement) =>
       createWorkspaceApi(httpClient, caller.credential, {
         requestId,
@@ -157,6 +180,11 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     };
   }
 
+  const metricsAt = metrics ? metricsEndpoint(config, () => metrics.text()) : undefined;
+  if (metricsAt?.warning) logger.warn(metricsAt.warning);
+  const metricsListener = metricsAt?.ownListener
+    ? await startMetricsListener({ ...metricsAt, ownListener: metricsAt.ownListener }, config.server.allowedHosts)
+    : undefined;
   const http = await startHttpServer({
     config,
     dispatcher,
@@ -167,8 +195,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     // The first authorization server is the IdP when Federation is on; it knows its own scopes, not the workspace's.
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
-    metrics: metrics ? () => metrics.text() : undefined,
+    metrics: metricsAt && !metricsAt.ownListener ? metricsAt.serve : undefined,
     onShutdown: async () => {
+      await refusals.stop();
       await audit.stop();
     },
   });
@@ -179,7 +208,10 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     http,
     localWorkspace,
     metrics,
+    refusals,
+    metricsListener,
     async stop() {
+      await metricsListener?.close();
       await http.shutdown();
       await httpClient.close();
       await stopWorkspace();

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   EXCHANGE_POLICY_MISMATCH: "EXCHANGE_POLICY_MISMATCH",
   EXCHANGE_FAILED: "EXCHANGE_FAILED",
   PROXY_HEADER_UNTRUSTED: "PROXY_HEADER_UNTRUSTED",
+  CREDENTIALS_CONFLICT: "CREDENTIALS_CONFLICT",
   // what can you do
   TOOL_NOT_ALLOWED: "TOOL_NOT_ALLOWED",
   SCOPE_MISSING: "SCOPE_MISSING",
@@ -30,6 +31,7 @@ export const ErrorCodes = {
   QUERY_RESULT_EXPIRED: "QUERY_RESULT_EXPIRED",
   // server
   CONFIG_INVALID: "CONFIG_INVALID",
+  AUDIT_UNAVAILABLE: "AUDIT_UNAVAILABLE",
   INTERNAL: "INTERNAL",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -62,6 +64,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCodes.TOKEN_INVALID:
     case ErrorCodes.TOKEN_EXPIRED:
     case ErrorCodes.PROXY_HEADER_UNTRUSTED:
+    case ErrorCodes.CREDENTIALS_CONFLICT:
       return 401;
     case ErrorCodes.ROLE_UNMAPPED:
     case ErrorCodes.EXCHANGE_POLICY_MISMATCH:
@@ -74,6 +77,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCodes.EXCHANGE_FAILED:
     case ErrorCodes.UPSTREAM_UNAVAILABLE:
     case ErrorCodes.CIRCUIT_OPEN:
+    case ErrorCodes.AUDIT_UNAVAILABLE:
       return 503;
     default:
       return 500;

@@ -1,3 +1,5 @@
+import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "./clock.js";
+
 /** A signal that aborts when any source does, or when its own time runs out; `dispose` when the work is done. */
 export interface LinkedAbort {
   signal: AbortSignal;
@@ -10,14 +12,19 @@ export interface LinkedAbort {
 /**
  * `AbortSignal.any` plus `AbortSignal.timeout` for work with a known end: plain listeners and one timer, removed by
  * `dispose`, instead of the weak references and finalizers those keep per signal (measurable on the per-call path).
+ * The time limit runs on `clock`.
  */
-export function linkedAbort(sources: readonly (AbortSignal | undefined)[], timeoutMs?: number): LinkedAbort {
+export function linkedAbort(
+  sources: readonly (AbortSignal | undefined)[],
+  timeoutMs?: number,
+  clock: Clock = systemClock,
+): LinkedAbort {
   const controller = new AbortController();
   const attached: { source: AbortSignal; onAbort: () => void }[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ClockTimer | undefined;
   let timedOut = false;
   const dispose = () => {
-    clearTimeout(timer);
+    cancelTimer(timer);
     for (const { source, onAbort } of attached) source.removeEventListener("abort", onAbort);
     attached.length = 0;
   };
@@ -36,15 +43,11 @@ export function linkedAbort(sources: readonly (AbortSignal | undefined)[], timeo
   }
   if (controller.signal.aborted) dispose();
   else if (timeoutMs !== undefined) {
-    timer = setTimeout(
-      () => {
-        timedOut = true;
-        dispose();
-        controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
-      },
-      Math.max(0, timeoutMs),
-    );
-    timer.unref();
+    timer = afterTime(clock, timeoutMs, () => {
+      timedOut = true;
+      dispose();
+      controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+    });
   }
   return {
     signal: controller.signal,

@@ -4,6 +4,8 @@ import type { Config, ToolName } from "../src/config/schema.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
 import type { WorkspaceApi } from "../src/databricks/workspace-api.js";
 import type { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";
+import type { Clock } from "../src/clock.js";
+import type { ConversationHandles } from "../src/policy/conversation-handle.js";
 
 /** What a tool handler gets for one call: the caller's own client, never a global one. */
 export interface ToolContext {
@@ -20,6 +22,10 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Epoch ms by which the call must end. */
   deadline: number;
+  /** Time for waits between polls (tests move a fake one). */
+  clock: Clock;
+  /** Signs and opens the Genie conversation handles a caller passes back for follow-ups. */
+  conversationHandles: ConversationHandles;
   /** Sends an MCP progress notification when the client asked for them; a no-op otherwise. */
   reportProgress(progress: number, message: string, total?: number): Promise<void>;
   /** Records a statement id this call caused (lands in the audit row). */

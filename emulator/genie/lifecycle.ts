@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { afterTime, type Clock } from "../../src/clock.js";
 import type { WorkspaceContext } from "../context.js";
 import type { Principal } from "../principal.js";
 import type { GenieMessageRecord, QueryRun } from "./conversations.js";
@@ -32,7 +33,7 @@ export interface LifecycleOptions {
   stepDelayMs: number;
   /** How long a query result stays readable after it completes. */
   resultRetentionMs: number;
-  now: () => number;
+  clock: Clock;
 }
 
 /** Computes message status from elapsed time and runs each message's query as its asker when it is due. */
@@ -44,14 +45,13 @@ export class MessageLifecycle {
 
   private step(message: GenieMessageRecord): number {
     if (this.options.stepDelayMs <= 0) return Number.POSITIVE_INFINITY;
-    return Math.floor((this.options.now() - message.createdAt) / this.options.stepDelayMs);
+    return Math.floor((this.options.clock.now() - message.createdAt) / this.options.stepDelayMs);
   }
 
   /** Schedules the query to start when the message reaches EXECUTING_QUERY, whether or not anyone polls. */
   schedule(message: GenieMessageRecord): void {
     if (!message.query) return;
-    const timer = setTimeout(() => this.startDueRun(message), Math.max(0, EXECUTING_STEP * this.options.stepDelayMs));
-    timer.unref();
+    afterTime(this.options.clock, EXECUTING_STEP * this.options.stepDelayMs, () => this.startDueRun(message));
   }
 
   /** Starts the first run if its step has come (a poll may arrive before a late timer). */
@@ -83,7 +83,7 @@ export class MessageLifecycle {
     return (
       run.state === "SUCCEEDED" &&
       run.finishedAt !== undefined &&
-      this.options.now() >= run.finishedAt + this.options.resultRetentionMs
+      this.options.clock.now() >= run.finishedAt + this.options.resultRetentionMs
     );
   }
 
@@ -94,7 +94,7 @@ export class MessageLifecycle {
     const run: QueryRun = {
       statementId: randomUUID(),
       state: "RUNNING",
-      startedAt: this.options.now(),
+      startedAt: this.options.clock.now(),
       rowCount: 0,
       truncated: false,
       abort: new AbortController(),
@@ -130,7 +130,7 @@ export class MessageLifecycle {
         this.fail(message, run, "GENERIC_SQL_EXEC_API_CALL_EXCEPTION", "The query could not be executed.");
       }
     }
-    run.finishedAt = this.options.now();
+    run.finishedAt = this.options.clock.now();
     message.lastUpdatedAt = run.finishedAt;
     return run;
   }
@@ -144,7 +144,7 @@ export class MessageLifecycle {
   ): void {
     run.state = "FAILED";
     run.error ??= { errorCode, message: error };
-    run.finishedAt = this.options.now();
+    run.finishedAt = this.options.clock.now();
     message.failure = { error, type };
   }
 

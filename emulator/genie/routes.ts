@@ -24,8 +24,6 @@ export interface GenieRouteOptions {
   /** Conversations kept in memory; the least recently used are forgotten past it. Default 1000. */
   maxConversations?: number;
   maxMessagesPerConversation?: number;
-  /** Clock, for tests. */
-  now?: () => number;
 }
 
 export const DEFAULT_GENIE_RESULT_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -36,7 +34,7 @@ const MESSAGE = `${CONVERSATION}/messages/:message_id`;
 
 /** The Genie Conversation API over the seeded spaces, answering as the calling principal. */
 export function registerGenieRoutes(router: Router, ctx: WorkspaceContext, options: GenieRouteOptions = {}): void {
-  const now = options.now ?? Date.now;
+  const now = () => ctx.clock.now();
   const store = new ConversationStore({
     maxConversations: options.maxConversations ?? 1000,
     maxMessagesPerConversation: options.maxMessagesPerConversation ?? 100,
@@ -44,7 +42,7 @@ export function registerGenieRoutes(router: Router, ctx: WorkspaceContext, optio
   const lifecycle = new MessageLifecycle(ctx, {
     stepDelayMs: ctx.genieStepDelayMs,
     resultRetentionMs: options.resultRetentionMs ?? DEFAULT_GENIE_RESULT_RETENTION_MS,
-    now,
+    clock: ctx.clock,
   });
 
   /** Authentication, scope, then the space and CAN_RUN on it, in the order Databricks checks them. */

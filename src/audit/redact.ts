@@ -24,3 +24,39 @@ export function redactArguments(value: unknown, maxChars: number, depth = 0, see
   }
   return out;
 }
+
+/** Nesting kept by the canonical form; deeper values are folded so a hostile depth cannot exhaust the stack. */
+const CANONICAL_DEPTH = 256;
+
+/**
+ * The arguments as canonical JSON (keys sorted, no whitespace), with every secret replaced as in the audit row, so a
+ * digest of it identifies the arguments without confirming a guessed secret. Nothing is cut but hostile nesting.
+ */
+export function canonicalArguments(value: unknown): string {
+  return canonical(value, 0, new WeakSet<object>()) ?? "null";
+}
+
+function canonical(value: unknown, depth: number, seen: WeakSet<object>): string | undefined {
+  if (value === null || typeof value === "boolean") return String(value);
+  if (typeof value === "number") return JSON.stringify(value);
+  if (typeof value === "string") return JSON.stringify(SECRET_VALUE.test(value.trim()) ? "[redacted]" : value);
+  if (typeof value === "bigint") return JSON.stringify(value.toString());
+  if (typeof value !== "object") return undefined;
+  if (depth >= CANONICAL_DEPTH) return '"[too deep]"';
+  if (seen.has(value)) return '"[cycle]"';
+  seen.add(value);
+  let out: string;
+  if (Array.isArray(value)) out = `[${value.map((v) => canonical(v, depth + 1, seen) ?? "null").join(",")}]`;
+  else {
+    const members: string[] = [];
+    for (const key of Object.keys(value).sort()) {
+      const v = SECRET_KEY.test(key)
+        ? '"[redacted]"'
+        : canonical((value as Record<string, unknown>)[key], depth + 1, seen);
+      if (v !== undefined) members.push(`${JSON.stringify(key)}:${v}`);
+    }
+    out = `{${members.join(",")}}`;
+  }
+  seen.delete(value);
+  return out;
+}

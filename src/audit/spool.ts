@@ -1,18 +1,17 @@
 import {
-  constants,
   closeSync,
-  fdatasync,
+  existsSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
   renameSync,
-  write,
   writeSync,
-  existsSync,
 } from "node:fs";
-import { promisify } from "node:util";
 import { join } from "node:path";
+import { APPEND_DURABLY, writeDurably } from "./durable-file.js";
 
 export interface SpooledRecord {
   record_id: string;
@@ -30,20 +29,50 @@ export class AuditSpool {
   private spoolFd: number;
   private ackFd: number;
   private readonly pendingRecords = new Map<string, SpooledRecord>();
-  private queue: { line: string; record: SpooledRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Bytes of each pending record's line, and their sum: what the spool holds that the table does not. */
+  private readonly pendingLineBytes = new Map<string, number>();
+  private pendingBytes = 0;
+  /** Bytes in the spool file, acknowledged lines included, since it was last emptied. */
+  private fileBytes = 0;
+  private queue: {
+    line: string;
+    bytes: number;
+    record: SpooledRecord;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   private flushing = false;
   private flushed: Promise<void> = Promise.resolve();
   private acked: Promise<void> = Promise.resolve();
   syncs = 0;
   appends = 0;
+  compactions = 0;
 
-  constructor(dir: string) {
+  /** `compactAfterBytes`: the spool file is emptied once everything in it is written and it has grown this large. */
+  constructor(
+    dir: string,
+    private readonly compactAfterBytes = 4 * 1024 * 1024,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.spoolPath = join(dir, "audit-spool.jsonl");
     this.ackPath = join(dir, "audit-acked.jsonl");
     this.replay();
     this.spoolFd = openSync(this.spoolPath, APPEND_DURABLY, 0o600);
     this.ackFd = openSync(this.ackPath, APPEND_DURABLY, 0o600);
+    this.fileBytes = fstatSync(this.spoolFd).size;
+  }
+
+  private hold(record: SpooledRecord, bytes: number): void {
+    if (this.pendingRecords.has(record.record_id)) return;
+    this.pendingRecords.set(record.record_id, record);
+    this.pendingLineBytes.set(record.record_id, bytes);
+    this.pendingBytes += bytes;
+  }
+
+  private release(id: string): void {
+    if (!this.pendingRecords.delete(id)) return;
+    this.pendingBytes -= this.pendingLineBytes.get(id) ?? 0;
+    this.pendingLineBytes.delete(id);
   }
 
   private static lines(path: string): unknown[] {
@@ -64,7 +93,7 @@ export class AuditSpool {
     const acked = new Set(AuditSpool.lines(this.ackPath).map(String));
     for (const record of AuditSpool.lines(this.spoolPath) as SpooledRecord[]) {
       if (record && typeof record.record_id === "string" && !acked.has(record.record_id))
-        this.pendingRecords.set(record.record_id, record);
+        this.hold(record, Buffer.byteLength(JSON.stringify(record)) + 1);
     }
     // Compact: rewrite the spool with only the pending records, then start a fresh ack log.
     const tmp = `${this.spoolPath}.tmp`;
@@ -81,7 +110,8 @@ export class AuditSpool {
   /** Resolves once the record is on disk. */
   append(record: SpooledRecord): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ line: `${JSON.stringify(record)}\n`, record, resolve, reject });
+      const line = `${JSON.stringify(record)}\n`;
+      this.queue.push({ line, bytes: Buffer.byteLength(line), record, resolve, reject });
       this.appends += 1;
       if (!this.flushing) this.flush();
     });
@@ -101,7 +131,8 @@ export class AuditSpool {
           await writeDurably(this.spoolFd, batch.map((b) => b.line).join(""));
           this.syncs += 1;
           for (const b of batch) {
-            this.pendingRecords.set(b.record.record_id, b.record);
+            this.fileBytes += b.bytes;
+            this.hold(b.record, b.bytes);
             b.resolve();
           }
         } catch (err) {
@@ -122,8 +153,18 @@ export class AuditSpool {
     return out;
   }
 
+  /** Records not yet written to the table, oldest first, without copying them. */
+  oldest(): IterableIterator<SpooledRecord> {
+    return this.pendingRecords.values();
+  }
+
   depth(): number {
     return this.pendingRecords.size;
+  }
+
+  /** Bytes of the records not yet written to the table (their spool lines). */
+  bytes(): number {
+    return this.pendingBytes;
   }
 
   /** Marks records as written to the table; durable before it resolves. Acknowledgements are written in order. */
@@ -131,10 +172,25 @@ export class AuditSpool {
     if (ids.length === 0) return Promise.resolve();
     const run = this.acked.then(async () => {
       await writeDurably(this.ackFd, ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
-      for (const id of ids) this.pendingRecords.delete(id);
+      for (const id of ids) this.release(id);
+      this.emptyWhenAllWritten();
     });
     this.acked = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Once every record is in the table, both files start over, so a long-running server's spool does not grow with
+   * everything it ever wrote. Synchronous, so no append can land in between; losing it in a crash only replays
+   * acknowledged records, which the idempotent INSERT skips.
+   */
+  private emptyWhenAllWritten(): void {
+    if (this.fileBytes < this.compactAfterBytes) return;
+    if (this.pendingRecords.size > 0 || this.queue.length > 0 || this.flushing) return;
+    ftruncateSync(this.spoolFd, 0);
+    ftruncateSync(this.ackFd, 0);
+    this.fileBytes = 0;
+    this.compactions += 1;
   }
 
   /** Closes the files once every append already made is on disk. */
@@ -144,23 +200,4 @@ export class AuditSpool {
     closeSync(this.spoolFd);
     closeSync(this.ackFd);
   }
-}
-
-const writeAsync = promisify(write);
-const datasync = promisify(fdatasync);
-
-/**
- * Append-only, and where the platform has O_DSYNC every write returns only once its data is on disk: one trip to the
- * thread pool per batch instead of a write and then an fdatasync.
- */
-const APPEND_DURABLY = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_DSYNC ?? 0);
-
-/** Writes all of `text` at the end of an append-mode file (a short write continues where it stopped), durably. */
-async function writeDurably(fd: number, text: string): Promise<void> {
-  const buffer = Buffer.from(text);
-  for (let offset = 0; offset < buffer.length;) {
-    const { bytesWritten } = await writeAsync(fd, buffer, offset, buffer.length - offset);
-    offset += bytesWritten;
-  }
-  if (constants.O_DSYNC === undefined) await datasync(fd);
 }

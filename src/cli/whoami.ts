@@ -8,7 +8,6 @@ import { WorkspaceHttpClient } from "../databricks/http-client.js";
 import { createWorkspaceApi } from "../databricks/workspace-api.js";
 import { withProfileHost } from "../identity/databricks-profile.js";
 import { createCredentialResolver } from "../identity/strategy-selector.js";
-import { scopesFor } from "../policy/scopes.js";
 import { ALL_TOOLS } from "../../tools/index.js";
 import { loadIdentityConfig } from "./login.js";
 
@@ -38,7 +37,7 @@ export async function runWhoami(options: { env?: Record<string, string | undefin
   try {
     const config = loadIdentityConfig(env, base);
     const resolver = createCredentialResolver(config, {
-      scopes: scopesFor(ALL_TOOLS),
+      tools: ALL_TOOLS,
       logger: pino({ level: "silent" }),
     });
     const caller = await resolver.resolve({ transport: "stdio", headers: {} });

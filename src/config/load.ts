@@ -97,11 +97,13 @@ function fromEnv(env: Env): Json {
       publicUrl: env.MCP_PUBLIC_URL,
       allowedOrigins: list(env, "MCP_ALLOWED_ORIGINS"),
       allowedHosts: list(env, "MCP_ALLOWED_HOSTS"),
+      handleSecret: env.MCP_HANDLE_SECRET,
     },
     identity: {
       obo: {
         // Databricks Apps sets DATABRICKS_APP_NAME; only there is the proxy header trusted by default.
         trustProxyHeader: bool(env, "MCP_TRUST_PROXY_HEADER") ?? (env.DATABRICKS_APP_NAME ? true : undefined),
+        audience: env.MCP_OBO_AUDIENCE,
       },
       federation: {
         issuers: federationIssuer
@@ -116,6 +118,7 @@ function fromEnv(env: Env): Json {
             ]
           : undefined,
         roleToServicePrincipal: json(env, "MCP_ROLE_TO_SERVICE_PRINCIPAL"),
+        maxTokenLifetimeS: int(env, "MCP_MAX_TOKEN_LIFETIME_S"),
       },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,
@@ -132,8 +135,19 @@ function fromEnv(env: Env): Json {
       workspaceViewTtlS: int(env, "MCP_WORKSPACE_VIEW_TTL_S"),
     },
     policy: { rbac: json(env, "MCP_RBAC") },
-    audit: { spoolDir: env.MCP_AUDIT_SPOOL_DIR },
-    observability: { metrics: bool(env, "MCP_METRICS") },
+    audit: {
+      spoolDir: env.MCP_AUDIT_SPOOL_DIR,
+      maxRecordBytes: int(env, "MCP_AUDIT_MAX_RECORD_BYTES"),
+      maxBatchBytes: int(env, "MCP_AUDIT_MAX_BATCH_BYTES"),
+      maxSpoolRecords: int(env, "MCP_AUDIT_SPOOL_MAX_RECORDS"),
+      maxSpoolBytes: int(env, "MCP_AUDIT_SPOOL_MAX_BYTES"),
+    },
+    observability: {
+      metrics: bool(env, "MCP_METRICS"),
+      metricsToken: env.MCP_METRICS_TOKEN,
+      metricsHost: env.MCP_METRICS_HOST,
+      metricsPort: int(env, "MCP_METRICS_PORT"),
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
   }) as Json;
@@ -177,6 +191,8 @@ export function parseConfig(raw: unknown): Config {
         "identity.federation.roleToServicePrincipal: Federation is configured but maps no role (set MCP_ROLE_TO_SERVICE_PRINCIPAL).",
       );
     }
+    if (config.observability.metricsHost !== undefined && config.observability.metricsPort === undefined)
+      throw new ConfigError("observability.metricsHost: set MCP_METRICS_PORT too (the port of the metrics listener).");
     return config;
   }
   const issue = result.error.issues[0]!;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 
 export const TOOL_NAMES = [
   "check_identity",
@@ -66,6 +67,15 @@ export const ConfigSchema = z.object({
       allowedHosts: z.array(z.string()).default([]).describe("Host header values allowed besides loopback ones."),
       maxBodyBytes: z.number().int().positive().default(1_048_576),
       shutdownDeadlineMs: z.number().int().positive().default(10_000),
+      handleSecret: z
+        .string()
+        .refine((secret) => Buffer.byteLength(secret, "utf8") >= MIN_HANDLE_SECRET_BYTES, {
+          message: `MCP_HANDLE_SECRET must be at least ${MIN_HANDLE_SECRET_BYTES} bytes (for example 64 hex characters)`,
+        })
+        .optional()
+        .describe(
+          "Key of the signed Genie conversation handles; the same on every replica. Unset: random per process.",
+        ),
     })
     .prefault({}),
   identity: z
@@ -78,17 +88,35 @@ export const ConfigSchema = z.object({
             .describe("Trust x-forwarded-access-token (only behind the Databricks Apps proxy)."),
           acceptWorkspaceBearer: z.boolean().default(true),
           tools: z.array(ToolName).optional().describe("Tools OBO callers may use; unset: all, Unity Catalog decides."),
+          audience: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "OAuth client id (`client_id` claim) or audience (`aud`) an OBO token must carry; unset: any workspace token.",
+            ),
         })
         .prefault({}),
       federation: z
         .object({
-          issuers: z.array(FederationIssuer).default([]),
+          issuers: z
+            .array(FederationIssuer)
+            .default([])
+            .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, {
+              message: "each issuer may be listed once",
+            }),
           roleToServicePrincipal: z
             .record(z.string(), z.string())
             .default({})
             .describe("Role → service principal application id."),
           clockToleranceS: z.number().int().min(0).max(60).default(30),
           maxTokenBytes: z.number().int().positive().max(65_536).default(8192),
+          maxTokenLifetimeS: z
+            .number()
+            .int()
+            .positive()
+            .default(86_400)
+            .describe("Longest inbound token lifetime accepted (exp − iat), for Federation and OBO bearers."),
           jwks: z
             .object({
               cooldownMs: z
@@ -164,6 +192,34 @@ export const ConfigSchema = z.object({
       batchSize: z.number().int().positive().max(1000).default(100),
       flushIntervalMs: z.number().int().positive().default(500),
       maxArgumentChars: z.number().int().positive().default(512),
+      maxRecordBytes: z
+        .number()
+        .int()
+        .min(8192, { message: "MCP_AUDIT_MAX_RECORD_BYTES must be at least 8192" })
+        .max(1_048_576, { message: "MCP_AUDIT_MAX_RECORD_BYTES must be at most 1048576" })
+        .default(16_384)
+        .describe(
+          "Ceiling of one audit record as the INSERT carries it; larger arguments become a preview and a digest.",
+        ),
+      maxBatchBytes: z
+        .number()
+        .int()
+        .min(65_536, { message: "MCP_AUDIT_MAX_BATCH_BYTES must be at least 65536" })
+        .max(15_728_640, { message: "MCP_AUDIT_MAX_BATCH_BYTES must be at most 15728640 (the workspace takes 16 MiB)" })
+        .default(4_194_304)
+        .describe("Ceiling of one INSERT request to the audit table, under the workspace's 16 MiB request limit."),
+      maxSpoolRecords: z
+        .number()
+        .int()
+        .min(100, { message: "MCP_AUDIT_SPOOL_MAX_RECORDS must be at least 100" })
+        .default(100_000)
+        .describe("Tool calls are refused (AUDIT_UNAVAILABLE) while this many records wait for the table."),
+      maxSpoolBytes: z
+        .number()
+        .int()
+        .min(1_048_576, { message: "MCP_AUDIT_SPOOL_MAX_BYTES must be at least 1048576" })
+        .default(67_108_864)
+        .describe("Tool calls are refused (AUDIT_UNAVAILABLE) while this many bytes of records wait for the table."),
     })
     .prefault({}),
   timeouts: z
@@ -182,6 +238,19 @@ export const ConfigSchema = z.object({
         .boolean()
         .default(true)
         .describe("Serve Prometheus metrics at /metrics on the HTTP port (no person or token in any label)."),
+      metricsToken: z
+        .string()
+        .min(16, { message: "MCP_METRICS_TOKEN must be at least 16 characters" })
+        .optional()
+        .describe("When set, /metrics answers only requests with `Authorization: Bearer <token>`."),
+      metricsHost: z.string().min(1).optional().describe("Address of a listener of its own for /metrics (127.0.0.1)."),
+      metricsPort: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .optional()
+        .describe("When set, /metrics is served only on this port (on metricsHost), and the MCP port answers 404."),
     })
     .prefault({}),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

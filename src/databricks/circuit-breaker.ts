@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from "../clock.js";
 import { ErrorCodes, UpstreamError } from "../errors.js";
 
 export interface CircuitBreakerOptions {
@@ -5,8 +6,8 @@ export interface CircuitBreakerOptions {
   failureThreshold: number;
   /** How long an open circuit refuses calls before one probe is let through (half-open). */
   cooldownMs: number;
-  /** Clock, for tests. */
-  now?: () => number;
+  /** Time the cooldown runs on. */
+  clock?: Clock;
 }
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -30,7 +31,11 @@ export class CircuitBreaker {
   private readonly options: Required<CircuitBreakerOptions>;
 
   constructor(options: Partial<CircuitBreakerOptions> = {}) {
-    this.options = { ...DEFAULT_CIRCUIT_OPTIONS, now: Date.now, ...options } as Required<CircuitBreakerOptions>;
+    this.options = {
+      ...DEFAULT_CIRCUIT_OPTIONS,
+      ...options,
+      clock: options.clock ?? systemClock,
+    } as Required<CircuitBreakerOptions>;
   }
 
   private circuit(key: string): Circuit {
@@ -47,7 +52,7 @@ export class CircuitBreaker {
   state(key: string): CircuitState {
     const circuit = this.circuits.get(key);
     if (!circuit) return "closed";
-    if (circuit.state === "open" && this.options.now() - circuit.openedAt >= this.options.cooldownMs)
+    if (circuit.state === "open" && this.options.clock.now() - circuit.openedAt >= this.options.cooldownMs)
       return "half-open";
     return circuit.state;
   }
@@ -56,7 +61,7 @@ export class CircuitBreaker {
   admit(key: string, family: string): void {
     const circuit = this.circuit(key);
     if (circuit.state === "closed") return;
-    const waited = this.options.now() - circuit.openedAt;
+    const waited = this.options.clock.now() - circuit.openedAt;
     if (circuit.state === "open" && waited >= this.options.cooldownMs) circuit.state = "half-open";
     if (circuit.state === "half-open" && !circuit.probing) {
       circuit.probing = true;
@@ -82,7 +87,7 @@ export class CircuitBreaker {
     circuit.failures += 1;
     if (circuit.state === "half-open" || circuit.failures >= this.options.failureThreshold) {
       circuit.state = "open";
-      circuit.openedAt = this.options.now();
+      circuit.openedAt = this.options.clock.now();
     }
     circuit.probing = false;
   }

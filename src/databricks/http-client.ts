@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
+import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
 import type { AccessToken, WorkspaceCredential } from "../identity/types.js";
 import { linkedAbort } from "../linked-abort.js";
@@ -31,6 +31,8 @@ export interface WorkspaceHttpClientOptions {
   circuit?: Partial<CircuitBreakerOptions>;
   /** Observes every upstream answer by API family (status 0: no answer — reset, refused or timed out). Never throws. */
   onUpstreamResponse?(status: number, family: string): void;
+  /** Time for deadlines, backoff and Retry-After waits, and the circuits' cooldown (unless `circuit` names its own). */
+  clock?: Clock;
 }
 
 const DEFAULTS = {
@@ -121,13 +123,16 @@ export class WorkspaceHttpClient {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   private readonly options: typeof DEFAULTS & WorkspaceHttpClientOptions;
   readonly breaker: CircuitBreaker;
+  /** The clock a call's `deadline` is read on. */
+  readonly clock: Clock;
 
   constructor(
     readonly host: string,
     options: WorkspaceHttpClientOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
-    this.breaker = new CircuitBreaker(options.circuit);
+    this.clock = options.clock ?? systemClock;
+    this.breaker = new CircuitBreaker({ ...options.circuit, clock: options.circuit?.clock ?? this.clock });
   }
 
   async request<T>(req: WorkspaceRequest): Promise<T> {
@@ -136,7 +141,7 @@ export class WorkspaceHttpClient {
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
       if (req.signal?.aborted) throw cancelled();
-      if (req.deadline !== undefined && Date.now() >= req.deadline) throw timedOut(family);
+      if (req.deadline !== undefined && this.clock.now() >= req.deadline) throw timedOut(family);
       const token = await this.tokenWithin(req, family);
       this.breaker.admit(circuitKey, family);
       const outcome = await this.send(req, token);
@@ -196,11 +201,11 @@ export class WorkspaceHttpClient {
     const pending = req.credential.token({ signal: req.signal, ...(forceRefresh ? { forceRefresh } : {}) });
     if (req.deadline === undefined && !req.signal) return pending;
     pending.catch(() => undefined); // abandoned on timeout: its later failure must not go unhandled
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ClockTimer | undefined;
     let onAbort: (() => void) | undefined;
     const bounds = new Promise<never>((_, reject) => {
       if (req.deadline !== undefined)
-        timer = setTimeout(() => reject(timedOut(family)), Math.max(0, req.deadline - Date.now()));
+        timer = afterTime(this.clock, req.deadline - this.clock.now(), () => reject(timedOut(family)));
       if (req.signal) {
         onAbort = () => reject(cancelled());
         req.signal.addEventListener("abort", onAbort, { once: true });
@@ -209,16 +214,16 @@ export class WorkspaceHttpClient {
     try {
       return await Promise.race([pending, bounds]);
     } finally {
-      clearTimeout(timer);
+      cancelTimer(timer);
       if (onAbort) req.signal?.removeEventListener("abort", onAbort);
     }
   }
 
   /** One HTTP exchange, bounded by the caller's signal and the call's deadline (or the default request timeout). */
   private async send(req: WorkspaceRequest, token: AccessToken): Promise<Attempt> {
-    const budget = req.deadline !== undefined ? req.deadline - Date.now() : this.options.requestTimeoutMs;
+    const budget = req.deadline !== undefined ? req.deadline - this.clock.now() : this.options.requestTimeoutMs;
     if (budget <= 0) return { kind: "timeout" };
-    const limit = linkedAbort([req.signal], budget);
+    const limit = linkedAbort([req.signal], budget, this.clock);
     const { signal } = limit;
     try {
       const res = await request(`${this.host}${req.path}`, {
@@ -239,7 +244,7 @@ export class WorkspaceHttpClient {
         kind: "answer",
         status: res.statusCode,
         text,
-        retryAfterS: parseRetryAfter(typeof header === "string" ? header : undefined),
+        retryAfterS: typeof header === "string" ? parseRetryAfter(header, this.clock.now()) : undefined,
       };
     } catch (err) {
       if (req.signal?.aborted) return { kind: "cancelled" };
@@ -255,9 +260,9 @@ export class WorkspaceHttpClient {
     const cap = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** (attempt - 1));
     const wait = retryAfterS !== undefined ? retryAfterS * 1000 : Math.random() * cap;
     if (retryAfterS !== undefined && wait > this.options.maxRetryAfterMs) return false;
-    if (req.deadline !== undefined && Date.now() + wait >= req.deadline) return false;
+    if (req.deadline !== undefined && this.clock.now() + wait >= req.deadline) return false;
     try {
-      await sleep(wait, undefined, req.signal ? { signal: req.signal } : undefined);
+      await this.clock.sleep(wait, req.signal);
     } catch {
       throw cancelled();
     }

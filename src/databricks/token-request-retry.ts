@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { CustomFetch } from "openid-client";
+import { systemClock, type Clock } from "../clock.js";
 import { parseRetryAfter } from "./http-client.js";
 
 /** Grants that may be sent again: repeating them only mints another token. An authorization code is single-use. */
@@ -12,6 +12,8 @@ export interface TokenRetryOptions {
   maxBackoffMs?: number;
   /** A longer Retry-After is not waited for: the answer goes back to the caller. */
   maxRetryAfterMs?: number;
+  /** Time the backoff and Retry-After waits run on. */
+  clock?: Clock;
 }
 
 function grantOf(body: unknown): string | undefined {
@@ -26,7 +28,13 @@ function grantOf(body: unknown): string | undefined {
  * request (an authorization code, a refresh) goes out exactly once.
  */
 export function tokenRequestFetch(options: TokenRetryOptions = {}): CustomFetch {
-  const { maxAttempts = 3, baseBackoffMs = 100, maxBackoffMs = 1000, maxRetryAfterMs = 5000 } = options;
+  const {
+    maxAttempts = 3,
+    baseBackoffMs = 100,
+    maxBackoffMs = 1000,
+    maxRetryAfterMs = 5000,
+    clock = systemClock,
+  } = options;
   return async (url, init) => {
     const repeatable = REPEATABLE_GRANTS.has(grantOf(init.body) ?? "");
     for (let attempt = 1; ; attempt += 1) {
@@ -35,7 +43,7 @@ export function tokenRequestFetch(options: TokenRetryOptions = {}): CustomFetch 
       try {
         const res = await fetch(url, init as RequestInit);
         if (last || !RETRYABLE_STATUS.has(res.status)) return res;
-        const retryAfterS = parseRetryAfter(res.headers.get("retry-after") ?? undefined);
+        const retryAfterS = parseRetryAfter(res.headers.get("retry-after") ?? undefined, clock.now());
         if (retryAfterS !== undefined && retryAfterS * 1000 > maxRetryAfterMs) return res;
         await res.body?.cancel().catch(() => undefined);
         wait =
@@ -46,7 +54,7 @@ export function tokenRequestFetch(options: TokenRetryOptions = {}): CustomFetch 
         if (last || init.signal?.aborted) throw err;
         wait = Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1));
       }
-      await sleep(wait, undefined, init.signal ? { signal: init.signal } : undefined);
+      await clock.sleep(wait, init.signal ?? undefined);
     }
   };
 }

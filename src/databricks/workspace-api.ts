@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { ErrorCodes, UpstreamError } from "../errors.js";
 import type { WorkspaceCredential } from "../identity/types.js";
 import type { WorkspaceHttpClient } from "./http-client.js";
@@ -111,7 +110,10 @@ export function statementFailure(error: { error_code?: string; message?: string 
 }
 const enc = encodeURIComponent;
 
-/** A WorkspaceApi for one caller; `queryTags` ride on every statement so query history joins back to the audit row. */
+/**
+ * A WorkspaceApi for one caller; `queryTags` ride on every statement so query history joins back to the audit row.
+ * Deadlines and statement polling run on the client's clock, the one its own deadline checks read.
+ */
 export function createWorkspaceApi(
   http: WorkspaceHttpClient,
   credential: WorkspaceCredential,
@@ -135,6 +137,7 @@ export function createWorkspaceApi(
       requestId: context.requestId,
     });
   const queryTags = Object.entries(context.queryTags).map(([key, value]) => ({ key, value }));
+  const { clock } = http;
 
   return {
     currentUser: (options) => call("GET", "/api/2.0/preview/scim/v2/Me", undefined, options),
@@ -161,11 +164,11 @@ export function createWorkspaceApi(
       const cancel = () =>
         call("POST", `/api/2.0/sql/statements/${enc(response.statement_id)}/cancel`, {}, {}).catch(() => undefined);
       while (!TERMINAL.has(response.status.state)) {
-        const outOfTime = deadline !== undefined && Date.now() + delay >= deadline;
+        const outOfTime = deadline !== undefined && clock.now() + delay >= deadline;
         if (outOfTime || signal?.aborted) {
           await cancel();
           // PENDING past the deadline means the warehouse never picked the statement up: it is starting or saturated.
-          if (response.status.state === "PENDING" && (outOfTime || (deadline !== undefined && Date.now() >= deadline)))
+          if (response.status.state === "PENDING" && (outOfTime || (deadline !== undefined && clock.now() >= deadline)))
             throw new UpstreamError(
               ErrorCodes.WAREHOUSE_STARTING,
               "The SQL warehouse did not start running the statement in time (it is starting or busy). Retry in a minute.",
@@ -178,7 +181,7 @@ export function createWorkspaceApi(
             );
           throw new UpstreamError(ErrorCodes.CANCELLED, "The statement was cancelled.");
         }
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        await clock.sleep(delay, signal).catch(() => undefined);
         delay = Math.min(delay * 2, 1000);
         response = await call<StatementResponse>(
           "GET",

@@ -1,11 +1,5 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors,
-  type FlattenedJWSInput,
-  type JWSHeaderParameters,
-  type JSONWebKeySet,
-} from "jose";
+import { createLocalJWKSet, errors, type FlattenedJWSInput, type JWSHeaderParameters } from "jose";
+import { ErrorCodes, IdentityError } from "../errors.js";
 
 export interface JwksTiming {
   /** No refetch for an unknown `kid` sooner than this after the last fetch (guards the IdP against kid floods). */
@@ -14,36 +8,64 @@ export interface JwksTiming {
   cacheMaxAgeMs: number;
 }
 
+const FETCH_TIMEOUT_MS = 5000;
+
+type LocalKeys = ReturnType<typeof createLocalJWKSet>;
+
+async function fetchKeys(uri: string): Promise<LocalKeys> {
+  const res = await fetch(uri, {
+    redirect: "manual",
+    headers: { accept: "application/json, application/jwk-set+json" },
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  });
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return createLocalJWKSet((await res.json()) as Parameters<typeof createLocalJWKSet>[0]);
+}
+
 /**
  * The issuer's JWKS, fetched remotely and refetched for an unknown `kid` (a rotated key is picked up without
  * restart). When the endpoint fails, the last key set fetched keeps verifying: an IdP outage does not break keys
- * already known, while an unknown `kid` still fails.
+ * already known, while an unknown `kid` still fails. Ages are measured on `now` (milliseconds), so tests move time.
  */
-export function createJwksKeySource(jwksUri: string | (() => Promise<string>), timing: JwksTiming) {
-  const remoteFor = (uri: string) =>
-    createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: timing.cooldownMs,
-      cacheMaxAge: timing.cacheMaxAgeMs,
-      timeoutDuration: 5000,
-    });
-  let remote: ReturnType<typeof remoteFor> | undefined = typeof jwksUri === "string" ? remoteFor(jwksUri) : undefined;
-  let lastKnown: { jwks: JSONWebKeySet; keys: ReturnType<typeof createLocalJWKSet> } | undefined;
+export function createJwksKeySource(
+  jwksUri: string | (() => Promise<string>),
+  timing: JwksTiming,
+  now: () => number = Date.now,
+) {
+  let known: { keys: LocalKeys; fetchedAt: number } | undefined;
+  let lastAttemptAt = Number.NEGATIVE_INFINITY;
+  let pending: Promise<void> | undefined;
 
-  function remember(): void {
-    const jwks = remote?.jwks();
-    if (jwks && jwks !== lastKnown?.jwks) lastKnown = { jwks, keys: createLocalJWKSet(jwks) };
+  /** One fetch at a time; a failure keeps the keys already known. */
+  function refetch(): Promise<void> {
+    pending ??= (async () => {
+      lastAttemptAt = now();
+      try {
+        const uri = typeof jwksUri === "string" ? jwksUri : await jwksUri();
+        known = { keys: await fetchKeys(uri), fetchedAt: now() };
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
   }
 
   return async function keyFor(header: JWSHeaderParameters, token: FlattenedJWSInput) {
+    if (!known || now() - known.fetchedAt >= timing.cacheMaxAgeMs) {
+      await refetch().catch((err: unknown) => {
+        if (!known)
+          throw err instanceof IdentityError
+            ? err
+            : new IdentityError(ErrorCodes.TOKEN_INVALID, "The identity provider's signing keys could not be fetched.");
+      });
+    }
     try {
-      remote ??= remoteFor(await (jwksUri as () => Promise<string>)());
-      const key = await remote(header, token);
-      remember();
-      return key;
+      return await known!.keys(header, token);
     } catch (err) {
-      const unreachable = !(err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys);
-      if (unreachable && lastKnown) return lastKnown.keys(header, token);
-      throw err;
+      if (!(err instanceof errors.JWKSNoMatchingKey) || now() - lastAttemptAt < timing.cooldownMs) throw err;
+      // An unknown kid may be a rotated key: look once more (at most once per cooldown).
+      await refetch().catch(() => undefined);
+      return known!.keys(header, token);
     }
   };
 }

@@ -39,8 +39,35 @@ function verificationError(err: unknown): IdentityError {
   if (err instanceof IdentityError) return err;
   if (err instanceof errors.JWTExpired)
     return new IdentityError(ErrorCodes.TOKEN_EXPIRED, "The bearer token has expired; obtain a new one.");
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return new IdentityError(
+      ErrorCodes.TOKEN_INVALID,
+      err.reason === "missing"
+        ? `The bearer token has no \`${err.claim}\` claim.`
+        : `The bearer token's \`${err.claim}\` claim is not accepted.`,
+    );
   const code = (err as { code?: string }).code ?? "ERR_UNKNOWN";
   return new IdentityError(ErrorCodes.TOKEN_INVALID, `The bearer token was refused (${code}).`);
+}
+
+/**
+ * What jose leaves to the caller: a non-empty string `sub` (jose accepts `""`), an `iat` not in the future, and a
+ * lifetime (`exp - iat`, or `exp - now` without `iat`) within the maximum, so a stolen long-lived token is refused.
+ */
+function checkClaims(payload: JWTPayload, nowS: number, limits: { clockToleranceS: number; maxLifetimeS: number }) {
+  if (typeof payload.sub !== "string" || payload.sub.trim() === "")
+    throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token's `sub` claim is empty or not a string.");
+  if (payload.iat !== undefined && payload.iat > nowS + limits.clockToleranceS)
+    throw new IdentityError(
+      ErrorCodes.TOKEN_INVALID,
+      "The bearer token's `iat` is in the future; check the identity provider's clock.",
+    );
+  const lifetimeS = payload.exp! - (payload.iat ?? nowS);
+  if (lifetimeS > limits.maxLifetimeS)
+    throw new IdentityError(
+      ErrorCodes.TOKEN_INVALID,
+      `The bearer token lives ${lifetimeS} s, longer than the ${limits.maxLifetimeS} s this server accepts; use a shorter-lived token.`,
+    );
 }
 
 /**
@@ -55,12 +82,17 @@ export function createJwtVerifier(options: {
   algorithms: string[];
   clockToleranceS: number;
   maxTokenBytes: number;
+  /** Longest lifetime accepted (`exp - iat`, or `exp - now` without `iat`). */
+  maxTokenLifetimeS: number;
   jwks?: JwksTiming;
   /** Verified tokens kept for reuse, at most (the token cache's size: one per identity passing through). */
   verifiedCacheEntries?: number;
+  /** Milliseconds since the epoch: the reuse window, the JWKS cache age and jose's `exp`/`nbf` checks use it. */
+  now?: () => number;
 }) {
   const timing = options.jwks ?? DEFAULT_JWKS_TIMING;
-  const keys = createJwksKeySource(options.jwksUri, timing);
+  const clock = options.now ?? Date.now;
+  const keys = createJwksKeySource(options.jwksUri, timing, clock);
   // A token verified moments ago is not verified again (a signature check per request is the hot path's largest
   // cost); never past its `exp`, nor longer than keys are cached, so a revoked key stops verifying just as soon.
   const verified = new LRUCache<string, { payload: JWTPayload; untilMs: number }>({
@@ -72,7 +104,7 @@ export function createJwtVerifier(options: {
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is larger than allowed.");
     // Keyed by the token itself (memory only, bounded): a lookup hashes it with the engine's own string hash, so a
     // reused token costs no digest.
-    const now = Date.now();
+    const now = clock();
     const hit = verified.get(token);
     if (hit && hit.untilMs > now) return { payload: hit.payload };
     try {
@@ -82,6 +114,11 @@ export function createJwtVerifier(options: {
         algorithms: options.algorithms,
         clockTolerance: options.clockToleranceS,
         requiredClaims: ["exp", "sub"],
+        currentDate: new Date(now),
+      });
+      checkClaims(payload, Math.floor(now / 1000), {
+        clockToleranceS: options.clockToleranceS,
+        maxLifetimeS: options.maxTokenLifetimeS,
       });
       verified.set(token, { payload, untilMs: Math.min(now + reuseMs, payload.exp! * 1000) });
       return { payload };
@@ -93,7 +130,10 @@ export function createJwtVerifier(options: {
 
 export function federationVerifier(
   issuer: FederationIssuerConfig,
-  options: { clockToleranceS: number; maxTokenBytes: number; jwks?: JwksTiming; verifiedCacheEntries?: number },
+  options: Pick<
+    Parameters<typeof createJwtVerifier>[0],
+    "clockToleranceS" | "maxTokenBytes" | "maxTokenLifetimeS" | "jwks" | "verifiedCacheEntries" | "now"
+  >,
 ) {
   return createJwtVerifier({
     issuer: issuer.issuer,

@@ -1,6 +1,9 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { ErrorCodes, IdentityError } from "../errors.js";
+import type { ScopedTool } from "../policy/scopes.js";
+import { scopesToRequest } from "../policy/tool-access.js";
+import { bearerOf } from "./bearer.js";
 import { peekIssuer } from "./jwt-verifier.js";
 import { chooseLocalStrategy } from "./local-identity.js";
 import { createFederationStrategy } from "./strategies/federation.js";
@@ -15,24 +18,57 @@ export interface CredentialResolver {
 }
 
 /**
+ * A request must carry one credential. Repeated headers reach here joined by ", " (RFC 9110 §5.3), a character no
+ * bearer token holds. A bearer beside the proxy header is accepted only when both are the same token: the server
+ * cannot tell which one the caller meant without verifying both, and picking either would let one mask the other.
+ */
+function refuseAmbiguousCredentials(headers: InboundRequest["headers"]): void {
+  const { authorization } = headers;
+  const proxied = headers["x-forwarded-access-token"];
+  if (authorization?.includes(",") || proxied?.includes(","))
+    throw new IdentityError(
+      ErrorCodes.CREDENTIALS_CONFLICT,
+      "The request carries more than one Authorization (or x-forwarded-access-token) value; send exactly one.",
+    );
+  if (authorization?.trim() && proxied !== undefined && bearerOf(headers) !== proxied)
+    throw new IdentityError(
+      ErrorCodes.CREDENTIALS_CONFLICT,
+      "The request carries both a bearer token and x-forwarded-access-token naming another token; send one.",
+    );
+}
+
+/**
  * Picks one strategy per request from what the request carries, and never falls back to another identity when the
- * chosen one fails: a refused Federation token is a refusal, not a reason to try M2M.
+ * chosen one fails: a refused Federation token is a refusal, not a reason to try M2M. Tokens obtained for a caller
+ * (exchange, client credentials) ask only for the scopes of the tools that caller may call.
  */
 export function createCredentialResolver(
   config: Config,
-  options: { scopes: readonly string[]; logger: Logger },
+  options: {
+    tools: readonly ScopedTool[];
+    logger: Logger;
+    /** Milliseconds since the epoch, for inbound token checks; the system clock unless a test gives another. */
+    now?: () => number;
+  },
 ): CredentialResolver {
   const cache = new TokenCache(config.identity.tokenCache.maxEntries, config.identity.tokenCache.refreshMarginS);
-  const federation = createFederationStrategy(config, options.scopes, cache);
-  const obo = createOboStrategy(config);
-  const m2m = createM2MStrategy(config, options.scopes, cache);
+  const federation = createFederationStrategy(
+    config,
+    (role) => scopesToRequest({ mode: "federation", role }, config, options.tools),
+    cache,
+    { now: options.now },
+  );
+  const obo = createOboStrategy(config, { now: options.now });
+  const m2mScopes = scopesToRequest({ mode: "m2m" }, config, options.tools);
+  const m2m = createM2MStrategy(config, m2mScopes, cache);
   let local: CredentialStrategy | undefined;
 
   function strategyForHttp(request: InboundRequest): CredentialStrategy {
+    refuseAmbiguousCredentials(request.headers);
     if (request.headers["x-forwarded-access-token"] !== undefined) return obo;
     const authorization = request.headers.authorization;
     if (authorization) {
-      const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+      const token = bearerOf(request.headers);
       if (!token) throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The Authorization header must be a Bearer token.");
       if (federation.claims(token)) return federation;
       if (peekIssuer(token) === obo.issuer && config.identity.obo.acceptWorkspaceBearer) return obo;
@@ -46,7 +82,7 @@ export function createCredentialResolver(
     cache,
     resolve: async (request) => {
       if (request.transport === "http") return strategyForHttp(request).resolve(request);
-      local ??= chooseLocalStrategy(config, options.scopes, cache);
+      local ??= chooseLocalStrategy(config, m2mScopes, cache);
       return local.resolve(request);
     },
   };

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { systemClock, type Clock } from "../clock.js";
 import type { AccessToken } from "./types.js";
 
 /** A key no two different (strategy, principal, scopes, subject) tuples can share: JSON of the tuple, scopes sorted. */
@@ -27,6 +28,7 @@ export class TokenCache implements TokenCacheCounters {
   constructor(
     readonly maxEntries: number,
     private readonly refreshMarginS: number,
+    private readonly clock: Clock = systemClock,
   ) {
     this.tokens = new LRUCache({ max: maxEntries });
   }
@@ -42,12 +44,12 @@ export class TokenCache implements TokenCacheCounters {
   /** True when a token for `key` is cached and still outside the refresh margin. */
   isFresh(key: string): boolean {
     const cached = this.tokens.peek(key);
-    return cached !== undefined && cached.expiresAt - this.refreshMarginS > Date.now() / 1000;
+    return cached !== undefined && cached.expiresAt - this.refreshMarginS > this.clock.now() / 1000;
   }
 
   async get(key: string, fetch: () => Promise<AccessToken>): Promise<AccessToken> {
     const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt - this.refreshMarginS > Date.now() / 1000) {
+    if (cached && cached.expiresAt - this.refreshMarginS > this.clock.now() / 1000) {
       this.hits += 1;
       return cached;
     }

@@ -11,7 +11,7 @@ export type CredentialSource =
   | "profile" // ~/.databrickscfg
   | "login-cache"; // tokens from `databricks-governed-mcp login`
 
-/** What the transport knows of a request before any tool runs. Header names are lower-case. */
+/** What the transport knows of a request before any tool runs. Header names are lower-case; repeated ones joined by ", ". */
 export interface InboundRequest {
   transport: "stdio" | "http";
   headers: Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
 import * as oauth from "openid-client";
-import { ErrorCodes, IdentityError, type ErrorCode } from "../errors.js";
+import { ErrorCodes, IdentityError, PolicyError, type ErrorCode } from "../errors.js";
 import type { AccessToken } from "./types.js";
 import { tokenRequestFetch } from "../databricks/token-request-retry.js";
 
@@ -69,6 +69,16 @@ export function mapOAuthError(
   return new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The ${action} could not reach the workspace.`);
 }
 
+/** The `scope` of a token request. Never empty: an authorization server may read no scope as its default, all APIs. */
+function scopeParameter(scopes: readonly string[]): string {
+  if (scopes.length === 0)
+    throw new PolicyError(
+      ErrorCodes.TOOL_NOT_ALLOWED,
+      "This caller may call no tool, so no workspace token is requested for it.",
+    );
+  return scopes.join(" ");
+}
+
 /** OAuth client credentials for a service principal. */
 export async function clientCredentials(
   host: string,
@@ -76,9 +86,10 @@ export async function clientCredentials(
   clientSecret: string,
   scopes: readonly string[],
 ): Promise<AccessToken> {
+  const scope = scopeParameter(scopes);
   try {
     const config = await workspaceOAuthConfiguration(host, clientId, clientSecret);
-    return toAccessToken(await oauth.clientCredentialsGrant(config, { scope: scopes.join(" ") }), scopes);
+    return toAccessToken(await oauth.clientCredentialsGrant(config, { scope }), scopes);
   } catch (err) {
     throw mapOAuthError(err, "client credentials grant");
   }
@@ -91,13 +102,14 @@ export async function exchangeToken(
   clientId: string,
   scopes: readonly string[],
 ): Promise<AccessToken> {
+  const scope = scopeParameter(scopes);
   try {
     const config = await workspaceOAuthConfiguration(host, clientId);
     const response = await oauth.genericGrantRequest(config, TOKEN_EXCHANGE, {
       subject_token: subjectToken,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
       client_id: clientId,
-      scope: scopes.join(" "),
+      scope,
     });
     return toAccessToken(response, scopes);
   } catch (err) {

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { systemClock, type Clock } from "../clock.js";
 import type { AccessToken } from "./types.js";
 
 /** Who the workspace says a credential is: current_user(), and SCIM Me's display name and groups. */
@@ -28,6 +29,7 @@ export class WorkspaceViewCache {
   constructor(
     maxEntries: number,
     private readonly ttlMs: number,
+    private readonly clock: Clock = systemClock,
   ) {
     this.views = new LRUCache({ max: maxEntries });
   }
@@ -45,13 +47,14 @@ export class WorkspaceViewCache {
     const key = token.accessToken;
     if (!options.fresh) {
       const kept = this.views.get(key);
-      if (kept && kept.until > Date.now()) return { view: kept.view, cached: true };
+      if (kept && kept.until > this.clock.now()) return { view: kept.view, cached: true };
       const pending = this.inFlight.get(key);
       if (pending) return { view: await pending, cached: false };
     }
     const request = lookup().then((view) => {
-      const until = Math.min(Date.now() + this.ttlMs, token.expiresAt * 1000);
-      if (until > Date.now()) this.views.set(key, { view, until });
+      const now = this.clock.now();
+      const until = Math.min(now + this.ttlMs, token.expiresAt * 1000);
+      if (until > now) this.views.set(key, { view, until });
       else this.views.delete(key);
       return view;
     });

@@ -1,13 +1,29 @@
 import { randomUUID } from "node:crypto";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  JSONRPCRequestSchema,
+  type JSONRPCMessage,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
 import { ErrorCodes } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "./tool-dispatcher.js";
 
+/** A transport that hands over what it read but could not take as a JSON-RPC message (stdio does). */
+export interface InvalidMessageSource {
+  /** Returns true when the value was answered; otherwise the transport reports it as an error, as before. */
+  onInvalidMessage?: (value: unknown) => boolean;
+}
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
+
+const isRequestId = (id: unknown): id is string | number => typeof id === "string" || typeof id === "number";
+
+const SHAPE = "Send params {name: string, arguments?: object, _meta?: {progressToken?: string | integer}}.";
 
 /**
  * The common shape of a well-formed call (name, object arguments, at most a progress token), told without running the
@@ -24,23 +40,61 @@ function plainlyWellFormed(params: unknown): boolean {
   return token === undefined || typeof token === "string" || Number.isInteger(token);
 }
 
-/** A `tools/call` request the SDK will refuse before any handler runs (params not an object, name missing…). */
-function malformedToolCall(message: unknown): { id: string | number; tool: string } | undefined {
-  if (!message || typeof message !== "object") return undefined;
-  const m = message as { method?: unknown; id?: unknown; params?: { name?: unknown } };
-  if (m.method !== "tools/call" || (typeof m.id !== "string" && typeof m.id !== "number")) return undefined;
-  if (plainlyWellFormed(m.params) || CallToolRequestSchema.safeParse(message).success) return undefined;
-  const name = m.params && typeof m.params === "object" ? m.params.name : undefined;
-  return { id: m.id, tool: typeof name === "string" ? name.slice(0, 128) : "(malformed tools/call)" };
+/** The first thing a schema refuses in a value, as "where: what". */
+function firstProblem(schema: z.ZodType, value: unknown): string | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0]!;
+  // Bounded: a message may quote a key the client sent.
+  return `${issue.path.join(".") || "(message)"}: ${issue.message}`.slice(0, 200);
+}
+
+/** A `tools/call` this server refuses before any tool runs, with what to change. */
+interface Refusal {
+  /** Absent for a call sent as a notification (it cannot be answered, only audited). */
+  id?: string | number | null;
+  tool: string;
+  arguments: unknown;
+  message: string;
+}
+
+/** What is wrong with a `tools/call`, said as what to change; undefined when a handler may take it. */
+function problemOf(call: Record<string, unknown>, envelopeValid: boolean): string | undefined {
+  if (!envelopeValid) {
+    const problem = firstProblem(JSONRPCRequestSchema, call) ?? firstProblem(CallToolRequestSchema, call);
+    return `Invalid tools/call message at ${problem ?? "(message)"}. ${SHAPE}`;
+  }
+  // A call sent as a notification never reaches a handler: the protocol layer drops it without a word.
+  if (!isRequestId(call.id)) return "A tools/call needs a request id.";
+  // The protocol layer would refuse a task-augmented call itself, as an internal error, before any handler runs.
+  if (isPlainObject(call.params) && "task" in call.params)
+    return "This server does not run tools as tasks: send the tools/call again without params.task.";
+  if (plainlyWellFormed(call.params)) return undefined;
+  const problem = firstProblem(CallToolRequestSchema, call);
+  return problem && `Invalid tools/call at ${problem}. ${SHAPE}`;
+}
+
+function refusalOf(value: unknown, envelopeValid: boolean): Refusal | undefined {
+  if (!isPlainObject(value) || value.method !== "tools/call") return undefined;
+  const problem = problemOf(value, envelopeValid);
+  if (problem === undefined) return undefined;
+  const params = isPlainObject(value.params) ? value.params : {};
+  return {
+    id: "id" in value ? (isRequestId(value.id) ? value.id : null) : undefined,
+    tool: typeof params.name === "string" ? params.name.slice(0, 128) : "(malformed tools/call)",
+    arguments: isPlainObject(params.arguments) ? params.arguments : {},
+    message: `[${ErrorCodes.INVALID_ARGUMENT}] ${problem}`,
+  };
 }
 
 /**
- * Connects a protocol server so that a malformed `tools/call` (which the SDK would refuse on its own, as an internal
- * error carrying its schema dump) is audited durably, then answered here with JSON-RPC's invalid-params error.
+ * Connects a protocol server so that a `tools/call` the protocol layer would refuse (or drop) before any handler
+ * runs is audited durably, then answered here with JSON-RPC's invalid-params error saying what to change: every
+ * `tools/call` that reaches the server leaves exactly one audit row.
  */
 export async function connectAudited(
   server: Server,
-  transport: Transport,
+  transport: Transport & InvalidMessageSource,
   audit: AuditSink,
   caller: ResolvedCaller,
 ): Promise<void> {
@@ -48,19 +102,29 @@ export async function connectAudited(
   const deliver = transport.onmessage;
   if (!deliver) return;
   const { identity } = caller;
-  transport.onmessage = (message, extra) => {
-    const malformed = malformedToolCall(message);
-    if (!malformed) return deliver(message, extra);
+
+  function refuse(refused: Refusal): void {
+    const requestId = randomUUID();
+    const answer = {
+      jsonrpc: "2.0",
+      // JSON-RPC answers a request whose id could not be read with a null id.
+      id: refused.id,
+      error: {
+        code: ErrorCode.InvalidParams,
+        message: refused.message,
+        data: { error_code: ErrorCodes.INVALID_ARGUMENT, request_id: requestId },
+      },
+    } as JSONRPCMessage;
     void audit
       .record({
-        requestId: randomUUID(),
+        requestId,
         mode: identity.mode,
         credentialSource: identity.source,
         human: identity.human,
         workspacePrincipal: identity.expectedPrincipal,
         role: identity.role,
-        tool: malformed.tool,
-        arguments: {},
+        tool: refused.tool,
+        arguments: refused.arguments,
         outcome: "denied",
         errorCode: ErrorCodes.INVALID_ARGUMENT,
         latencyMs: 0,
@@ -68,18 +132,21 @@ export async function connectAudited(
       })
       .catch(() => undefined)
       .then(() =>
-        transport.send(
-          {
-            jsonrpc: "2.0",
-            id: malformed.id,
-            error: {
-              code: ErrorCode.InvalidParams,
-              message: `[${ErrorCodes.INVALID_ARGUMENT}] tools/call needs params {name: string, arguments?: object}.`,
-            },
-          },
-          { relatedRequestId: malformed.id },
-        ),
+        refused.id === undefined
+          ? undefined
+          : transport.send(answer, isRequestId(refused.id) ? { relatedRequestId: refused.id } : undefined),
       )
       .catch(() => undefined);
+  }
+
+  transport.onmessage = (message, extra) => {
+    const refused = refusalOf(message, true);
+    if (!refused) return deliver(message, extra);
+    refuse(refused);
+  };
+  transport.onInvalidMessage = (value) => {
+    const refused = refusalOf(value, false);
+    if (refused) refuse(refused);
+    return refused !== undefined;
   };
 }

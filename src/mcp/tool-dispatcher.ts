@@ -12,6 +12,9 @@ import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolContext } from "../../tools/types.js";
 import { endToolSpan, startToolSpan } from "../observability/tracing.js";
 import { linkedAbort } from "../linked-abort.js";
+import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
+import { systemClock, type Clock } from "../clock.js";
+import type { ConversationHandles } from "../policy/conversation-handle.js";
 
 export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
 
@@ -35,6 +38,10 @@ export interface AuditEntry {
 /** Durable: resolves once the entry is on disk, before the call's result is sent. */
 export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
+  /** False when a new call may not start because its record could not be kept (the spool is full). */
+  admit?(call: { requestId: string; tool: string }): boolean;
+  /** Records a refusal at the door without a verified identity (folded per source); resolves to its request id. */
+  refuseUnverified?(refusal: UnverifiedRefusal): Promise<string>;
 }
 
 export interface CallExtra {
@@ -59,6 +66,10 @@ export interface DispatcherDeps {
   workspaceViews: WorkspaceViewCache;
   /** Observes each finished call (metrics). */
   onCallFinished?(entry: AuditEntry): void;
+  /** Signs the Genie conversation handles of every caller (one key per deployment). */
+  conversationHandles: ConversationHandles;
+  /** Time for tools' waits; the system clock unless a test gives another. */
+  clock?: Clock;
 }
 
 /** An MCP tool error result: `isError`, a stable code first, what to do next; never a stack or a token. */
@@ -73,6 +84,18 @@ export function toolError(err: GovernedError): CallToolResult {
       ...(err.details.retryAfterS !== undefined ? { retry_after_s: err.details.retryAfterS } : {}),
     },
   };
+}
+
+/** The answer to a call refused because the audit trail cannot keep its record; it names the request id logged. */
+function auditUnavailable(requestId: string): CallToolResult {
+  const result = toolError(
+    new GovernedError(ErrorCodes.AUDIT_UNAVAILABLE, "The audit trail is full, so no call can be answered now.", {
+      retryAfterS: 30,
+      hint: "The server is waiting for its audit table; retry later.",
+    }),
+  );
+  result._meta = { ...result._meta, request_id: requestId };
+  return result;
 }
 
 /** Codes that mean "not permitted" (this server's policy or Unity Catalog), as opposed to "went wrong". */
@@ -98,6 +121,8 @@ export async function dispatchToolCall(
 ): Promise<CallToolResult> {
   const started = performance.now();
   const requestId = randomUUID();
+  // Admission: with the audit spool full, refuse before any work rather than answer unaudited.
+  if (deps.audit.admit && !deps.audit.admit({ requestId, tool: String(name) })) return auditUnavailable(requestId);
   const span = startToolSpan(name, requestId);
   const statementIds: string[] = [];
   const { identity } = caller;
@@ -149,6 +174,8 @@ export async function dispatchToolCall(
       workspaceViews: deps.workspaceViews,
       signal,
       deadline,
+      clock: deps.clock ?? systemClock,
+      conversationHandles: deps.conversationHandles,
       recordStatement,
       reportProgress: async (progress, message, total) => {
         if (extra.progressToken === undefined || signal.aborted) return;

@@ -15,6 +15,8 @@ export const REDACTED_PATHS = [
   "code_verifier",
   "assertion",
   "password",
+  "handleSecret",
+  "metricsToken",
   "authorization",
   "headers.authorization",
   'headers["x-forwarded-access-token"]',
@@ -26,6 +28,8 @@ export const REDACTED_PATHS = [
   "*.client_secret",
   "*.subject_token",
   "*.authorization",
+  "*.handleSecret",
+  "*.metricsToken",
   'req.headers["x-forwarded-access-token"]',
   "req.headers.authorization",
 ];

@@ -11,9 +11,20 @@ export interface TokenCacheCounters {
   readonly fetches?: number;
 }
 
+/** What the audit trail exposes: its spool, and the records it could not send the usual way. */
+export interface AuditTrailCounters {
+  depth(): number;
+  spoolBytes(): number;
+  readonly deadLetters: number;
+  readonly refusedCalls: number;
+  readonly unspooledRecords: number;
+}
+
 export interface MetricsSources {
   tokenCache?: TokenCacheCounters;
   auditSpoolDepth?(): number;
+  /** The audit trail, read at scrape time (it may be built after the metrics). */
+  audit?(): AuditTrailCounters;
 }
 
 /** A counter whose value is read from a monotonic source at scrape time. */
@@ -80,15 +91,42 @@ export class ServerMetrics {
       "Token requests sent to the workspace (client credentials and RFC 8693 exchanges).",
       () => cache?.fetches ?? 0,
     );
-    const depth = sources.auditSpoolDepth;
+    const audit = () => sources.audit?.();
+    const depth = sources.auditSpoolDepth ?? (() => audit()?.depth() ?? 0);
     new Gauge({
       name: "mcp_audit_spool_depth",
       help: "Audit records on local disk not yet written to the audit table.",
       registers: [registry],
       collect() {
-        this.set(depth ? depth() : 0);
+        this.set(depth());
       },
     });
+    new Gauge({
+      name: "mcp_audit_spool_bytes",
+      help: "Bytes of audit records on local disk not yet written to the audit table (tool calls are refused at the bound).",
+      registers: [registry],
+      collect() {
+        this.set(audit()?.spoolBytes() ?? 0);
+      },
+    });
+    mirroredCounter(
+      registry,
+      "mcp_audit_dead_letters_total",
+      "Audit records the workspace refused even alone, set aside in the dead-letter file beside the spool.",
+      () => audit()?.deadLetters ?? 0,
+    );
+    mirroredCounter(
+      registry,
+      "mcp_audit_spool_full_refusals_total",
+      "Tool calls refused with AUDIT_UNAVAILABLE because the audit spool was full (logged, not in the table).",
+      () => audit()?.refusedCalls ?? 0,
+    );
+    mirroredCounter(
+      registry,
+      "mcp_audit_unspooled_records_total",
+      "Audit records not spooled because the spool was full beyond its headroom (each logged; a call's answer withheld).",
+      () => audit()?.unspooledRecords ?? 0,
+    );
   }
 
   /** Observes one finished tool call (wired to the dispatcher's onCallFinished). */

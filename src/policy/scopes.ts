@@ -1,7 +1,13 @@
 /** The scope that stands for every API. */
 export const ALL_APIS = "all-apis";
 
-/** The least-privilege set to request: the union of the scopes the enabled tools need. */
+/** A tool as scope decisions see it: its name and the workspace scopes its API calls need. */
+export interface ScopedTool {
+  name: string;
+  scopes: readonly string[];
+}
+
+/** The least-privilege set to request: the union of the scopes the given tools need. */
 export function scopesFor(tools: readonly { scopes: readonly string[] }[]): string[] {
   return [...new Set(tools.flatMap((t) => t.scopes))].sort();
 }

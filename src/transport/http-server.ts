@@ -26,8 +26,8 @@ export interface HttpServerDeps {
   /** Scopes a client should ask the first authorization server for, named in the 401 challenge (MCP SEP-835). */
   challengeScopes?: string[];
   readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
-  /** Prometheus text for `/metrics`, when metrics are on. */
-  metrics?(): Promise<string>;
+  /** Answers `/metrics` when it is served on this port (who may read it: observability/metrics-endpoint.ts). */
+  metrics?(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Called once the server stopped accepting and in-flight calls drained (flush the audit spool here). */
   onShutdown?(): Promise<void>;
 }
@@ -83,6 +83,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 function lowerCaseHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v;
+  // Node keeps only the first of repeated Authorization headers; joined, the identity layer sees there were several.
+  const authorization = req.headersDistinct.authorization;
+  if (authorization && authorization.length > 1) out.authorization = authorization.join(", ");
   return out;
 }
 
@@ -149,15 +152,25 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     /** Every refusal at the door is audited under our own request id, which the answer names. */
     async function auditRefusal(code: string, caller?: ResolvedCaller): Promise<string> {
       const { identity } = caller ?? {};
+      const credentialSource =
+        identity?.source ??
+        (req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none");
+      // Nobody verified: folded per source address, code and minute, so anonymous traffic cannot fill the spool.
+      const { audit } = deps.dispatcher;
+      if (!caller && audit.refuseUnverified)
+        return audit.refuseUnverified({
+          source: req.socket.remoteAddress,
+          code,
+          tool: toolNameOf(body) ?? "(authentication)",
+          credentialSource,
+        });
       // Always our own id: a client-chosen x-request-id could collide with, or impersonate, another row.
       const requestId = randomUUID();
       await deps.dispatcher.audit
         .record({
           requestId,
           mode: identity?.mode ?? "unresolved",
-          credentialSource:
-            identity?.source ??
-            (req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none"),
+          credentialSource,
           human: identity?.human,
           workspacePrincipal: identity?.expectedPrincipal,
           role: identity?.role,
@@ -262,11 +275,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         ) {
           return sendJson(res, 200, resourceMetadata, { "cache-control": "max-age=300" });
         }
-        if (pathname === "/metrics" && deps.metrics) {
-          const text = await deps.metrics();
-          res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
-          return;
-        }
+        if (pathname === "/metrics" && deps.metrics) return await deps.metrics(req, res);
         sendJson(res, 404, { error: "not_found" });
       } catch (err) {
         logger.error({ err }, "http request failed");

@@ -1,8 +1,8 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
+import { StdioTransport } from "./stdio-transport.js";
 
 /** stdio: one local user, resolved once at start; the protocol server lives as long as the process. */
 export async function startStdioServer(
@@ -10,7 +10,7 @@ export async function startStdioServer(
   caller: ResolvedCaller,
 ): Promise<{ close(): Promise<void> }> {
   const server = createMcpServer(deps, caller);
-  const transport = new StdioServerTransport();
+  const transport = new StdioTransport();
   await connectAudited(server, transport, deps.audit, caller);
   return { close: () => server.close() };
 }

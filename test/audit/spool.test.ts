@@ -77,3 +77,49 @@ describe("AuditSpool", () => {
     await spool.close();
   });
 });
+
+describe("AuditSpool size", () => {
+  it("counts the bytes of pending records, across a reopen, and forgets acknowledged ones", async () => {
+    const dir = freshDir();
+    const spool = new AuditSpool(dir);
+    for (const n of [1, 2, 3]) await spool.append(record(n));
+    const line = Buffer.byteLength(`${JSON.stringify(record(1))}\n`);
+    expect(spool.bytes()).toBe(3 * line);
+    await spool.ack(["r-2"]);
+    expect(spool.bytes()).toBe(2 * line);
+    await spool.close();
+    const reopened = new AuditSpool(dir);
+    expect(reopened.bytes()).toBe(2 * line);
+    await reopened.close();
+  });
+
+  it("empties its files once everything in them is written, so a long-running spool does not grow forever", async () => {
+    const dir = freshDir();
+    const spool = new AuditSpool(dir, 512);
+    for (let round = 0; round < 5; round += 1) {
+      const ids = Array.from({ length: 20 }, (_, n) => `r-${round}-${n}`);
+      for (const id of ids) await spool.append({ record_id: id, tool: "check_identity" });
+      await spool.ack(ids);
+    }
+    expect(spool.compactions).toBe(5);
+    expect(readFileSync(join(dir, "audit-spool.jsonl"), "utf8")).toBe("");
+    expect(readFileSync(join(dir, "audit-acked.jsonl"), "utf8")).toBe("");
+    // Appends after emptying land at the start of the file and survive a reopen.
+    await spool.append(record(7));
+    await spool.close();
+    const reopened = new AuditSpool(dir);
+    expect(reopened.pending().map((r) => r.record_id)).toEqual(["r-7"]);
+    await reopened.close();
+  });
+
+  it("keeps its files while any record is still pending", async () => {
+    const dir = freshDir();
+    const spool = new AuditSpool(dir, 16);
+    await spool.append(record(1));
+    await spool.append(record(2));
+    await spool.ack(["r-1"]);
+    expect(spool.compactions).toBe(0);
+    await spool.close();
+    expect(new AuditSpool(dir).pending().map((r) => r.record_id)).toEqual(["r-2"]);
+  });
+});

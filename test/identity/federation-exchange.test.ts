@@ -4,8 +4,8 @@ import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspa
 import { embeddedConfigBase } from "../../src/config/embedded.js";
 import { loadConfig, merge } from "../../src/config/load.js";
 import { createCredentialResolver, type CredentialResolver } from "../../src/identity/strategy-selector.js";
-import { scopesFor } from "../../src/policy/scopes.js";
 import { ALL_TOOLS } from "../../tools/index.js";
+import { FakeClock } from "../support/fake-clock.js";
 import { federationBearer, seedUserOfRole } from "../support/mcp-clients.js";
 
 let workspace: LocalWorkspace;
@@ -17,17 +17,16 @@ afterAll(async () => {
 });
 
 const logger = pino({ level: "silent" });
-const scopes = scopesFor(ALL_TOOLS);
 
 /** A resolver as the server builds it, against the local workspace and IdP, with configuration on top. */
-function resolverWith(overrides: Record<string, unknown> = {}): CredentialResolver {
+function resolverWith(overrides: Record<string, unknown> = {}, now?: () => number): CredentialResolver {
   const base = embeddedConfigBase(
     workspace.context.seed,
     workspace.baseUrl,
     workspace.idp.issuer,
     workspace.idp.jwksUri,
   );
-  return createCredentialResolver(loadConfig({}, merge(base, overrides)), { scopes, logger });
+  return createCredentialResolver(loadConfig({}, merge(base, overrides)), { tools: ALL_TOOLS, logger, now });
 }
 
 function idpClientOverrides(extra: Record<string, unknown> = {}) {
@@ -207,16 +206,21 @@ describe("IdP signing keys", () => {
   });
 
   it("keeps verifying with keys already fetched while the JWKS endpoint is down, and refuses unknown keys", async () => {
-    // Keys go stale at once, so every verification tries the (down) endpoint first.
-    const resolver = resolverWith({ identity: { federation: { jwks: { cooldownMs: 0, cacheMaxAgeMs: 1 } } } });
+    // Keys go stale after 1 ms of the resolver's clock, so each verification below tries the (down) endpoint first.
+    const clock = new FakeClock(Date.now());
+    const resolver = resolverWith({ identity: { federation: { jwks: { cooldownMs: 0, cacheMaxAgeMs: 1 } } } }, () =>
+      clock.now(),
+    );
     await resolver.resolve(http(await federationBearer(workspace, "west_sales")));
     workspace.idp.setJwksAvailable(false);
     try {
+      await clock.advance(1);
       const fetchesBefore = workspace.idp.jwksFetchCount();
       const caller = await resolver.resolve(http(await federationBearer(workspace, "executive")));
       expect(caller.identity.role).toBe("executive");
       expect(workspace.idp.jwksFetchCount()).toBeGreaterThan(fetchesBefore);
       await workspace.idp.rotateKeys();
+      await clock.advance(1);
       await expect(resolver.resolve(http(await federationBearer(workspace, "executive")))).rejects.toMatchObject({
         code: "TOKEN_INVALID",
       });

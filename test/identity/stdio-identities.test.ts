@@ -8,6 +8,7 @@ import { runLogin } from "../../src/cli/login.js";
 import { runWhoami } from "../../src/cli/whoami.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createCredentialResolver } from "../../src/identity/strategy-selector.js";
+import { ALL_TOOLS } from "../../tools/index.js";
 import { connectStdio } from "../support/mcp-clients.js";
 import { textOf } from "../support/results.js";
 import { operatorEnvironment } from "../support/workspace-env.js";
@@ -180,7 +181,7 @@ describe("login", () => {
     writeFileSync(cacheFile, JSON.stringify(file), { mode: 0o600 });
 
     const before = workspace.counters.tokenRequests.get("refresh_token|ada.admin@example.com") ?? 0;
-    const resolver = createCredentialResolver(loadConfig(env), { scopes: ["sql"], logger: pino({ level: "silent" }) });
+    const resolver = createCredentialResolver(loadConfig(env), { tools: ALL_TOOLS, logger: pino({ level: "silent" }) });
     const caller = await resolver.resolve({ transport: "stdio", headers: {} });
     const token = await caller.credential.token();
     expect(workspace.counters.tokenRequests.get("refresh_token|ada.admin@example.com")).toBe(before + 1);
@@ -196,7 +197,7 @@ describe("login", () => {
     const env = localEnv({}, "none");
     delete env.DATABRICKS_CLIENT_ID;
     delete env.DATABRICKS_CLIENT_SECRET;
-    const resolver = createCredentialResolver(loadConfig(env), { scopes: ["sql"], logger: pino({ level: "silent" }) });
+    const resolver = createCredentialResolver(loadConfig(env), { tools: ALL_TOOLS, logger: pino({ level: "silent" }) });
     await expect(resolver.resolve({ transport: "stdio", headers: {} })).rejects.toMatchObject({
       code: "UNAUTHENTICATED",
       message: expect.stringContaining("login"),

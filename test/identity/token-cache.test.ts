@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { TokenCache, cacheKey } from "../../src/identity/token-cache.js";
 import type { AccessToken } from "../../src/identity/types.js";
+import { FakeClock } from "../support/fake-clock.js";
 
 const inOneHour = (name: string): AccessToken => ({
   accessToken: `token-of-${name}`,
@@ -23,12 +24,14 @@ describe("TokenCache", () => {
   it("makes one fetch for many concurrent misses of one key (single flight), and counts hits after", async () => {
     const cache = new TokenCache(10, 60);
     let fetches = 0;
-    const fetch = async () => {
+    let answer!: (token: AccessToken) => void;
+    const fetch = () => {
       fetches += 1;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      return inOneHour("one");
+      return new Promise<AccessToken>((resolve) => (answer = resolve));
     };
-    const tokens = await Promise.all(Array.from({ length: 200 }, () => cache.get("k", fetch)));
+    const pending = Promise.all(Array.from({ length: 200 }, () => cache.get("k", fetch)));
+    answer(inOneHour("one"));
+    const tokens = await pending;
     expect(fetches).toBe(1);
     expect(new Set(tokens.map((t) => t.accessToken))).toEqual(new Set(["token-of-one"]));
     await cache.get("k", fetch);
@@ -42,6 +45,21 @@ describe("TokenCache", () => {
     expect((await cache.get("k", async () => inOneHour("new"))).accessToken).toBe("token-of-new");
     await expect(cache.get("x", () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
     expect((await cache.get("x", async () => inOneHour("x"))).accessToken).toBe("token-of-x");
+  });
+
+  it("serves a token until the refresh margin before its expiry begins, on the clock it was given", async () => {
+    const clock = new FakeClock();
+    const cache = new TokenCache(10, 120, clock);
+    const expiresAt = clock.now() / 1000 + 600;
+    let fetches = 0;
+    const fetch = async (): Promise<AccessToken> => ({ accessToken: `t${++fetches}`, expiresAt, scopes: [] });
+    await cache.get("k", fetch);
+    await clock.advance(479_000);
+    expect(cache.isFresh("k")).toBe(true);
+    expect((await cache.get("k", fetch)).accessToken).toBe("t1");
+    await clock.advance(1000);
+    expect(cache.isFresh("k")).toBe(false);
+    expect((await cache.get("k", fetch)).accessToken).toBe("t2");
   });
 });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { ServerMetrics } from "../../src/observability/metrics.js";
 
 /** The value of one sample line of a Prometheus text exposition, or undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -71,6 +72,23 @@ describe("/metrics (Prometheus text)", () => {
     const depth = sample(text, "mcp_audit_spool_depth");
     expect(depth).toBeGreaterThanOrEqual(0);
     expect(Number.isInteger(depth)).toBe(true);
+  });
+
+  it("reports the audit spool's bytes, records set aside, calls refused and records not spooled because it was full", async () => {
+    await west.callTool({ name: "check_identity", arguments: {} });
+    const { text } = await scrape();
+    expect(Number.isInteger(sample(text, "mcp_audit_spool_bytes"))).toBe(true);
+    expect(sample(text, "mcp_audit_dead_letters_total")).toBe(0);
+    expect(sample(text, "mcp_audit_spool_full_refusals_total")).toBe(0);
+    expect(sample(text, "mcp_audit_unspooled_records_total")).toBe(0);
+
+    const audit = { depth: () => 7, spoolBytes: () => 4096, deadLetters: 2, refusedCalls: 3, unspooledRecords: 1 };
+    const own = await new ServerMetrics({ audit: () => audit }).text();
+    expect(sample(own, "mcp_audit_spool_depth")).toBe(7);
+    expect(sample(own, "mcp_audit_spool_bytes")).toBe(4096);
+    expect(sample(own, "mcp_audit_dead_letters_total")).toBe(2);
+    expect(sample(own, "mcp_audit_spool_full_refusals_total")).toBe(3);
+    expect(sample(own, "mcp_audit_unspooled_records_total")).toBe(1);
   });
 
   it("counts workspace error answers by status and API family", async () => {

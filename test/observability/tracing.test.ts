@@ -6,6 +6,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { rowsAsObjects } from "../support/results.js";
+import { waitForAudit } from "../support/audit-table.js";
 
 /** A loopback pass-through in front of the local workspace that notes the x-request-id of each request it forwards. */
 async function startRecordingPassThrough(): Promise<{ url: string; seen: string[]; server: Server; target: string }> {
@@ -72,12 +73,10 @@ describe("OpenTelemetry traces", () => {
       expect(span.attributes["mcp.credential.mode"]).toBe("federation");
       expect(passThrough.seen).toContain(requestId);
 
-      let rows: Record<string, unknown>[] = [];
-      for (let i = 0; i < 20 && rows.length === 0; i += 1) {
-        const audit = await admin.callTool({ name: "query_audit_log", arguments: { tool: "query_sales_data" } });
-        rows = rowsAsObjects(audit.structuredContent).filter((r) => r.request_id === requestId);
-        if (rows.length === 0) await new Promise((r) => setTimeout(r, 100));
-      }
+      // The writer batches: wait (bounded) until the row has landed, then read it back through the tool.
+      await waitForAudit(stack.workspace, (r) => r.some((x) => x.request_id === requestId), 30_000);
+      const audit = await admin.callTool({ name: "query_audit_log", arguments: { tool: "query_sales_data" } });
+      const rows = rowsAsObjects(audit.structuredContent).filter((r) => r.request_id === requestId);
       expect(rows).toHaveLength(1);
     } finally {
       await admin.close();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { TOOL_NAMES } from "../../src/config/schema.js";
-import { allowedTools } from "../../src/policy/tool-access.js";
+import { allowedTools, scopesToRequest } from "../../src/policy/tool-access.js";
+import { ALL_TOOLS } from "../../tools/index.js";
 import { missingScopes, scopesFor } from "../../src/policy/scopes.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
 
@@ -50,6 +51,18 @@ describe("scopes", () => {
       "dashboards.genie",
       "sql",
     ]);
+  });
+
+  it("requests for a caller only the scopes of the tools it may call", () => {
+    expect(scopesToRequest({ mode: "federation", role: "west_sales" }, config, ALL_TOOLS)).toEqual([
+      "dashboards.genie",
+      "sql",
+      "vectorsearch.vector-search-indexes",
+    ]);
+    expect(scopesToRequest({ mode: "federation", role: "executive" }, config, ALL_TOOLS)).toContain(
+      "serving.serving-endpoints",
+    );
+    expect(scopesToRequest({ mode: "federation", role: "intern" }, config, ALL_TOOLS)).toEqual([]);
   });
 
   it("reports what a credential lacks; all-apis lacks nothing", () => {

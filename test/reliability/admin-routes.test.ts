@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 
 let workspace: LocalWorkspace;
@@ -70,8 +70,12 @@ describe("fault injection over HTTP (/__admin, for runs in another process)", ()
 
   it("clears every rule and stalled request", async () => {
     await admin("/__admin/faults", { rules: [{ pathPrefix: "/api/2.0/sql/statements", stalls: 5 }] });
+    const stallsOf = async () =>
+      ((await (await admin("/__admin/faults")).json()) as { injected: { stalls: number } }).injected.stalls;
+    const before = await stallsOf();
     const stalled = statement().catch(() => "dropped");
-    await new Promise((r) => setTimeout(r, 100));
+    // Only once the workspace holds the request is there a stalled request to clear (polled, bounded generously).
+    await vi.waitFor(async () => expect(await stallsOf()).toBe(before + 1), { timeout: 30_000, interval: 10 });
     expect((await admin("/__admin/faults", { clear: true })).status).toBe(200);
     expect(await stalled).toBe("dropped");
     expect((await statement()).status).toBe(200);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import {
   WorkspaceHttpClient,
@@ -8,6 +8,7 @@ import {
 import { upstreamOf } from "../../src/databricks/circuit-breaker.js";
 import { GovernedError } from "../../src/errors.js";
 import type { WorkspaceCredential } from "../../src/identity/types.js";
+import { FakeClock } from "../support/fake-clock.js";
 import { recordFigure } from "./figures.js";
 
 let workspace: LocalWorkspace;
@@ -61,6 +62,14 @@ const statement = (c: WorkspaceHttpClient) =>
     body: { warehouse_id: workspace.context.seed.warehouses[0]!.id, statement: "SELECT 1", wait_timeout: "10s" },
     credential,
   });
+
+/** Waits (polling, bounded) until the local workspace holds `before + 1` stalled requests: a response is now pending. */
+async function stallReached(before: number): Promise<void> {
+  await vi.waitFor(() => expect(workspace.faults.injected.stalls).toBeGreaterThan(before), {
+    timeout: 30_000,
+    interval: 5,
+  });
+}
 
 async function codeOf(p: Promise<unknown>): Promise<{ code: string; retryAfterS?: number }> {
   try {
@@ -120,10 +129,12 @@ describe("retries only where safe", () => {
       pathPrefix: "/api/2.0/sql/statements",
       failures: { status: 429, count: 1, retryAfterS: 1 },
     });
-    const started = Date.now();
-    expect((await statement(client())).status.state).toBe("SUCCEEDED");
-    // The wait is the server's instruction, not a speed measure: it must not be shorter than asked.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    const clock = new FakeClock();
+    const started = clock.now();
+    // Only the Retry-After wait is woken; the request timeouts (30 s on the clock) guard requests in flight.
+    const answer = await clock.drive(statement(client({ clock })), started + 30_000);
+    expect(answer.status.state).toBe("SUCCEEDED");
+    expect(clock.now() - started).toBe(1000);
   });
 
   it("answers RATE_LIMITED with retry_after_s when Retry-After exceeds what it may wait", async () => {
@@ -147,7 +158,8 @@ describe("retries only where safe", () => {
   it("does not wait for a Retry-After that ends past the call's deadline", async () => {
     workspace.faults.add({ pathPrefix: INDEX, failures: { status: 429, count: 5, retryAfterS: 5 } });
     const before = workspace.counters.requests;
-    const result = await codeOf(search(client(), { deadline: Date.now() + 1000 }));
+    const clock = new FakeClock();
+    const result = await codeOf(search(client({ clock }), { deadline: clock.now() + 1000 }));
     expect(result).toEqual({ code: "RATE_LIMITED", retryAfterS: 5 });
     expect(workspace.counters.requests - before).toBe(1);
   });
@@ -161,36 +173,55 @@ describe("retries only where safe", () => {
 });
 
 describe("deadlines", () => {
-  it("abandons a stalled response at the call's deadline with TIMEOUT", async () => {
+  it("abandons a stalled response when its clock reaches the call's deadline, with TIMEOUT", async () => {
     workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
-    expect((await codeOf(search(client(), { deadline: Date.now() + 300 }))).code).toBe("TIMEOUT");
+    const clock = new FakeClock();
+    const stalls = workspace.faults.injected.stalls;
+    let settled = false;
+    const outcome = codeOf(search(client({ clock }), { deadline: clock.now() + 300 })).finally(() => (settled = true));
+    await stallReached(stalls);
+    await clock.advance(299);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    expect((await outcome).code).toBe("TIMEOUT");
   });
 
-  it("bounds a stalled response without a deadline by the request timeout", async () => {
+  it("bounds a stalled response without a deadline by the request timeout, on its clock", async () => {
     workspace.faults.add({ pathPrefix: "/api/2.0/preview/scim", stalls: 1 });
-    expect((await codeOf(me(client({ requestTimeoutMs: 300 })))).code).toBe("TIMEOUT");
+    const clock = new FakeClock();
+    const stalls = workspace.faults.injected.stalls;
+    const outcome = codeOf(me(client({ clock, requestTimeoutMs: 300 })));
+    await stallReached(stalls);
+    await clock.advance(300);
+    expect((await outcome).code).toBe("TIMEOUT");
   });
 
   it("does not wait past the deadline for a slow token", async () => {
-    const slow: WorkspaceCredential = {
-      token: () => new Promise((resolve) => setTimeout(() => resolve(credential.token()), 2000).unref()),
-    };
-    const result = await codeOf(
-      client().request({
-        method: "GET",
-        path: "/api/2.0/preview/scim/v2/Me",
-        credential: slow,
-        deadline: Date.now() + 200,
-      }),
+    const clock = new FakeClock();
+    const started = clock.now();
+    const slow: WorkspaceCredential = { token: () => clock.sleep(2000).then(() => credential.token()) };
+    const result = await clock.drive(
+      codeOf(
+        client({ clock }).request({
+          method: "GET",
+          path: "/api/2.0/preview/scim/v2/Me",
+          credential: slow,
+          deadline: started + 200,
+        }),
+      ),
     );
     expect(result.code).toBe("TIMEOUT");
+    expect(clock.now() - started).toBe(200);
   });
 
   it("answers CANCELLED when the caller aborts a stalled request", async () => {
     workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    expect((await codeOf(search(client(), { signal: controller.signal }))).code).toBe("CANCELLED");
+    const stalls = workspace.faults.injected.stalls;
+    const outcome = codeOf(search(client(), { signal: controller.signal }));
+    await stallReached(stalls);
+    controller.abort();
+    expect((await outcome).code).toBe("CANCELLED");
   });
 });
 
@@ -217,7 +248,8 @@ describe("circuit breaker", () => {
   });
 
   it("counts resets and timeouts but never 4xx answers", async () => {
-    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 60_000 } });
+    const clock = new FakeClock();
+    const c = client({ clock, maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 60_000 } });
     const bad = () =>
       c.request({ method: "POST", path: INDEX, body: { query_text: "" }, credential, idempotent: true });
     for (let i = 0; i < 5; i += 1) expect((await codeOf(bad())).code).toBe("INVALID_ARGUMENT");
@@ -226,27 +258,34 @@ describe("circuit breaker", () => {
     );
     workspace.faults.add({ pathPrefix: INDEX, resets: 1, stalls: 1 });
     expect((await codeOf(search(c))).code).toBe("UPSTREAM_UNAVAILABLE");
-    expect((await codeOf(search(c, { deadline: Date.now() + 200 }))).code).toBe("TIMEOUT");
+    const stalls = workspace.faults.injected.stalls;
+    const stalled = codeOf(search(c, { deadline: clock.now() + 200 }));
+    await stallReached(stalls);
+    await clock.advance(200);
+    expect((await stalled).code).toBe("TIMEOUT");
     expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
   });
 
   it("half-opens after the cooldown: a successful probe closes it", async () => {
-    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 150 } });
+    const clock = new FakeClock();
+    const c = client({ clock, maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 150 } });
     workspace.faults.add({ pathPrefix: INDEX, failures: { status: 500, count: 2 } });
     await codeOf(search(c));
     await codeOf(search(c));
+    await clock.advance(149);
     expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
-    await new Promise((r) => setTimeout(r, 200));
+    await clock.advance(1);
     expect((await search(c)).result.row_count).toBeGreaterThan(0);
     expect((await search(c)).result.row_count).toBeGreaterThan(0);
   });
 
   it("half-opens after the cooldown: a failed probe opens it again", async () => {
-    const c = client({ maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 150 } });
+    const clock = new FakeClock();
+    const c = client({ clock, maxAttempts: 1, circuit: { failureThreshold: 2, cooldownMs: 150 } });
     workspace.faults.add({ pathPrefix: INDEX, failures: { status: 503, count: 3 } });
     await codeOf(search(c));
     await codeOf(search(c));
-    await new Promise((r) => setTimeout(r, 200));
+    await clock.advance(150);
     expect((await codeOf(search(c))).code).toBe("UPSTREAM_UNAVAILABLE");
     const before = workspace.counters.requests;
     expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");

@@ -1,5 +1,7 @@
+import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { linkedAbort } from "../../src/linked-abort.js";
+import { FakeClock } from "../support/fake-clock.js";
 
 describe("linkedAbort", () => {
   it("aborts with the reason of whichever source aborts first, and not as a timeout", () => {
@@ -13,10 +15,13 @@ describe("linkedAbort", () => {
     expect(linked.timedOut).toBe(false);
   });
 
-  it("aborts as a timeout when its time runs out", async () => {
+  it("aborts as a timeout when its time runs out on its clock, not before", async () => {
+    const clock = new FakeClock();
     const source = new AbortController();
-    const linked = linkedAbort([source.signal], 10);
-    await new Promise((r) => setTimeout(r, 40));
+    const linked = linkedAbort([source.signal], 10, clock);
+    await clock.advance(9);
+    expect(linked.signal.aborted).toBe(false);
+    await clock.advance(1);
     expect(linked.signal.aborted).toBe(true);
     expect(linked.timedOut).toBe(true);
     expect((linked.signal.reason as DOMException).name).toBe("TimeoutError");
@@ -30,12 +35,20 @@ describe("linkedAbort", () => {
     expect(linked.signal.reason).toBe("gone");
   });
 
+  it("aborts as a timeout on the system clock by default", async () => {
+    const linked = linkedAbort([new AbortController().signal], 1);
+    await once(linked.signal, "abort");
+    expect(linked.timedOut).toBe(true);
+  });
+
   it("after dispose, neither a source nor the timer reaches it", async () => {
+    const clock = new FakeClock();
     const source = new AbortController();
-    const linked = linkedAbort([source.signal], 10);
+    const linked = linkedAbort([source.signal], 10, clock);
     linked.dispose();
     source.abort("late");
-    await new Promise((r) => setTimeout(r, 40));
+    await clock.advance(100);
+    expect(clock.waiting).toBe(0);
     expect(linked.signal.aborted).toBe(false);
     expect(linked.timedOut).toBe(false);
   });

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { clientCredentials } from "../../src/identity/workspace-oauth.js";
 import { tokenRequestFetch } from "../../src/databricks/token-request-retry.js";
+import { FakeClock } from "../support/fake-clock.js";
 
 let workspace: LocalWorkspace;
 let sp: { applicationId: string; secret: string };
@@ -51,6 +52,15 @@ describe("token requests are retried where repeating them is safe", () => {
     const res = await post("authorization_code", { baseBackoffMs: 5 });
     expect(res.status).toBe(503);
     expect(res.failures).toBe(1);
+  });
+
+  it("waits the Retry-After of a 429 on its clock, then gets the token", async () => {
+    workspace.faults.add({ pathPrefix: TOKEN, failures: { status: 429, count: 1, retryAfterS: 2 } });
+    const clock = new FakeClock();
+    const started = clock.now();
+    const res = await clock.drive(post("client_credentials", { clock }));
+    expect(res).toEqual({ status: 200, failures: 1 });
+    expect(clock.now() - started).toBe(2000);
   });
 
   it("hands back a 429 whose Retry-After is longer than it may wait, without retrying", async () => {

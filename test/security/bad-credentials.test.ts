@@ -4,6 +4,7 @@ import { startTestStack, type TestStack } from "../support/server.js";
 import { federationBearer, oboBearer } from "../support/mcp-clients.js";
 import { auditRows, expectRefusalRows, refusalCount, rpc, toolAnswer, toolCall, waitForAuditRows } from "./support.js";
 import { recordFigure } from "../reliability/figures.js";
+import { freshLoopbackSource } from "../support/json-rpc.js";
 
 let stack: TestStack;
 let proxyStack: TestStack;
@@ -63,8 +64,11 @@ async function expectRefused(
   call = toolCall("check_identity", {}),
 ): Promise<void> {
   attacks += 1;
+  // Writes what earlier attacks left folded, so this refusal opens a window of its own and is recorded at once.
+  await target.app.refusals?.flush();
   const before = await refusalCount(target.workspace, expected.code);
-  const answer = await rpc(target.mcpUrl, call, headers);
+  // From its own source address: refusals of one source, code and minute share an audit record.
+  const answer = await rpc(target.mcpUrl, call, headers, undefined, freshLoopbackSource());
   expect(answer.status).toBe(expected.status);
   expect(answer.headers.get("www-authenticate") ?? "").toMatch(/^Bearer .*resource_metadata="/);
   expect(toolAnswer(answer).code).toBe(expected.code);
@@ -78,6 +82,11 @@ async function expectRefused(
   const rows = await auditRows(target.workspace);
   for (const value of Object.values(headers))
     expect(JSON.stringify(rows)).not.toContain(value.replace(/^Bearer\s+/i, "").slice(-40));
+  // The answer names that record; one without a verified caller counts the refusals it stands for: this one.
+  const requestId = (answer.messages[0]?.error as { data?: { request_id?: string } } | undefined)?.data?.request_id;
+  const row = rows.find((r) => r.request_id === requestId);
+  expect(row).toMatchObject({ outcome: "denied", error_code: expected.code });
+  if (row!.mode === "unresolved") expect(JSON.parse(row!.arguments!)).toMatchObject({ refusals: { count: 1 } });
   refusedAndAudited += 1;
 }
 
@@ -131,6 +140,26 @@ describe("Federation bearer verification (each refusal: 401/403, audited, never 
 
   it("refuses a token whose nbf is in the future (beyond the clock tolerance)", async () => {
     const token = await stack.workspace.idp.mintToken({ sub: "ada.admin", role: "admin", nbf: now() + 600 });
+    await expectRefused(stack, bearer(token), { status: 401, code: "TOKEN_INVALID" });
+  });
+
+  it("refuses a token whose iat is in the future (beyond the clock tolerance)", async () => {
+    const token = await stack.workspace.idp.mintToken({ sub: "ada.admin", role: "admin", iat: now() + 600 });
+    await expectRefused(stack, bearer(token), { status: 401, code: "TOKEN_INVALID" });
+  });
+
+  it("refuses a token that lives longer than the maximum lifetime (24 h by default)", async () => {
+    const token = await stack.workspace.idp.mintToken({ sub: "ada.admin", role: "admin", ttlSeconds: 2 * 86_400 });
+    await expectRefused(stack, bearer(token), { status: 401, code: "TOKEN_INVALID" });
+  });
+
+  it("refuses a token without a sub", async () => {
+    const token = await stack.workspace.idp.mintToken({ sub: undefined as never, role: "admin" });
+    await expectRefused(stack, bearer(token), { status: 401, code: "TOKEN_INVALID" });
+  });
+
+  it("refuses a token whose sub is empty", async () => {
+    const token = await stack.workspace.idp.mintToken({ sub: "", role: "admin" });
     await expectRefused(stack, bearer(token), { status: 401, code: "TOKEN_INVALID" });
   });
 

@@ -72,7 +72,7 @@ export async function refusalCount(workspace: LocalWorkspace, code: string): Pro
 
 /** Waits until exactly `expected` refusal rows with `code` exist, then checks no extra one follows. */
 export async function expectRefusalRows(workspace: LocalWorkspace, code: string, expected: number): Promise<number> {
-  const end = Date.now() + 15_000;
+  const end = Date.now() + 30_000;
   let count = await refusalCount(workspace, code);
   while (count < expected && Date.now() < end) {
     await sleep(100);

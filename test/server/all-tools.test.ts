@@ -4,12 +4,16 @@ import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
+import { FakeClock } from "../support/fake-clock.js";
 
+const GENIE_STEP_MS = 30;
+/** Genie messages here advance only when this clock moves, so what a poll sees never depends on the machine's load. */
+const genieClock = new FakeClock();
 let stack: TestStack;
 let admin: Client;
 let west: Client;
 beforeAll(async () => {
-  stack = await startTestStack({ genieStepDelayMs: 30 });
+  stack = await startTestStack({ genieStepDelayMs: GENIE_STEP_MS, genieClock });
   admin = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "admin"));
   west = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
 });
@@ -20,24 +24,30 @@ afterAll(async () => {
 });
 
 describe("each governed tool against the local workspace", () => {
+  // Each progress notification means the tool has polled and seen a status: then every step of the message passes.
+  const onprogress = (progress: string[]) => (p: { message?: string }) => {
+    progress.push(String(p.message));
+    void genieClock.advance(GENIE_STEP_MS * 7);
+  };
+
   it("genie_query answers with SQL and rows, as the caller, with at least two progress notifications", async () => {
     const progress: string[] = [];
     const result = await west.callTool(
       { name: "genie_query", arguments: { question: "What is the total amount by region?" } },
       undefined,
-      {
-        onprogress: (p) => progress.push(String(p.message)),
-      },
+      { onprogress: onprogress(progress) },
     );
     expect(result.isError).toBeFalsy();
     const s = result.structuredContent as { sql: string; rows: string[][]; conversation_id: string };
     expect(s.sql).toMatch(/SUM\(amount\)/);
     expect(s.rows.map((r) => r[0])).toEqual(["WEST"]);
+    expect(progress[0]).toBe("Genie: SUBMITTED");
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    const followUp = await west.callTool({
-      name: "genie_query",
-      arguments: { question: "how many deals", conversation_id: s.conversation_id },
-    });
+    const followUp = await west.callTool(
+      { name: "genie_query", arguments: { question: "how many deals", conversation_id: s.conversation_id } },
+      undefined,
+      { onprogress: onprogress([]) },
+    );
     expect(followUp.isError).toBeFalsy();
   });
 
@@ -65,8 +75,9 @@ describe("each governed tool against the local workspace", () => {
   });
 
   it("query_audit_log shows the calls made so far, read with the caller's own credential", async () => {
-    await admin.callTool({ name: "check_identity", arguments: {} });
-    await new Promise((r) => setTimeout(r, 400));
+    const id = requestIdOf(await admin.callTool({ name: "check_identity", arguments: {} }));
+    // The writer batches: wait (bounded) until the row has landed before reading it through the tool.
+    await waitForAudit(stack.workspace, (r) => r.some((x) => x.request_id === id), 30_000);
     const result = await admin.callTool({ name: "query_audit_log", arguments: { tool: "check_identity", limit: 10 } });
     expect(result.isError).toBeFalsy();
     const rows = rowsAsObjects(result.structuredContent);

@@ -13,6 +13,16 @@ export interface RpcAnswer {
  * client does; otherwise a loaded machine can reuse a socket the server is closing and see a reset no server caused.
  */
 const clientPool = new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000, connections: 128 });
+let lastSource = 0;
+
+/**
+ * A loopback address (127.0.0.2, .3, …) no earlier request of this process came from. The server folds refusals of
+ * one source address, code and minute into one audit record; a request from a fresh source is recorded on its own.
+ */
+export function freshLoopbackSource(): string {
+  lastSource += 1;
+  return `127.0.${Math.floor(lastSource / 250)}.${(lastSource % 250) + 2}`;
+}
 
 /** One raw POST to the MCP endpoint, as a hostile or careless client would send it. */
 export async function rpc(
@@ -20,15 +30,24 @@ export async function rpc(
   body: unknown,
   headers: Record<string, string> = {},
   signal?: AbortSignal,
+  /** The local address to connect from (see freshLoopbackSource); the shared pool's otherwise. */
+  source?: string,
 ): Promise<RpcAnswer> {
-  const res = await undiciFetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    signal,
-    dispatcher: clientPool,
-  });
-  const text = await res.text();
+  const pool = source === undefined ? clientPool : new Agent({ localAddress: source });
+  let res;
+  let text: string;
+  try {
+    res = await undiciFetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      signal,
+      dispatcher: pool,
+    });
+    text = await res.text();
+  } finally {
+    if (pool !== clientPool) await pool.close();
+  }
   const messages: Record<string, unknown>[] = [];
   if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
     for (const line of text.split("\n"))

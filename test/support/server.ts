@@ -4,6 +4,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { startApp, type App } from "../../src/app.js";
+import type { Clock } from "../../src/clock.js";
 
 export interface TestStack {
   workspace: LocalWorkspace;
@@ -15,9 +16,18 @@ export interface TestStack {
 
 /** The local workspace plus the server over HTTP on a free loopback port, with a fresh audit spool. */
 export async function startTestStack(
-  options: { overrides?: Record<string, unknown>; genieStepDelayMs?: number; env?: Record<string, string> } = {},
+  options: {
+    overrides?: Record<string, unknown>;
+    genieStepDelayMs?: number;
+    /** The clock the local workspace's Genie messages advance on (a fake one holds them until the test moves it). */
+    genieClock?: Clock;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestStack> {
-  const workspace = await startLocalWorkspace({ genieStepDelayMs: options.genieStepDelayMs ?? 20 });
+  const workspace = await startLocalWorkspace({
+    genieStepDelayMs: options.genieStepDelayMs ?? 20,
+    clock: options.genieClock,
+  });
   const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-spool-"));
   const app = await startApp({
     env: { LOG_LEVEL: "silent", ...options.env },

@@ -3,6 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { WorkspaceViewCache, type WorkspaceView } from "../../src/identity/workspace-view-cache.js";
+import { FakeClock } from "../support/fake-clock.js";
 
 const CURRENT_USER = "SELECT current_user() AS current_user";
 
@@ -86,30 +87,33 @@ describe("check_identity with the view cache off", () => {
 });
 
 describe("WorkspaceViewCache", () => {
+  const clock = new FakeClock();
   const view = (principal: string): WorkspaceView => ({ principal, displayName: null, groups: [], observedAt: 1 });
   const token = (accessToken: string, expiresInS = 3600) => ({
     accessToken,
-    expiresAt: Math.floor(Date.now() / 1000) + expiresInS,
+    expiresAt: clock.now() / 1000 + expiresInS,
     scopes: ["sql"],
   });
 
   it("shares one lookup among concurrent misses of a token", async () => {
-    const cache = new WorkspaceViewCache(10, 60_000);
+    const cache = new WorkspaceViewCache(10, 60_000, clock);
     let calls = 0;
-    const lookup = async () => {
+    let answer!: (v: WorkspaceView) => void;
+    const lookup = () => {
       calls += 1;
-      await new Promise((r) => setTimeout(r, 20));
-      return view("p");
+      return new Promise<WorkspaceView>((resolve) => (answer = resolve));
     };
     const t = token("t1");
-    const answers = await Promise.all(Array.from({ length: 50 }, () => cache.get(t, lookup)));
+    const pending = Promise.all(Array.from({ length: 50 }, () => cache.get(t, lookup)));
+    answer(view("p"));
+    const answers = await pending;
     expect(calls).toBe(1);
     expect(answers.every((a) => a.view.principal === "p" && !a.cached)).toBe(true);
-    expect((await cache.get(t, lookup)).cached).toBe(true);
+    expect((await cache.get(t, async () => view("p"))).cached).toBe(true);
   });
 
   it("keeps no failed lookup", async () => {
-    const cache = new WorkspaceViewCache(10, 60_000);
+    const cache = new WorkspaceViewCache(10, 60_000, clock);
     const t = token("t2");
     await expect(cache.get(t, () => Promise.reject(new Error("down")))).rejects.toThrow("down");
     const answer = await cache.get(t, async () => view("q"));
@@ -117,21 +121,29 @@ describe("WorkspaceViewCache", () => {
   });
 
   it("keeps nothing past the token's own expiry, nor past its time to live", async () => {
-    const expired = new WorkspaceViewCache(10, 60_000);
+    const expired = new WorkspaceViewCache(10, 60_000, clock);
     const old = token("t3", -5);
     await expired.get(old, async () => view("r"));
     expect((await expired.get(old, async () => view("r"))).cached).toBe(false);
 
-    const brief = new WorkspaceViewCache(10, 30);
+    const brief = new WorkspaceViewCache(10, 30_000, clock);
     const t = token("t4");
     await brief.get(t, async () => view("s"));
+    await clock.advance(29_999);
     expect((await brief.get(t, async () => view("s"))).cached).toBe(true);
-    await new Promise((r) => setTimeout(r, 60));
+    await clock.advance(1);
     expect((await brief.get(t, async () => view("s"))).cached).toBe(false);
+
+    const shortLived = token("t5", 10);
+    await brief.get(shortLived, async () => view("u"));
+    await clock.advance(9_999);
+    expect((await brief.get(shortLived, async () => view("u"))).cached).toBe(true);
+    await clock.advance(1);
+    expect((await brief.get(shortLived, async () => view("u"))).cached).toBe(false);
   });
 
   it("stays within its bound", async () => {
-    const cache = new WorkspaceViewCache(3, 60_000);
+    const cache = new WorkspaceViewCache(3, 60_000, clock);
     for (let i = 0; i < 10; i += 1) await cache.get(token(`k${i}`), async () => view(`p${i}`));
     expect(cache.size).toBe(3);
   });

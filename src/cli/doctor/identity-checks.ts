@@ -99,7 +99,7 @@ export async function resolveCaller(
   add: (c: DoctorCheck) => void,
 ): Promise<ResolvedCaller | undefined> {
   const resolver = createCredentialResolver(config, {
-    scopes: scopesFor(ALL_TOOLS),
+    tools: ALL_TOOLS,
     logger: pino({ level: "silent" }),
   });
   if (!callerToken) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { JWTPayload } from "jose";
 import type { Config, FederationIssuerConfig } from "../../config/schema.js";
 import { ErrorCodes, IdentityError } from "../../errors.js";
@@ -40,16 +41,21 @@ function servicePrincipalOf(
   return { role, sp };
 }
 
+/** A SHA-256 digest of a token: it keys the token's own cache entry without keeping the token a second time. */
+const digestOf = (token: string) => createHash("sha256").update(token).digest("base64url");
+
 /**
- * Federation: verify the external IdP's JWT, map its role to a service principal, then exchange (RFC 8693) lazily.
- * The subject token is the caller's own JWT, or a per-role IdP client-credentials token (issuer's
- * `subjectTokenSource`). An exchanged token inherits the subject token's expiry and is cached by it; near expiry it
- * is re-exchanged with a fresh subject token. A failed exchange is an error, never the inbound token passed on.
+ * Federation: verify the external IdP's JWT, map its role to a service principal, then exchange (RFC 8693) lazily,
+ * asking only for the scopes of the tools that role may call (`scopesOfRole`). The subject token is the caller's own
+ * JWT, or a per-role IdP client-credentials token (issuer's `subjectTokenSource`). An exchanged token inherits the
+ * subject token's expiry and is cached by it; near expiry it is re-exchanged with a fresh subject token. A failed
+ * exchange is an error, never the inbound token passed on.
  */
 export function createFederationStrategy(
   config: Config,
-  scopes: readonly string[],
+  scopesOfRole: (role: string) => readonly string[],
   cache: TokenCache,
+  options: { now?: () => number } = {},
 ): FederationStrategy {
   const { federation } = config.identity;
   const host = config.workspace.host!;
@@ -60,18 +66,21 @@ export function createFederationStrategy(
       verify: federationVerifier(issuer, {
         clockToleranceS: federation.clockToleranceS,
         maxTokenBytes: federation.maxTokenBytes,
+        maxTokenLifetimeS: federation.maxTokenLifetimeS,
         jwks: federation.jwks,
         verifiedCacheEntries: config.identity.tokenCache.maxEntries,
+        now: options.now,
       }),
     });
 
-  function exchangeOfCaller(token: string, payload: JWTPayload, sp: string) {
-    // Each subject token (subject and expiry) keys its own entry: a fresh inbound token never gets a stale exchange.
-    const key = cacheKey("federation", sp, scopes, JSON.stringify(["caller", payload.sub, payload.exp]));
+  function exchangeOfCaller(issuer: FederationIssuerConfig, token: string, sp: string, scopes: readonly string[]) {
+    // The exchange depended on the subject token itself (and its issuer), so the key names both: another token, even
+    // one with the same sub and exp from another issuer, never reuses this token's exchange.
+    const key = cacheKey("federation", sp, scopes, JSON.stringify(["caller", issuer.issuer, digestOf(token)]));
     return cachedCredential(cache, key, () => exchangeToken(host, token, sp, scopes));
   }
 
-  function exchangeOfIdpClient(issuer: FederationIssuerConfig, role: string, sp: string) {
+  function exchangeOfIdpClient(issuer: FederationIssuerConfig, role: string, sp: string, scopes: readonly string[]) {
     const client = Object.hasOwn(issuer.idpClients, role) ? issuer.idpClients[role] : undefined;
     if (!client)
       throw new IdentityError(
@@ -81,6 +90,7 @@ export function createFederationStrategy(
     const subjectKey = cacheKey("idp-client-credentials", client.clientId, [], issuer.issuer);
     const subjectToken = (): Promise<AccessToken> =>
       cache.get(subjectKey, () => idpClientCredentials(issuer.issuer, client.clientId, client.clientSecret));
+    // The subject token is the server's own, fetched from this issuer with this client: they name the exchange.
     const key = cacheKey("federation", sp, scopes, JSON.stringify(["idp-client", issuer.issuer, client.clientId]));
     // Both entries share one refresh margin and one expiry, so a due re-exchange always gets a fresh subject token.
     return cachedCredential(cache, key, async () =>
@@ -105,10 +115,11 @@ export function createFederationStrategy(
         );
       const { payload } = await entry.verify(token);
       const { role, sp } = servicePrincipalOf(payload, entry.issuer, federation.roleToServicePrincipal);
+      const scopes = scopesOfRole(role);
       const credential =
         entry.issuer.subjectTokenSource === "idp-client-credentials"
-          ? exchangeOfIdpClient(entry.issuer, role, sp)
-          : exchangeOfCaller(token, payload, sp);
+          ? exchangeOfIdpClient(entry.issuer, role, sp, scopes)
+          : exchangeOfCaller(entry.issuer, token, sp, scopes);
       return {
         identity: {
           mode: "federation",

@@ -1,3 +1,4 @@
+import type { JWTPayload } from "jose";
 import type { Config } from "../../config/schema.js";
 import { ErrorCodes, IdentityError } from "../../errors.js";
 import { bearerOf } from "../bearer.js";
@@ -6,8 +7,14 @@ import type { AccessToken, CredentialStrategy, InboundRequest, ResolvedCaller } 
 
 export type OboStrategy = CredentialStrategy & { issuer: string };
 
+/** True when the workspace issued the token to `audience`: its OAuth client (`client_id`) or one of its `aud`. */
+function issuedFor(payload: JWTPayload, audience: string): boolean {
+  const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  return payload.client_id === audience || aud.includes(audience);
+}
+
 /** OBO: the human's own workspace token — from the Databricks Apps proxy header when trusted, or a workspace bearer. */
-export function createOboStrategy(config: Config): OboStrategy {
+export function createOboStrategy(config: Config, options: { now?: () => number } = {}): OboStrategy {
   const host = config.workspace.host!;
   const { federation } = config.identity;
   const verify = createJwtVerifier({
@@ -16,8 +23,10 @@ export function createOboStrategy(config: Config): OboStrategy {
     algorithms: ["RS256"],
     clockToleranceS: federation.clockToleranceS,
     maxTokenBytes: federation.maxTokenBytes,
+    maxTokenLifetimeS: federation.maxTokenLifetimeS,
     jwks: federation.jwks,
     verifiedCacheEntries: config.identity.tokenCache.maxEntries,
+    now: options.now,
   });
   return {
     mode: "obo",
@@ -34,6 +43,12 @@ export function createOboStrategy(config: Config): OboStrategy {
       const token = proxied ?? bearerOf(request.headers);
       if (!token) throw new IdentityError(ErrorCodes.UNAUTHENTICATED, "No user token on the request.");
       const { payload } = await verify(token);
+      const { audience } = config.identity.obo;
+      if (audience !== undefined && !issuedFor(payload, audience))
+        throw new IdentityError(
+          ErrorCodes.TOKEN_INVALID,
+          "The workspace token was issued to another OAuth client; sign in through this server's client.",
+        );
       const human = typeof payload.email === "string" ? payload.email : String(payload.sub);
       const scopes = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
       const accessToken: AccessToken = { accessToken: token, expiresAt: payload.exp!, scopes };

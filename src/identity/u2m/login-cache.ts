@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { systemClock, type Clock } from "../../clock.js";
 import { ErrorCodes, IdentityError } from "../../errors.js";
+import { DEFAULT_FILE_LOCK_TIMING, FileLock, type FileLockTiming } from "./file-lock.js";
 
 const SavedLogin = z.object({
   clientId: z.string(),
@@ -27,9 +29,37 @@ export function defaultLoginCacheFile(): string {
 /** Workspace hosts are compared without trailing slashes. */
 const hostKey = (host: string) => host.replace(/\/+$/, "");
 
-/** Saved logins per workspace host, in one JSON file readable by its owner only (0600, directory 0700). */
+/**
+ * Saved logins per workspace host, in one JSON file readable by its owner only (0600, directory 0700). Refreshes
+ * are serialized between processes by a lock file beside it (`withLock`).
+ */
 export class LoginCache {
-  constructor(readonly file = defaultLoginCacheFile()) {}
+  private readonly lock: FileLock;
+
+  constructor(
+    readonly file = defaultLoginCacheFile(),
+    options: { clock?: Clock; lock?: FileLockTiming } = {},
+  ) {
+    this.lock = new FileLock(`${file}.lock`, options.clock ?? systemClock, options.lock ?? DEFAULT_FILE_LOCK_TIMING);
+  }
+
+  /**
+   * Runs `critical` while no other process (or LoginCache) holds this file's lock. Whoever waited must re-read the
+   * file inside: the holder before it may have refreshed the login already.
+   */
+  async withLock<T>(critical: () => Promise<T>): Promise<T> {
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    let entered = false;
+    try {
+      return await this.lock.withLock(() => {
+        entered = true;
+        return critical();
+      });
+    } catch (err) {
+      if (entered || err instanceof IdentityError) throw err;
+      throw new IdentityError(ErrorCodes.UNAUTHENTICATED, `The login cache lock ${this.lock.path} cannot be taken.`);
+    }
+  }
 
   private read(): LoginCacheFile {
     let text: string;

@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import { canonicalArguments, redactArguments } from "./redact.js";
+
+/** Bytes a column value adds to the INSERT request: its JSON literal, as the statement parameters carry it. */
+export function carriedBytes(value: string | null): number {
+  return value === null ? 4 : Buffer.byteLength(JSON.stringify(value));
+}
+
+// Control characters (a NUL no SQL string can hold) and lone UTF-16 surrogates (no valid UTF-8 exists for them).
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Caller-influenced text for a column: unprintable characters replaced, at most `maxChars` (a cut says so). */
+export function boundedText(value: string | undefined, maxChars: number): string | null {
+  if (value === undefined) return null;
+  const cut = value.length > maxChars ? `${value.slice(0, maxChars - 1)}…` : value;
+  return cut.replace(UNPRINTABLE, "\ufffd");
+}
+
+/** What stands in for arguments too large for their record: the start of them, and how to recognise the whole. */
+export interface ArgumentsSummary {
+  $summary: { sha256: string; bytes: number; preview: string };
+}
+
+/**
+ * The arguments column: the redacted arguments as JSON when they fit in `budgetBytes` as carried by the INSERT;
+ * otherwise a summary — a preview of that JSON cut to fit, plus the SHA-256 and size of the canonical arguments.
+ */
+export function boundedArguments(args: unknown, maxStringChars: number, budgetBytes: number): string {
+  const redacted = JSON.stringify(redactArguments(args ?? {}, maxStringChars)) ?? "{}";
+  if (carriedBytes(redacted) <= budgetBytes) return redacted;
+  const canonical = canonicalArguments(args ?? {});
+  const sha256 = createHash("sha256").update(canonical).digest("hex");
+  const bytes = Buffer.byteLength(canonical);
+  const summary = (length: number) => {
+    let preview = redacted.slice(0, length);
+    // Never end on half a surrogate pair.
+    if (/[\ud800-\udbff]$/.test(preview)) preview = preview.slice(0, -1);
+    return JSON.stringify({ $summary: { sha256, bytes, preview } } satisfies ArgumentsSummary);
+  };
+  // Every character carries at least one byte, so the longest preview that can fit is below the budget.
+  let low = 0;
+  let high = Math.min(redacted.length, budgetBytes);
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (carriedBytes(summary(mid)) <= budgetBytes) low = mid;
+    else high = mid - 1;
+  }
+  return summary(low);
+}

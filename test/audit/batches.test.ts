@@ -1,0 +1,71 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pino from "pino";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import { AuditTrail } from "../../src/audit/audit-trail.js";
+import { cutBatch, INSERT_ENVELOPE_BYTES, recordInsertBytes } from "../../src/audit/audit-insert.js";
+import { readAuditTable } from "../support/audit-table.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { auditWriter, trailConfig } from "./audit-writer.js";
+
+let workspace: LocalWorkspace;
+let writer: Awaited<ReturnType<typeof auditWriter>>;
+
+beforeAll(async () => {
+  workspace = await startLocalWorkspace();
+  writer = await auditWriter(workspace);
+});
+afterAll(async () => {
+  await writer?.close();
+  await workspace?.close();
+});
+
+describe("audit batches", () => {
+  it("are cut by bytes as the request is serialized, as well as by count, and every record still arrives", async () => {
+    const maxBatchBytes = 1024 * 1024;
+    const config = trailConfig(workspace, { batchSize: 100, maxBatchBytes });
+    const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute, { clock: new FakeClock() });
+    const run = randomUUID();
+    // Records at their size ceiling: arguments of quotes that each double twice on the way into the INSERT.
+    const big = { fresh: Array.from({ length: 19 }, () => Array.from({ length: 50 }, () => '"'.repeat(500))) };
+    for (let n = 0; n < 300; n += 1)
+      await trail.record({
+        requestId: `${run}-${n}`,
+        mode: "federation",
+        credentialSource: "exchange",
+        tool: "check_identity",
+        arguments: big,
+        outcome: "failed",
+        errorCode: "INVALID_ARGUMENT",
+        latencyMs: 1,
+        statementIds: [],
+      });
+    const sent = workspace.counters.statements.length;
+    while (trail.depth() > 0) expect(await trail.drainOnce()).toBe(true);
+
+    const inserts = workspace.counters.statements.slice(sent).filter((s) => s.statement.startsWith("INSERT INTO"));
+    const sizes = inserts.map((s) =>
+      Buffer.byteLength(JSON.stringify({ statement: s.statement, parameters: s.parameters })),
+    );
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(maxBatchBytes);
+    // Full enough to be worth it: each batch but the last carries more than half the bytes allowed.
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(maxBatchBytes / 2);
+    const rows = (await readAuditTable(workspace)).filter((r) => r.request_id?.startsWith(`${run}-`));
+    expect(rows).toHaveLength(300);
+    await trail.stop();
+  });
+
+  it("takes the oldest records first, at most the count, and a record too large for any batch alone", () => {
+    const record = (n: number, bytes: number) => ({ record_id: `r${n}`, arguments: "x".repeat(bytes) });
+    const small = Array.from({ length: 10 }, (_, n) => record(n, 10));
+    expect(cutBatch(small, 4, 1 << 20).map((r) => r.record_id)).toEqual(["r0", "r1", "r2", "r3"]);
+    const one = recordInsertBytes(record(0, 1000));
+    const fits = cutBatch(
+      Array.from({ length: 10 }, (_, n) => record(n, 1000)),
+      100,
+      INSERT_ENVELOPE_BYTES + 3 * one,
+    );
+    expect(fits).toHaveLength(3);
+    expect(cutBatch([record(0, 100_000), ...small], 100, INSERT_ENVELOPE_BYTES + 1000)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/load.js";
+
+const minimal = {
+  DATABRICKS_HOST: "https://example.cloud.databricks.com",
+  DATABRICKS_WAREHOUSE_ID: "wh1",
+  DATABRICKS_GENIE_SPACE_ID: "sp1",
+};
+
+describe("audit configuration", () => {
+  it("bounds records, batches and the spool by default, batches well under the workspace's 16 MiB", () => {
+    const { audit } = loadConfig(minimal);
+    expect(audit.maxRecordBytes).toBe(16 * 1024);
+    expect(audit.maxBatchBytes).toBe(4 * 1024 * 1024);
+    expect(audit.maxSpoolRecords).toBe(100_000);
+    expect(audit.maxSpoolBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it("takes the bounds from the environment", () => {
+    const { audit } = loadConfig({
+      ...minimal,
+      MCP_AUDIT_MAX_RECORD_BYTES: "8192",
+      MCP_AUDIT_MAX_BATCH_BYTES: "1048576",
+      MCP_AUDIT_SPOOL_MAX_RECORDS: "5000",
+      MCP_AUDIT_SPOOL_MAX_BYTES: "2097152",
+    });
+    expect(audit).toMatchObject({
+      maxRecordBytes: 8192,
+      maxBatchBytes: 1_048_576,
+      maxSpoolRecords: 5000,
+      maxSpoolBytes: 2_097_152,
+    });
+  });
+
+  it.each([
+    ["MCP_AUDIT_MAX_BATCH_BYTES", "16777216"],
+    ["MCP_AUDIT_MAX_RECORD_BYTES", "100"],
+    ["MCP_AUDIT_SPOOL_MAX_RECORDS", "0"],
+    ["MCP_AUDIT_SPOOL_MAX_BYTES", "1000"],
+    ["MCP_AUDIT_SPOOL_MAX_BYTES", "lots"],
+  ])("refuses %s=%s, naming the variable", (variable, value) => {
+    expect(() => loadConfig({ ...minimal, [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...minimal, [variable]: value })).toThrow(new RegExp(variable));
+  });
+});
