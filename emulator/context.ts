@@ -5,6 +5,7 @@ import type { Counters, FaultInjector } from "./faults.js";
 import type { Principal } from "./principal.js";
 import type { Seed } from "./seed/schema.js";
 import type { SqlEngine } from "./sql/engine.js";
+import type { WarehouseStates } from "./sql/warehouses.js";
 
 /** Verifies a workspace bearer token and yields its principal; 401 ApiError when absent or invalid. */
 export interface Authenticator {
@@ -18,6 +19,8 @@ export interface WorkspaceContext {
   faults: FaultInjector;
   counters: Counters;
   engine: SqlEngine;
+  /** Each warehouse's state (RUNNING, or STARTING/STOPPED as a test sets it); statements wait until it runs. */
+  warehouses: WarehouseStates;
   auth: Authenticator;
   /** e.g. http://127.0.0.1:8765 — known once the server listens. */
   baseUrl: string;

@@ -21,6 +21,7 @@ export const Scopes = {
   genie: "dashboards.genie",
   serving: "serving.serving-endpoints",
   vectorSearch: "vectorsearch.vector-search-indexes",
+  vectorSearchEndpoints: "vectorsearch.vector-search-endpoints",
   currentUserRead: "iam.current-user:read",
   offlineAccess: "offline_access",
 } as const;

@@ -12,10 +12,13 @@ import { Router, sendError, sendJson, readJsonObject } from "./http/router.js";
 import { Seed } from "./seed/schema.js";
 import { createSqlEngine } from "./sql/engine.js";
 import { registerSqlRoutes } from "./sql/routes.js";
+import { registerWarehouseRoutes, WarehouseState, WarehouseStates } from "./sql/warehouses.js";
+import { registerDiscoveryRoutes } from "./discovery.js";
 import { WorkspaceTokens } from "./oidc/tokens.js";
 import { registerOidcRoutes } from "./oidc/routes.js";
 import { registerScimRoutes } from "./scim/routes.js";
 import { registerGenieRoutes } from "./genie/routes.js";
+import { registerGenieSpaceRoutes } from "./genie/spaces.js";
 import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
 import { registerServingRoutes } from "./serving/routes.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
@@ -96,6 +99,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     faults,
     counters,
     engine,
+    warehouses: new WarehouseStates(seed),
     baseUrl,
     idpIssuer: idp.issuer,
     idpJwksUri: idp.jwksUri,
@@ -105,9 +109,12 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   const tokens = await WorkspaceTokens.create(context);
   context.auth = tokens;
 
+  registerDiscoveryRoutes(router, context);
   registerOidcRoutes(router, context, tokens);
   registerScimRoutes(router, context);
   registerSqlRoutes(router, context);
+  registerWarehouseRoutes(router, context);
+  registerGenieSpaceRoutes(router, context);
   registerGenieRoutes(router, context);
   registerVectorSearchRoutes(router, context);
   registerServingRoutes(router, context);
@@ -174,6 +181,7 @@ const AdminFaultRule = z
       .optional(),
   })
   .strict();
+const AdminWarehouseState = z.object({ state: WarehouseState, warehouse_id: z.string().optional() }).strict();
 const AdminFaults = z.object({ clear: z.boolean().optional(), rules: z.array(AdminFaultRule).default([]) }).strict();
 const AdminPermission = z
   .object({
@@ -211,6 +219,16 @@ function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalId
       } catch {
         throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No such warehouse.");
       }
+    }
+    sendJson(res, 200, {});
+  });
+  // A warehouse that is not RUNNING keeps its statements PENDING until set RUNNING again.
+  router.add("POST", "/__admin/warehouse/state", async ({ req, res }) => {
+    const body = adminBody(AdminWarehouseState, await readJsonObject(req));
+    try {
+      ctx.warehouses.set(body.warehouse_id ?? ctx.seed.warehouses[0]!.id, body.state);
+    } catch {
+      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No such warehouse.");
     }
     sendJson(res, 200, {});
   });

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import type { WorkspaceContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
+import { paginate } from "../http/pagination.js";
 import { readJsonObject, sendJson, type Router } from "../http/router.js";
 import { Scopes, requireScope, type Principal } from "../principal.js";
-import type { Seed } from "../seed/schema.js";
 import {
   ConversationStore,
   newGenieId,
@@ -12,11 +12,10 @@ import {
   type GenieMessageRecord,
 } from "./conversations.js";
 import { MessageLifecycle } from "./lifecycle.js";
+import { spaceFor, type GenieSpace } from "./spaces.js";
 import { toStatementResponse } from "./statement-response.js";
 import { translateQuestion } from "./translator.js";
 import { conversationJson, messageJson } from "./wire.js";
-
-type GenieSpace = Seed["genieSpaces"][number];
 
 export interface GenieRouteOptions {
   /** How long a query result stays readable before the message reports QUERY_RESULT_EXPIRED. Default 24 h. */
@@ -52,17 +51,7 @@ export function registerGenieRoutes(router: Router, ctx: WorkspaceContext, optio
   ): Promise<{ principal: Principal; space: GenieSpace }> {
     const principal = await ctx.auth.authenticate(req);
     requireScope(principal, Scopes.genie);
-    const space = ctx.seed.genieSpaces.find((s) => s.id === spaceId);
-    if (!space)
-      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `Unable to get space [${spaceId}]. The space does not exist.`);
-    if (!ctx.directory.allows(space.permissions, principal, "CAN_RUN")) {
-      throw new ApiError(
-        403,
-        "PERMISSION_DENIED",
-        `You need "Can Run" permission on Genie space [${spaceId}] to perform this action.`,
-      );
-    }
-    return { principal, space };
+    return { principal, space: spaceFor(ctx, principal, spaceId) };
   }
 
   function conversationOf(spaceId: string, conversationId: string, principal: Principal): GenieConversationRecord {
@@ -197,11 +186,6 @@ export function registerGenieRoutes(router: Router, ctx: WorkspaceContext, optio
     };
   }
 
-  router.add("GET", SPACE, async ({ req, res, params }) => {
-    const { space } = await authorize(req, params.space_id!);
-    sendJson(res, 200, { space_id: space.id, title: space.title, warehouse_id: space.warehouseId });
-  });
-
   router.add("POST", `${SPACE}/start-conversation`, async ({ req, res, params }) => {
     const { principal, space } = await authorize(req, params.space_id!);
     const content = await readContent(req);
@@ -283,22 +267,4 @@ export function registerGenieRoutes(router: Router, ctx: WorkspaceContext, optio
     const { principal } = await authorize(req, params.space_id!);
     sendJson(res, 200, await executeQuery(messageOf(params, principal), principal));
   });
-}
-
-const DEFAULT_PAGE_SIZE = 100;
-
-/** Offset pagination behind an opaque `page_token`; a token this server did not issue is a 400. */
-function paginate<T>(all: T[], url: URL): { items: T[]; nextPageToken?: string } {
-  const sizeParam = url.searchParams.get("page_size");
-  const size = sizeParam === null ? DEFAULT_PAGE_SIZE : Number(sizeParam);
-  if (!Number.isInteger(size) || size < 1 || size > 1000) {
-    throw new ApiError(400, "INVALID_PARAMETER_VALUE", "page_size must be an integer between 1 and 1000.");
-  }
-  const token = url.searchParams.get("page_token");
-  const offset = token === null || token === "" ? 0 : Number(Buffer.from(token, "base64url").toString("utf8"));
-  if (!Number.isInteger(offset) || offset < 0)
-    throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid page_token.");
-  const items = all.slice(offset, offset + size);
-  const next = offset + size;
-  return { items, nextPageToken: next < all.length ? Buffer.from(String(next)).toString("base64url") : undefined };
 }

@@ -29,6 +29,7 @@ export function toStatementResponse(run: QueryRunView): Record<string, unknown> 
         position: c.position,
         type_name: c.type_name,
         type_text: c.type_text,
+        ...(c.type_precision !== undefined ? { type_precision: c.type_precision, type_scale: c.type_scale } : {}),
       })),
     },
     total_chunk_count: 1,

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, decodeJwt, type JWTPayload } from "jose";
 import type { WorkspaceContext } from "../context.js";
+import { defaultFederationAudiences } from "../discovery.js";
 import { OAuthError } from "../http/errors.js";
 import type { FederationPolicy } from "../seed/schema.js";
 
@@ -20,6 +21,11 @@ function jwksFor(policy: FederationPolicy, ctx: WorkspaceContext) {
   return set;
 }
 
+/** The policy's audiences (the account id when it names none), and the workspace's advertised default audience. */
+function audiencesOf(policy: FederationPolicy, ctx: WorkspaceContext): string[] {
+  return [...(policy.audiences ?? [ctx.seed.workspace.accountId]), ...defaultFederationAudiences(ctx)];
+}
+
 /** Does the subject token satisfy this policy: exact issuer, an allowed audience, the subject claim's value? */
 async function verifyAgainst(
   token: string,
@@ -29,7 +35,7 @@ async function verifyAgainst(
   try {
     const { payload } = await jwtVerify(token, jwksFor(policy, ctx), {
       issuer: issuerOf(policy, ctx),
-      audience: policy.audiences,
+      audience: audiencesOf(policy, ctx),
       algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
       clockTolerance: 30,
       requiredClaims: ["exp"],

@@ -10,7 +10,8 @@ const Grant = z.object({ principal: z.string().min(1), level: PermissionLevel })
 export const FederationPolicy = z.object({
   /** Exact issuer URL, or "local-idp" for the embedded identity provider. */
   issuer: z.string().min(1),
-  audiences: z.array(z.string().min(1)).min(1),
+  /** Omitted: the account id, as Databricks defaults it. */
+  audiences: z.array(z.string().min(1)).min(1).optional(),
   /** Claim that names the subject; Databricks' default is "sub". */
   subject_claim: z.string().default("sub"),
   /** Required for service principal (workload) policies; unused for account-wide user federation. */
@@ -52,6 +53,9 @@ export const Seed = z.object({
     federationAudience: z.string().default("databricks-governed-mcp"),
     /** OAuth public client ids allowed for authorization code + PKCE (U2M). */
     publicClients: z.array(z.string()).default(["databricks-cli"]),
+    /** Served in `/.well-known/databricks-config`; the account id is also a policy's default audience. */
+    accountId: z.string().uuid().default("7c1e0a5d-4b2f-4e8a-9d3c-5f6a7b8c9d0e"),
+    workspaceId: z.string().regex(/^\d+$/).default("1234567890123456"),
   }),
   groups: z.array(z.string()).min(1),
   users: z.array(SeedUser).min(1),
@@ -90,6 +94,8 @@ export const Seed = z.object({
       name: z.string(),
       primaryKey: z.string(),
       textColumn: z.string(),
+      /** The Vector Search endpoint serving the index. */
+      endpointName: z.string().default("local-vector-search"),
       permissions: z.array(Grant),
       documents: z.array(z.record(z.string(), z.union([z.string(), z.number()]))),
     }),

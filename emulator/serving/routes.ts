@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { WorkspaceContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { readJsonObject, sendJson, type Router } from "../http/router.js";
@@ -7,6 +7,7 @@ import { translateQuestion } from "../genie/translator.js";
 import { buildIndex, searchKnowledgeBase } from "../vectorsearch/search.js";
 
 type Source = { title: string; ref: string };
+type ServingEndpoint = WorkspaceContext["seed"]["servingEndpoints"][number];
 
 /**
  * The supervisor agent endpoint: data questions go to the Genie space's SQL, run as the caller (governance applies);
@@ -17,7 +18,7 @@ export function registerServingRoutes(router: Router, ctx: WorkspaceContext): vo
 
   async function answer(
     principal: Principal,
-    endpoint: (typeof ctx.seed.servingEndpoints)[number],
+    endpoint: ServingEndpoint,
     question: string,
   ): Promise<{ text: string; sources: Source[] }> {
     const space = ctx.seed.genieSpaces.find((s) => s.id === endpoint.genieSpaceId);
@@ -37,7 +38,6 @@ export function registerServingRoutes(router: Router, ctx: WorkspaceContext): vo
     const hits = searchKnowledgeBase(indexes.get(endpoint.vectorIndex)!, {
       queryText: question,
       numResults: 3,
-      filters: {},
       queryType: "HYBRID",
     });
     return {
@@ -46,12 +46,39 @@ export function registerServingRoutes(router: Router, ctx: WorkspaceContext): vo
     };
   }
 
+  function endpointNamed(name: string): ServingEndpoint {
+    const endpoint = ctx.seed.servingEndpoints.find((e) => e.name === name);
+    if (!endpoint) throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `Endpoint ${name.slice(0, 128)} does not exist.`);
+    return endpoint;
+  }
+
+  // The endpoint's details; CAN_VIEW suffices on Databricks, and every level the seed grants includes it.
+  router.add("GET", "/api/2.0/serving-endpoints/:name", async ({ req, res, params }) => {
+    const principal = await ctx.auth.authenticate(req);
+    requireScope(principal, Scopes.serving);
+    const endpoint = endpointNamed(params.name!);
+    if (!ctx.directory.allows(endpoint.permissions, principal, "CAN_QUERY")) {
+      throw new ApiError(
+        403,
+        "PERMISSION_DENIED",
+        `User ${principal.name} does not have permission to view endpoint ${endpoint.name}.`,
+      );
+    }
+    sendJson(res, 200, {
+      name: endpoint.name,
+      id: createHash("sha256").update(endpoint.name).digest("hex").slice(0, 32),
+      state: { ready: "READY", config_update: "NOT_UPDATING" },
+      task: "agent/v1/responses",
+      permission_level: ctx.directory.allows(endpoint.permissions, principal, "CAN_MANAGE")
+        ? "CAN_MANAGE"
+        : "CAN_QUERY",
+    });
+  });
+
   router.add("POST", "/serving-endpoints/:name/invocations", async ({ req, res, params }) => {
     const principal = await ctx.auth.authenticate(req);
     requireScope(principal, Scopes.serving);
-    const endpoint = ctx.seed.servingEndpoints.find((e) => e.name === params.name);
-    if (!endpoint)
-      throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", `Endpoint ${params.name!.slice(0, 128)} does not exist.`);
+    const endpoint = endpointNamed(params.name!);
     if (!ctx.directory.allows(endpoint.permissions, principal, "CAN_QUERY")) {
       throw new ApiError(
         403,

@@ -1,3 +1,4 @@
+import { BUILTIN_FUNCTIONS, BUILTIN_SCHEMA } from "./builtins.js";
 import type { SqlParameter } from "./engine.js";
 
 /** Thrown for SQL the local engine refuses before Postgres sees it, with the Databricks error class and SQLSTATE. */
@@ -52,20 +53,68 @@ function endOfBlockComment(s: string, start: number): number {
   throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated comment.", "42601");
 }
 
+/** An identifier: plain, double-quoted or backticked. */
+const IDENT = /[A-Za-z_]\w*|"(?:[^"]|"")+"|`(?:[^`]|``)+`/.source;
+
 /** After a catalog name: `.schema.` with the schema plain, double-quoted or backticked. */
-const QUALIFIED_REST = /^\s*\.\s*(?:[A-Za-z_]\w*|"(?:[^"]|"")+"|`(?:[^`]|``)+`)\s*\./;
+const QUALIFIED_REST = new RegExp(`^\\s*\\.\\s*(?:${IDENT})\\s*\\.`);
+
+/** After a catalog name: `.schema.table`, captured. */
+const SCHEMA_AND_TABLE = new RegExp(`^\\s*\\.\\s*(${IDENT})\\s*\\.\\s*(${IDENT})`);
 
 const ALLOWED_FIRST_WORDS = new Set(["SELECT", "WITH", "VALUES", "TABLE", "INSERT"]);
+
+/** Statements answered from the catalog (emulator/sql/catalog-commands.ts) rather than by the engine's SQL. */
+const CATALOG_FIRST_WORDS = new Set(["SHOW", "DESCRIBE", "DESC"]);
+
+/**
+ * Statement keywords of Databricks SQL or Postgres this warehouse refuses as UNSUPPORTED_FEATURE; any other first
+ * word is a syntax error, as a misspelt keyword is on Databricks.
+ */
+const KNOWN_STATEMENTS = new Set(
+  (
+    "ABORT ADD ALTER ANALYZE APPLY BEGIN CACHE CALL CHECKPOINT CLEAR CLOSE CLUSTER COMMENT COMMIT CONVERT COPY CREATE " +
+    "DEALLOCATE DECLARE DELETE DENY DISCARD DO DROP END EXECUTE EXPLAIN FETCH FSCK GENERATE GET GRANT IMPORT LIST " +
+    "LISTEN LOAD LOCK MERGE MOVE MSCK NOTIFY OPTIMIZE PREPARE PUT REASSIGN REFRESH REINDEX RELEASE REMOVE REORG " +
+    "REPAIR REPLACE RESET RESTORE REVOKE ROLLBACK SAVEPOINT SECURITY SET START SYNC TRUNCATE UNCACHE UNDROP " +
+    "UNLISTEN UNSET UPDATE USE VACUUM"
+  ).split(" "),
+);
+
+/** Databricks type names Postgres spells otherwise, as the target of CAST(… AS type) or `::type`. */
+const CAST_TYPES: Record<string, string> = {
+  string: "text",
+  double: "double precision",
+  long: "bigint",
+  short: "smallint",
+  byte: "smallint",
+  tinyint: "smallint",
+};
+
+/** Spellings Databricks accepts with empty parentheses and Postgres only without. */
+const NILADIC = new Set(["current_user", "current_date", "current_timestamp"]);
 
 export interface TranslatedStatement {
   sql: string;
   values: (string | null)[];
   isInsert: boolean;
+  /** `catalog` statements (SHOW, DESCRIBE) are parsed from `sql` by the catalog commands, not run as they are. */
+  kind: "query" | "catalog";
+  /** `schema.table` as Postgres names them, for each table written with the catalog (`main.schema.table`). */
+  catalogQualified: Set<string>;
+}
+
+/** An identifier as Postgres reports it in messages: unquoted ones folded to lower case, quoted ones verbatim. */
+function identifierText(ident: string): string {
+  if (ident.startsWith('"')) return ident.slice(1, -1).replace(/""/g, '"');
+  if (ident.startsWith("`")) return ident.slice(1, -1).replace(/``/g, "`");
+  return ident.toLowerCase();
 }
 
 /**
  * Databricks SQL → Postgres, token by token (never inside literals, quoted identifiers or comments):
- * `:name` markers → `$n::type`, `current_user()` → `current_user`, the `main` catalog dropped from three-part names.
+ * `:name` markers → `$n::type`, `current_user()` → `current_user`, the `main` catalog dropped from three-part names,
+ * unqualified calls of Databricks built-ins → the builtin schema's functions, Databricks cast types (STRING, DOUBLE).
  */
 export function translateStatement(
   statement: string,
@@ -82,8 +131,18 @@ export function translateStatement(
   }
   /** Each parameter's position ($n), in order of first use. */
   const positions = new Map<string, number>();
+  const catalogQualified = new Set<string>();
+  /** Drops the catalog from `catalog.schema.table`, remembering the name for Databricks-worded errors. */
+  const dropCatalog = (rest: string): number => {
+    const named = SCHEMA_AND_TABLE.exec(rest);
+    if (named) catalogQualified.add(`${identifierText(named[1]!)}.${identifierText(named[2]!)}`);
+    return /^\s*\.\s*/.exec(rest)![0].length;
+  };
   let out = "";
   let firstWord: string | undefined;
+  /** The last token written (words upper-cased), and for each open parenthesis whether it opened a CAST. */
+  let previous = "";
+  const castParens: boolean[] = [];
   let statementsEnded = false;
   const s = statement;
   let i = 0;
@@ -119,10 +178,11 @@ export function translateStatement(
       const rest = s.slice(j + 1);
       if (c !== "'" && body.toLowerCase() === catalog && QUALIFIED_REST.test(rest)) {
         // A quoted catalog name (`main`.sales.deals) is dropped like an unquoted one.
-        i = j + 1 + /^\s*\.\s*/.exec(rest)![0].length;
+        i = j + 1 + dropCatalog(rest);
         continue;
       }
       out += c === "`" ? `"${body.replace(/"/g, '""')}"` : s.slice(i, j + 1);
+      previous = c === "'" ? "literal" : "identifier";
       i = j + 1;
       continue;
     }
@@ -146,6 +206,7 @@ export function translateStatement(
       throw new DialectError("PARSE_SYNTAX_ERROR", "Only one statement may be executed per request.", "42601");
     if (c === ":" && next === ":") {
       out += "::";
+      previous = "::";
       i += 2;
       continue;
     }
@@ -157,6 +218,7 @@ export function translateStatement(
       let position = positions.get(name);
       if (position === undefined) positions.set(name, (position = positions.size + 1));
       out += `($${position}::${pgType(param.type)})`;
+      previous = "parameter";
       i += 1 + name.length;
       continue;
     }
@@ -165,33 +227,73 @@ export function translateStatement(
       const word = m[0];
       firstWord ??= word.toUpperCase();
       const rest = s.slice(i + word.length);
-      if (word.toLowerCase() === "current_user" && /^\s*\(\s*\)/.test(rest)) {
-        out += "current_user";
+      const lower = word.toLowerCase();
+      const castTarget = previous === "::" || (previous === "AS" && castParens.at(-1) === true);
+      previous = word.toUpperCase();
+      if (castTarget && CAST_TYPES[lower] && !/^\s+precision\b/i.test(rest)) {
+        out += CAST_TYPES[lower];
+        i += word.length;
+        continue;
+      }
+      if (NILADIC.has(lower) && /^\s*\(\s*\)/.test(rest)) {
+        out += lower;
         i += word.length + /^\s*\(\s*\)/.exec(rest)![0].length;
         continue;
       }
-      if (word.toLowerCase() === catalog && QUALIFIED_REST.test(rest)) {
-        i += word.length + /^\s*\.\s*/.exec(rest)![0].length;
+      if (lower === catalog && QUALIFIED_REST.test(rest)) {
+        i += word.length + dropCatalog(rest);
+        continue;
+      }
+      // Only a call, and only an unqualified one: `t.year(`, `EXTRACT(year FROM …)` and a column `quarter` stay.
+      if (BUILTIN_FUNCTIONS.has(lower) && /^\s*\(/.test(rest) && !endsWithDot(out)) {
+        out += `${BUILTIN_SCHEMA}.${lower}`;
+        i += word.length;
         continue;
       }
       out += word;
       i += word.length;
       continue;
     }
+    if (c === "(") castParens.push(previous === "CAST" || previous === "TRY_CAST");
+    else if (c === ")") castParens.pop();
+    previous = c;
     out += c;
     i += 1;
   }
-  if (!firstWord || !ALLOWED_FIRST_WORDS.has(firstWord)) {
-    throw new DialectError(
-      "UNSUPPORTED_FEATURE",
-      `Statement type not allowed on this warehouse: ${(firstWord ?? "(empty)").slice(0, 32)}.`,
-      "0A000",
-    );
-  }
+  refuseFirstWord(firstWord, out);
   for (const name of byName.keys()) {
     if (!positions.has(name))
       throw new DialectError("INVALID_PARAMETER_VALUE", `Parameter ${name} is not used in the statement.`, "22023");
   }
   const values = [...positions.keys()].map((n) => byName.get(n)!.value);
-  return { sql: out.trim(), values, isInsert: firstWord === "INSERT" };
+  return {
+    sql: out.trim(),
+    values,
+    isInsert: firstWord === "INSERT",
+    kind: CATALOG_FIRST_WORDS.has(firstWord!) ? "catalog" : "query",
+    catalogQualified,
+  };
+}
+
+/** Whether the text so far ends with `.` (spaces aside): the word after it is qualified. */
+function endsWithDot(text: string): boolean {
+  let k = text.length - 1;
+  while (k >= 0 && /\s/.test(text[k]!)) k -= 1;
+  return text[k] === ".";
+}
+
+/** Refuses a statement whose first word this warehouse does not run, worded as Databricks words it. */
+function refuseFirstWord(firstWord: string | undefined, translated: string): void {
+  if (firstWord && (ALLOWED_FIRST_WORDS.has(firstWord) || CATALOG_FIRST_WORDS.has(firstWord))) return;
+  if (firstWord && KNOWN_STATEMENTS.has(firstWord))
+    throw new DialectError(
+      "UNSUPPORTED_FEATURE",
+      `Statement type not allowed on this warehouse: ${firstWord.slice(0, 32)}.`,
+      "0A000",
+    );
+  const text = translated.trim();
+  if (text === "")
+    throw new DialectError("PARSE_EMPTY_STATEMENT", "Syntax error, unexpected empty statement.", "42617");
+  const near = /^[A-Za-z_][\w$]*|^\S/.exec(text)![0];
+  throw new DialectError("PARSE_SYNTAX_ERROR", `Syntax error at or near '${near.slice(0, 64)}'.`, "42601");
 }

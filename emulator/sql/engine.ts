@@ -1,74 +1,51 @@
-import { PGlite, types } from "@electric-sql/pglite";
+import { PGlite, protocol, types } from "@electric-sql/pglite";
 import type { Seed } from "../seed/schema.js";
 import type { Directory } from "../directory.js";
 import type { Counters } from "../faults.js";
 import type { Principal } from "../principal.js";
-import { DialectError, translateStatement } from "./dialect.js";
+import { builtinFunctionsDdl } from "./builtins.js";
+import { parseCatalogCommand, runCatalogCommand } from "./catalog-commands.js";
+import { columnInfo, type SqlColumn } from "./databricks-types.js";
+import { DialectError, translateStatement, type TranslatedStatement } from "./dialect.js";
 import { generateDeals } from "./deals.js";
+import { INFORMATION_SCHEMA, informationSchemaDdl } from "./information-schema.js";
+import { mapPgError } from "./pg-errors.js";
+import { SqlError, catalogNotFound, schemaNotFound } from "./sql-error.js";
+
+export { SqlError, type ServiceErrorCode } from "./sql-error.js";
+export type { SqlColumn } from "./databricks-types.js";
 
 export interface SqlParameter {
   name: string;
   value: string | null;
   type?: string;
 }
-export interface SqlColumn {
-  name: string;
-  position: number;
-  type_name: string;
-  type_text: string;
-}
 export interface SqlResult {
   columns: SqlColumn[];
   rows: (string | null)[][];
 }
-/** Databricks `ServiceErrorCode`: what `status.error.error_code` of a failed statement may hold. */
-export type ServiceErrorCode =
-  "BAD_REQUEST" | "CANCELLED" | "DEADLINE_EXCEEDED" | "INTERNAL_ERROR" | "RESOURCE_EXHAUSTED";
-
-/**
- * A failed statement as Databricks reports it: a service error code, and a message that starts with the error
- * class (`[INSUFFICIENT_PERMISSIONS] …`) and ends with the SQLSTATE.
- */
-export class SqlError extends Error {
-  readonly errorCode: ServiceErrorCode;
-  constructor(
-    readonly errorClass: string,
-    readonly sqlState: string,
-    detail: string,
-    errorCode: ServiceErrorCode = "BAD_REQUEST",
-  ) {
-    super(`[${errorClass}] ${detail} SQLSTATE: ${sqlState}`);
-    this.name = "SqlError";
-    this.errorCode = errorCode;
-  }
+export interface ExecuteOptions {
+  signal?: AbortSignal;
+  /** The request's `query_tags`, kept with the statement in the counters (query history). */
+  queryTags?: unknown;
+  /** The request's `catalog` and `schema`: where unqualified names resolve (USE CATALOG / USE SCHEMA). */
+  catalog?: string;
+  schema?: string;
 }
 export interface SqlEngine {
   execute(
     principal: Principal,
     statement: string,
     parameters: SqlParameter[],
-    /** `queryTags` are the request's `query_tags`, kept with the statement in the counters (query history). */
-    options?: { signal?: AbortSignal; queryTags?: unknown },
+    options?: ExecuteOptions,
   ): Promise<SqlResult>;
   close(): Promise<void>;
 }
 
-/** Postgres type oid → Databricks ColumnInfoTypeName and type_text. */
-const TYPE_NAMES: Record<number, [string, string]> = {
-  [types.TEXT]: ["STRING", "STRING"],
-  [types.VARCHAR]: ["STRING", "STRING"],
-  [types.BPCHAR]: ["STRING", "STRING"],
-  [types.INT2]: ["SHORT", "SMALLINT"],
-  [types.INT4]: ["INT", "INT"],
-  [types.INT8]: ["LONG", "BIGINT"],
-  [types.FLOAT4]: ["FLOAT", "FLOAT"],
-  [types.FLOAT8]: ["DOUBLE", "DOUBLE"],
-  [types.NUMERIC]: ["DECIMAL", "DECIMAL"],
-  [types.BOOL]: ["BOOLEAN", "BOOLEAN"],
-  [types.DATE]: ["DATE", "DATE"],
-  [types.TIMESTAMP]: ["TIMESTAMP", "TIMESTAMP"],
-  [types.TIMESTAMPTZ]: ["TIMESTAMP", "TIMESTAMP"],
-};
+/** The engine's one Unity Catalog catalog; three-part names in it lose the catalog on the way to Postgres. */
+const CATALOG = "main";
+/** Where the governed tables' rows really live; no caller may read it. */
+const PRIVATE_SCHEMA = "uc_private";
 
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
@@ -167,95 +144,131 @@ function translateExpression(expression: string): string {
     .replace(/\b(is_member|is_account_group_member)\s*\(\s*('(?:[^']|'')*')\s*\)/gi, "(SELECT public.$1($2))");
 }
 
-/** Postgres SQLSTATE → Databricks error class; anything unlisted keeps its SQLSTATE as the class. */
-const ERROR_CLASSES: Record<string, string> = {
-  "42501": "INSUFFICIENT_PERMISSIONS",
-  "42P01": "TABLE_OR_VIEW_NOT_FOUND",
-  "3F000": "SCHEMA_NOT_FOUND",
-  "42703": "UNRESOLVED_COLUMN",
-  "42883": "UNRESOLVED_ROUTINE",
-  "42601": "PARSE_SYNTAX_ERROR",
-  "0A000": "UNSUPPORTED_FEATURE",
-  "25006": "INSUFFICIENT_PERMISSIONS",
-  "23505": "DELTA_DUPLICATE_KEY",
-  "22012": "DIVIDE_BY_ZERO",
-  "54001": "STATEMENT_TOO_COMPLEX",
-};
+/** The schemas of the catalog: those of the seed's tables, and information_schema. */
+function catalogSchemas(seed: Seed): Set<string> {
+  return new Set([pgName(seed.tables.deals.name).schema, pgName(seed.tables.audit.name).schema, INFORMATION_SCHEMA]);
+}
 
-function mapPgError(err: unknown, principal: Principal): SqlError {
-  const e = err as { code?: string; message?: string };
-  const code = e.code ?? "XX000";
-  const message = (e.message ?? "query failed").replace(/uc_private\./g, "main.").replace(/"uc_private"/g, "main");
-  const errorClass = ERROR_CLASSES[code] ?? "SQL_EXECUTION_ERROR";
-  if (code === "42501")
-    return new SqlError(
-      errorClass,
-      code,
-      `Insufficient privileges: User ${principal.name} does not have the privilege for this operation (${message}).`,
-    );
-  if (code === "25006") return new SqlError(errorClass, code, "This statement may not modify data.");
-  if (code === "57014") return new SqlError("QUERY_EXECUTION_TIMEOUT_EXCEEDED", code, message, "DEADLINE_EXCEEDED");
-  if (code === "54001" || code === "53200") return new SqlError(errorClass, code, message, "RESOURCE_EXHAUSTED");
-  // The embedded engine loses its prepared statement when parsing exhausts its stack (very long expressions).
-  if (code === "26000")
-    return new SqlError(
-      "STATEMENT_TOO_COMPLEX",
-      "54001",
-      "The statement is too long or too deeply nested to execute.",
-      "RESOURCE_EXHAUSTED",
-    );
-  // Errors that come from the engine rather than from the statement say nothing about its internals.
-  if (code.startsWith("XX") || code === "08P01")
-    return new SqlError("INTERNAL_ERROR", code, "The statement could not be executed.", "INTERNAL_ERROR");
-  return new SqlError(errorClass, code, message);
+/** Type modifiers of a statement's result columns (numeric precision and scale), which query results leave out. */
+async function resultTypmods(db: PGlite, sql: string): Promise<number[]> {
+  const parts = [
+    protocol.serialize.parse({ text: sql }),
+    protocol.serialize.describe({ type: "S" }),
+    protocol.serialize.sync(),
+  ];
+  const message = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((offset, p) => (message.set(p, offset), offset + p.length), 0);
+  const { messages } = await db.execProtocol(message);
+  const description = messages.find((m) => m.name === "rowDescription") as
+    { fields: { dataTypeModifier: number }[] } | undefined;
+  return description?.fields.map((f) => f.dataTypeModifier) ?? [];
 }
 
 /** PGlite with the seed's governance applied; statements run one at a time, each as its caller's own role. */
 export async function createSqlEngine(seed: Seed, directory: Directory, counters: Counters): Promise<SqlEngine> {
   const db = await PGlite.create();
   await applyGovernance(db, seed, directory);
+  for (const sql of builtinFunctionsDdl()) await db.exec(sql);
+  const schemas = catalogSchemas(seed);
+  const layout = {
+    catalog: CATALOG,
+    schemas: [...schemas].filter((s) => s !== INFORMATION_SCHEMA),
+    privateSchema: PRIVATE_SCHEMA,
+    owner: "uc_owner",
+    createdAt: new Date(),
+  };
+  for (const sql of informationSchemaDdl(layout)) await db.exec(sql);
   let queue: Promise<unknown> = Promise.resolve();
+
+  /** The request's catalog and schema, checked: the one catalog, and a schema it holds. */
+  function defaults(options: ExecuteOptions | undefined): { schema?: string } {
+    const catalog = options?.catalog;
+    if (catalog !== undefined && catalog.toLowerCase() !== CATALOG) throw catalogNotFound(catalog);
+    const schema = options?.schema?.toLowerCase();
+    if (schema !== undefined && !schemas.has(schema)) throw schemaNotFound([CATALOG, options!.schema!]);
+    return { schema };
+  }
+
+  /** Rows as JSON_ARRAY text, and the columns as ColumnInfo (numeric precision from a describe of the statement). */
+  async function toResult(
+    sql: string,
+    result: { fields: { name: string; dataTypeID: number }[]; rows: unknown },
+  ): Promise<SqlResult> {
+    const raw = result.rows as unknown[][];
+    const typmods = result.fields.some((f) => f.dataTypeID === types.NUMERIC) ? await resultTypmods(db, sql) : [];
+    const rows = raw.map((row) =>
+      row.map((v, i) =>
+        result.fields[i]!.dataTypeID === types.DATE && v instanceof Date ? v.toISOString().slice(0, 10) : cell(v),
+      ),
+    );
+    const columns = result.fields.map((f, position) =>
+      columnInfo(f.name, position, f.dataTypeID, typmods[position] ?? -1, () => rows.map((r) => r[position]!)),
+    );
+    return { columns, rows };
+  }
+
+  /** A SHOW or DESCRIBE statement, answered from information_schema by queries that run as the caller. */
+  async function runCatalog(translated: TranslatedStatement, schema: string | undefined): Promise<SqlResult> {
+    const command = parseCatalogCommand(translated.sql);
+    if (translated.values.length > 0)
+      throw new SqlError("INVALID_PARAMETER_VALUE", "22023", "Parameters are not supported in this statement.");
+    return runCatalogCommand(command, {
+      catalog: CATALOG,
+      schema,
+      schemas,
+      catalogQualified: translated.catalogQualified,
+      query: async (sql, values) => {
+        const result = await db.query<unknown[]>(sql, values, { rowMode: "array" });
+        return (result.rows as unknown[][]).map((row) => row.map(cell));
+      },
+    });
+  }
 
   async function run(
     principal: Principal,
     statement: string,
     parameters: SqlParameter[],
-    signal?: AbortSignal,
+    options: ExecuteOptions | undefined,
   ): Promise<SqlResult> {
     let translated;
+    const { schema } = defaults(options);
     try {
-      translated = translateStatement(statement, parameters);
+      translated = translateStatement(statement, parameters, CATALOG);
     } catch (err) {
       if (err instanceof DialectError) throw new SqlError(err.errorClass, err.sqlState, err.message);
       throw err;
     }
-    if (signal?.aborted) throw new SqlError("OPERATION_CANCELED", "HY008", "The statement was cancelled.", "CANCELLED");
+    if (options?.signal?.aborted)
+      throw new SqlError("OPERATION_CANCELED", "HY008", "The statement was cancelled.", "CANCELLED");
+    // The request's schema (USE SCHEMA) comes first; `public` keeps is_member() resolvable.
+    const searchPath = schema === undefined ? "" : `; SET LOCAL search_path = ${q(schema)}, public`;
     await db.exec(
-      `BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL ROLE ${q(principal.name)}; SET LOCAL statement_timeout = 30000`,
+      `BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL ROLE ${q(principal.name)}; SET LOCAL statement_timeout = 30000${searchPath}`,
     );
     try {
-      const result = await db.query<Record<string, unknown>>(translated.sql, translated.values, { rowMode: "array" });
+      let result: SqlResult;
+      if (translated.kind === "catalog") result = await runCatalog(translated, schema);
+      else {
+        const raw = await db.query<unknown[]>(translated.sql, translated.values, { rowMode: "array" });
+        result = await toResult(translated.sql, raw);
+      }
       await db.exec("COMMIT");
-      const columns = result.fields.map((f, position) => {
-        const [type_name, type_text] = TYPE_NAMES[f.dataTypeID] ?? ["STRING", "STRING"];
-        return { name: f.name, position, type_name, type_text };
-      });
-      const rows = (result.rows as unknown as unknown[][]).map((row) =>
-        row.map((v, i) =>
-          columns[i]!.type_name === "DATE" && v instanceof Date ? v.toISOString().slice(0, 10) : cell(v),
-        ),
-      );
-      return { columns, rows };
+      return result;
     } catch (err) {
       await db.exec("ROLLBACK").catch(() => undefined);
-      throw mapPgError(err, principal);
+      if (err instanceof SqlError) throw err;
+      throw mapPgError(err, {
+        principal: principal.name,
+        catalog: CATALOG,
+        catalogQualified: translated.catalogQualified,
+      });
     }
   }
 
   return {
     execute(principal, statement, parameters, options) {
       counters.statements.push({ principal: principal.name, statement, parameters, queryTags: options?.queryTags });
-      const job = queue.then(() => run(principal, statement, parameters, options?.signal));
+      const job = queue.then(() => run(principal, statement, parameters, options));
       queue = job.catch(() => undefined);
       return job;
     },

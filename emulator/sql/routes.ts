@@ -4,6 +4,14 @@ import { ApiError } from "../http/errors.js";
 import { readJsonObject, sendJson, type Router } from "../http/router.js";
 import { requireScope, Scopes, type Principal } from "../principal.js";
 import { SqlError, type SqlParameter, type SqlResult } from "./engine.js";
+import {
+  encodeChunk,
+  formatAvailable,
+  RESULT_FORMATS,
+  type EncodedChunk,
+  type ResultFormat,
+} from "./result-formats.js";
+import { ResultLinks } from "./result-links.js";
 
 type State = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED" | "CLOSED";
 
@@ -15,6 +23,10 @@ interface Statement {
   sqlState?: string;
   result?: SqlResult;
   truncated: boolean;
+  disposition: "INLINE" | "EXTERNAL_LINKS";
+  format: ResultFormat;
+  /** EXTERNAL_LINKS: each chunk's bytes in `format`, served through links. */
+  encoded?: EncodedChunk[];
   done: Promise<void>;
   /** Aborted on cancel, so a statement still queued behind others never runs. */
   abort: AbortController;
@@ -52,6 +64,37 @@ function parseParameters(value: unknown): SqlParameter[] {
   });
 }
 
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v === "") throw invalid(`${key} must be a non-empty string.`);
+  return v;
+}
+
+/** `disposition` and `format`: JSON_ARRAY inline, or any of the three formats through external links. */
+async function parseResultShape(body: Record<string, unknown>): Promise<Pick<Statement, "disposition" | "format">> {
+  const disposition = body.disposition ?? "INLINE";
+  if (disposition !== "INLINE" && disposition !== "EXTERNAL_LINKS")
+    throw invalid("disposition must be INLINE or EXTERNAL_LINKS.");
+  const format = body.format ?? "JSON_ARRAY";
+  if (!RESULT_FORMATS.includes(format as ResultFormat))
+    throw invalid("format must be JSON_ARRAY, ARROW_STREAM or CSV.");
+  if (disposition === "INLINE" && format !== "JSON_ARRAY")
+    throw invalid(
+      `Format ${format as string} is supported only with disposition EXTERNAL_LINKS; use JSON_ARRAY inline.`,
+    );
+  if (!(await formatAvailable(format as ResultFormat)))
+    throw invalid(
+      `Format ${format as string} is not supported by this workspace (the Arrow library is not installed).`,
+    );
+  return { disposition, format: format as ResultFormat };
+}
+
+/** Whether the statement was cancelled or closed while it ran; its result is then dropped. */
+function stopped(s: Statement): boolean {
+  return s.state === "CANCELED" || s.state === "CLOSED";
+}
+
 function optionalInt(body: Record<string, unknown>, key: string): number | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
@@ -62,12 +105,17 @@ function optionalInt(body: Record<string, unknown>, key: string): number | undef
 /** The SQL Statement Execution API 2.0 over the local engine. */
 export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
   const statements = new Map<string, Statement>();
+  const links = new ResultLinks(ctx.clock, () => ctx.baseUrl);
+  links.register(router);
 
   function forget(): void {
     const now = Date.now();
     for (const [id, s] of statements) {
       if (statements.size <= MAX_STATEMENTS && (!s.finishedAt || now - s.finishedAt < RETENTION_MS)) break;
-      if (s.finishedAt) statements.delete(id);
+      if (s.finishedAt) {
+        statements.delete(id);
+        links.revoke(id);
+      }
     }
   }
 
@@ -95,6 +143,14 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     };
   }
 
+  /** A chunk as `result` carries it: inline rows, or (EXTERNAL_LINKS) a fresh link to its bytes. */
+  function resultOf(s: Statement, index: number) {
+    const { data_array: rows, ...position } = chunkOf(s, index);
+    if (s.disposition === "INLINE") return { ...position, data_array: rows };
+    const chunk = s.encoded![index]!;
+    return { external_links: [{ ...position, byte_count: chunk.bytes.length, ...links.issue(s.id, chunk) }] };
+  }
+
   function view(s: Statement, withResult = true) {
     const body: Record<string, unknown> = {
       statement_id: s.id,
@@ -107,19 +163,22 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     if (s.state === "SUCCEEDED" && s.result) {
       const rows = s.result.rows.length;
       const total = Math.max(1, Math.ceil(rows / ROWS_PER_CHUNK));
+      const bytes = (i: number) => (s.encoded ? { byte_count: s.encoded[i]!.bytes.length } : {});
       body.manifest = {
-        format: "JSON_ARRAY",
+        format: s.format,
         schema: { column_count: s.result.columns.length, columns: s.result.columns },
         total_chunk_count: total,
         chunks: Array.from({ length: total }, (_, i) => ({
           chunk_index: i,
           row_offset: i * ROWS_PER_CHUNK,
           row_count: Math.min(ROWS_PER_CHUNK, rows - i * ROWS_PER_CHUNK),
+          ...bytes(i),
         })),
         total_row_count: rows,
+        ...(s.encoded ? { total_byte_count: s.encoded.reduce((n, c) => n + c.bytes.length, 0) } : {}),
         truncated: s.truncated,
       };
-      if (withResult) body.result = chunkOf(s, 0);
+      if (withResult) body.result = resultOf(s, 0);
     }
     return body;
   }
@@ -148,10 +207,9 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
     ) {
       throw invalid("on_wait_timeout must be CONTINUE or CANCEL.");
     }
-    if (body.disposition !== undefined && body.disposition !== "INLINE")
-      throw invalid("Only disposition INLINE is supported by this workspace.");
-    if (body.format !== undefined && body.format !== "JSON_ARRAY")
-      throw invalid("Only format JSON_ARRAY is supported with disposition INLINE.");
+    const shape = await parseResultShape(body);
+    const catalog = optionalString(body, "catalog");
+    const schema = optionalString(body, "schema");
     const parameters = parseParameters(body.parameters);
     const rowLimit = optionalInt(body, "row_limit");
     const byteLimit = optionalInt(body, "byte_limit");
@@ -164,19 +222,25 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       owner: principal.name,
       state: "PENDING",
       truncated: false,
+      ...shape,
       done: Promise.resolve(),
       abort: new AbortController(),
     };
     statements.set(s.id, s);
     const statementText = body.statement;
     s.done = (async () => {
+      // PENDING until the warehouse runs (a stopped one starts); a cancel while waiting ends it here.
+      const running = ctx.warehouses.stateOf(warehouse.id) === "RUNNING";
+      if (!running && !(await ctx.warehouses.untilRunning(warehouse.id, s.abort.signal))) return;
       s.state = "RUNNING";
       try {
         const result = await ctx.engine.execute(principal, statementText, parameters, {
           signal: s.abort.signal,
           queryTags: body.query_tags,
+          catalog,
+          schema,
         });
-        if ((s.state as State) === "CANCELED") return;
+        if (stopped(s)) return;
         let rows = result.rows;
         if (rowLimit !== undefined && rows.length > rowLimit) {
           rows = rows.slice(0, rowLimit);
@@ -190,10 +254,19 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
             s.truncated = true;
           }
         }
+        if (s.disposition === "EXTERNAL_LINKS") {
+          const encoded: EncodedChunk[] = [];
+          for (let offset = 0; offset === 0 || offset < rows.length; offset += ROWS_PER_CHUNK)
+            encoded.push(
+              await encodeChunk(s.format, result.columns, rows.slice(offset, offset + ROWS_PER_CHUNK), offset === 0),
+            );
+          if (stopped(s)) return;
+          s.encoded = encoded;
+        }
         s.result = { columns: result.columns, rows };
         s.state = "SUCCEEDED";
       } catch (err) {
-        if ((s.state as State) === "CANCELED") return;
+        if (stopped(s)) return;
         s.state = "FAILED";
         s.error =
           err instanceof SqlError
@@ -240,7 +313,7 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       const total = Math.max(1, Math.ceil(s.result.rows.length / ROWS_PER_CHUNK));
       if (!Number.isInteger(index) || index < 0 || index >= total)
         throw invalid(`chunk_index must be between 0 and ${total - 1}.`);
-      sendJson(res, 200, chunkOf(s, index));
+      sendJson(res, 200, resultOf(s, index));
     },
   );
 
@@ -252,6 +325,22 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       s.state = "CANCELED";
       s.finishedAt = Date.now();
       s.abort.abort();
+    }
+    sendJson(res, 200, {});
+  });
+
+  // Close: the result is released (links die with it) and the statement reads CLOSED; a running one stops first.
+  router.add("DELETE", "/api/2.0/sql/statements/:statement_id", async ({ req, res, params }) => {
+    const principal = await ctx.auth.authenticate(req);
+    requireScope(principal, Scopes.sql);
+    const s = owned(principal, params.statement_id!);
+    if (s.state === "PENDING" || s.state === "RUNNING" || s.state === "SUCCEEDED") {
+      if (s.state !== "SUCCEEDED") s.abort.abort();
+      s.state = "CLOSED";
+      s.finishedAt ??= Date.now();
+      delete s.result;
+      delete s.encoded;
+      links.revoke(s.id);
     }
     sendJson(res, 200, {});
   });

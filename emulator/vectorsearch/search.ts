@@ -1,12 +1,15 @@
 import MiniSearch from "minisearch";
 import type { Seed } from "../seed/schema.js";
+import type { ColumnTypes, Doc, DocFilter } from "./filters.js";
 
-type Doc = Record<string, string | number>;
+export type QueryType = "ANN" | "HYBRID" | "FULL_TEXT";
 export type KnowledgeIndex = {
   name: string;
   primaryKey: string;
   textColumn: string;
   docs: Doc[];
+  /** Each column's type, which filters are checked against. */
+  columns: ColumnTypes;
   keyword: MiniSearch<Doc>;
   vectors: Map<string, Float32Array>;
 };
@@ -46,31 +49,34 @@ export function buildIndex(spec: Seed["vectorIndexes"][number]): KnowledgeIndex 
     primaryKey: spec.primaryKey,
     textColumn: spec.textColumn,
     docs: spec.documents,
+    columns: columnTypes(spec.documents),
     keyword,
     vectors,
   };
 }
 
-export type Filters = Record<string, string | number | (string | number)[]>;
-
-function matches(doc: Doc, filters: Filters): boolean {
-  return Object.entries(filters).every(([key, want]) => {
-    const [column, op] = key.trim().split(/\s+/) as [string, string | undefined];
-    const value = doc[column];
-    const list = Array.isArray(want) ? want : [want];
-    if (op === "NOT") return !list.includes(value as never);
-    if (op === "<") return Number(value) < Number(want);
-    if (op === ">") return Number(value) > Number(want);
-    return list.includes(value as never);
-  });
+/** A column is numeric when every document that has it holds a number there. */
+function columnTypes(docs: Doc[]): ColumnTypes {
+  const types = new Map<string, "number" | "string">();
+  for (const doc of docs) {
+    for (const [column, value] of Object.entries(doc)) {
+      const seen = types.get(column);
+      types.set(column, typeof value === "number" && seen !== "string" ? "number" : "string");
+    }
+  }
+  return types;
 }
 
-/** ANN: cosine over the embeddings. HYBRID: reciprocal rank fusion of keyword (BM25) and vector rankings. */
+/**
+ * ANN: cosine over the embeddings. HYBRID: reciprocal rank fusion of keyword (BM25) and vector rankings. FULL_TEXT:
+ * keyword matches only (BM25), scored relative to the best match. The filter narrows the candidates first.
+ */
 export function searchKnowledgeBase(
   index: KnowledgeIndex,
-  q: { queryText: string; numResults: number; filters: Filters; queryType: "ANN" | "HYBRID" },
+  q: { queryText: string; numResults: number; filter?: DocFilter; queryType: QueryType },
 ): { doc: Doc; score: number }[] {
-  const candidates = index.docs.filter((d) => matches(d, q.filters));
+  const candidates = q.filter ? index.docs.filter(q.filter) : index.docs;
+  if (q.queryType === "FULL_TEXT") return fullText(index, candidates, q.queryText).slice(0, q.numResults);
   const query = embed(q.queryText);
   const byVector = candidates
     .map((doc) => ({ doc, score: cosine(query, index.vectors.get(String(doc[index.primaryKey]))!) }))
@@ -85,4 +91,11 @@ export function searchKnowledgeBase(
     return { doc, score: rrf / (2 / 61) };
   });
   return fused.sort((a, b) => b.score - a.score).slice(0, q.numResults);
+}
+
+function fullText(index: KnowledgeIndex, candidates: Doc[], queryText: string): { doc: Doc; score: number }[] {
+  const byKey = new Map(candidates.map((doc) => [String(doc[index.primaryKey]), doc]));
+  const hits = index.keyword.search(queryText).filter((r) => byKey.has(String(r.id)));
+  const best = hits[0]?.score ?? 1;
+  return hits.map((r) => ({ doc: byKey.get(String(r.id))!, score: r.score / best }));
 }

@@ -15,6 +15,7 @@ import { WorkspaceTokens } from "../../emulator/oidc/tokens.js";
 import { Seed } from "../../emulator/seed/schema.js";
 import { generateDeals, type DealRow } from "../../emulator/sql/deals.js";
 import { createSqlEngine, type SqlEngine } from "../../emulator/sql/engine.js";
+import { WarehouseStates } from "../../emulator/sql/warehouses.js";
 
 // The Genie routes alone on a loopback server (so the clock, retention and memory caps can be set), over the real
 // SQL engine with the seed's governance and real workspace tokens. The seed is the default one with fewer deals and
@@ -80,6 +81,7 @@ async function startGenie(
     faults: new FaultInjector(),
     counters,
     engine,
+    warehouses: new WarehouseStates(seed),
     auth: tokens,
     baseUrl: "http://127.0.0.1",
     idpIssuer: "",

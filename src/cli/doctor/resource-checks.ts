@@ -1,6 +1,5 @@
 /** Workspace resources, checked with the identity that will use them: warehouse, audit table, Genie, index, endpoint. */
 import type { Config } from "../../config/schema.js";
-import { asGovernedError } from "../../errors.js";
 import { WorkspaceHttpClient } from "../../databricks/http-client.js";
 import { createWorkspaceApi } from "../../databricks/workspace-api.js";
 import type { ResolvedCaller } from "../../identity/types.js";
@@ -55,6 +54,10 @@ export function workspaceChecks(
   return { who, api, get, sql, attempt, deadline, close: () => http.close() };
 }
 
+/** A check's outcome when it can be more than passed or failed. */
+type Verdict = { status: "ok" | "warn"; detail: string; fix?: string };
+type Checks = ReturnType<typeof workspaceChecks>;
+
 /** What a caller needs: its credential (a Federation exchange happens here), the warehouse, Genie, the index, the endpoint. */
 export async function checkCaller(
   config: Config,
@@ -63,20 +66,36 @@ export async function checkCaller(
   add: (c: DoctorCheck) => void,
 ) {
   const checks = workspaceChecks(config, caller, timeoutMs, add);
-  const { identity } = caller;
   try {
-    await caller.credential.token();
+    const scopes = await checkCredential(caller, checks.who, add);
+    if (scopes) await checkResources(config, checks, scopes, add);
+  } finally {
+    await checks.close();
+  }
+}
+
+/** The caller's token, and the scopes it carries; undefined (and a failed check) when there is none. */
+async function checkCredential(
+  caller: ResolvedCaller,
+  who: string,
+  add: (c: DoctorCheck) => void,
+): Promise<readonly string[] | undefined> {
+  const { identity } = caller;
+  const name = identity.mode === "federation" ? "federation token exchange" : "caller credential";
+  try {
+    const { scopes } = await caller.credential.token();
     add({
-      name: identity.mode === "federation" ? "federation token exchange" : "caller credential",
+      name,
       status: "ok",
       detail:
         identity.mode === "federation"
-          ? `${identity.human ?? "caller"} as ${checks.who}`
-          : `${identity.mode} (${identity.source}) as ${checks.who}`,
+          ? `${identity.human ?? "caller"} as ${who}`
+          : `${identity.mode} (${identity.source}) as ${who}`,
     });
+    return scopes;
   } catch (err) {
     add({
-      name: identity.mode === "federation" ? "federation token exchange" : "caller credential",
+      name,
       status: "fail",
       detail: reason(err),
       fix:
@@ -84,76 +103,103 @@ export async function checkCaller(
           ? `Add a federation policy on service principal ${identity.expectedPrincipal} whose issuer, audiences and subject match the token (databricks account service-principal-federation-policy create).`
           : "Sign in again; the token is expired or revoked.",
     });
-    await checks.close();
-    return;
-  }
-  const { warehouseId, genieSpaceId, vectorIndex, supervisorEndpoint } = config.workspace;
-  try {
-    await checks.attempt(
-      `warehouse ${warehouseId} for callers`,
-      async () => (await checks.sql("SELECT 1"), "SELECT 1 succeeded"),
-      `Grant CAN_USE on warehouse ${warehouseId} to ${checks.who}.`,
-    );
-    await checks.attempt(
-      `Genie space ${genieSpaceId}`,
-      async () => {
-        const space = await checks.get(`/api/2.0/genie/spaces/${encodeURIComponent(genieSpaceId)}`);
-        return typeof space.title === "string" ? `reachable: ${space.title}` : "reachable";
-      },
-      `Check DATABRICKS_GENIE_SPACE_ID and share the space (CAN RUN) with ${checks.who}.`,
-    );
-    await checks.attempt(
-      `vector index ${vectorIndex}`,
-      async () => {
-        await checks.get(`/api/2.0/vector-search/indexes/${encodeURIComponent(vectorIndex)}`).catch(async (err) => {
-          // Where index details are not served, a one-result query proves the same permission.
-          if (!/ENDPOINT_NOT_FOUND/.test(asGovernedError(err).message)) throw err;
-          await checks.api.queryIndex(
-            vectorIndex,
-            { query_text: "doctor", num_results: 1, columns: ["doc_id"] },
-            { deadline: checks.deadline() },
-          );
-        });
-        return "queryable";
-      },
-      `Check DATABRICKS_VECTOR_INDEX and grant SELECT on ${vectorIndex} to ${checks.who}.`,
-    );
-    await checkServingEndpoint(supervisorEndpoint, checks.get, checks.who, add);
-  } finally {
-    await checks.close();
+    return undefined;
   }
 }
 
-/** GET of the endpoint (CAN_VIEW suffices); an invocation would cost a model call. */
-async function checkServingEndpoint(
-  endpoint: string,
-  get: (path: string) => Promise<unknown>,
-  who: string,
+/** Each resource through its details API, skipped when the caller's token is known to lack the scope it needs. */
+async function checkResources(
+  config: Config,
+  checks: Checks,
+  scopes: readonly string[],
   add: (c: DoctorCheck) => void,
 ): Promise<void> {
-  const name = `serving endpoint ${endpoint}`;
-  try {
-    const body = (await get(`/api/2.0/serving-endpoints/${encodeURIComponent(endpoint)}`)) as {
-      state?: { ready?: string };
-    };
-    const ready = body.state?.ready;
-    add({
-      name,
-      status: ready && ready !== "READY" ? "warn" : "ok",
-      detail: `reachable${ready ? `, state ${ready}` : ""} (as ${who})`,
-      fix: ready && ready !== "READY" ? "The endpoint is not ready yet; ask_supervisor fails until it is." : undefined,
-    });
-  } catch (err) {
-    const governed = asGovernedError(err);
-    if (governed.code === "NOT_FOUND" && /ENDPOINT_NOT_FOUND/.test(governed.message)) {
-      add({ name, status: "skip", detail: "this workspace does not serve the endpoint details API; not checked" });
+  const { warehouseId, genieSpaceId, vectorIndex, supervisorEndpoint } = config.workspace;
+  const check = async (name: string, scope: string, run: () => Promise<Verdict>, fix: string) => {
+    if (scopes.length > 0 && !scopes.includes("all-apis") && !scopes.includes(scope)) {
+      add({ name, status: "skip", detail: `the caller's token has no ${scope} scope: no tool it may call needs this` });
       return;
     }
-    add({
-      name,
-      status: "fail",
-      detail: `${reason(err)} (as ${who})`,
-      fix: "Check DATABRICKS_SUPERVISOR_ENDPOINT and grant CAN_QUERY on the endpoint to the roles that may call ask_supervisor.",
-    });
+    try {
+      const verdict = await run();
+      add({ name, ...verdict, detail: `${verdict.detail} (as ${checks.who})` });
+    } catch (err) {
+      add({ name, status: "fail", detail: `${reason(err)} (as ${checks.who})`, fix });
+    }
+  };
+  await check(
+    `warehouse ${warehouseId} for callers`,
+    "sql",
+    () => warehouseVerdict(warehouseId, checks),
+    `Check DATABRICKS_WAREHOUSE_ID and grant CAN_USE on warehouse ${warehouseId} to ${checks.who}.`,
+  );
+  await check(
+    `Genie space ${genieSpaceId}`,
+    "dashboards.genie",
+    () => spaceVerdict(genieSpaceId, checks.get),
+    `Check DATABRICKS_GENIE_SPACE_ID and share the space (CAN RUN) with ${checks.who}.`,
+  );
+  await check(
+    `vector index ${vectorIndex}`,
+    "vectorsearch.vector-search-indexes",
+    () => indexVerdict(vectorIndex, checks.get),
+    `Check DATABRICKS_VECTOR_INDEX and grant SELECT on ${vectorIndex} to ${checks.who}.`,
+  );
+  await check(
+    `serving endpoint ${supervisorEndpoint}`,
+    "serving.serving-endpoints",
+    () => servingVerdict(supervisorEndpoint, checks.get),
+    "Check DATABRICKS_SUPERVISOR_ENDPOINT and grant CAN_QUERY on the endpoint to the roles that may call ask_supervisor.",
+  );
+}
+
+type Get = (path: string) => Promise<Record<string, unknown>>;
+
+/** The warehouse's state first: a statement on one that is not running would wait (or start it), so none is sent. */
+async function warehouseVerdict(id: string, checks: Checks): Promise<Verdict> {
+  const warehouse = await checks.get(`/api/2.0/sql/warehouses/${encodeURIComponent(id)}`);
+  const state = typeof warehouse.state === "string" ? warehouse.state : "unknown";
+  if (state === "DELETED" || state === "DELETING")
+    throw new Error(`warehouse ${id} is ${state}; point DATABRICKS_WAREHOUSE_ID at a live warehouse`);
+  if (state !== "RUNNING") {
+    return {
+      status: "warn",
+      detail: `state ${state}: statements wait until it has started, and calls meanwhile may fail WAREHOUSE_STARTING`,
+      fix: `Start warehouse ${id}, or give it an auto-stop long enough for the server's traffic.`,
+    };
   }
+  await checks.sql("SELECT 1");
+  return { status: "ok", detail: "RUNNING; SELECT 1 succeeded" };
+}
+
+async function spaceVerdict(id: string, get: Get): Promise<Verdict> {
+  const space = await get(`/api/2.0/genie/spaces/${encodeURIComponent(id)}`);
+  return { status: "ok", detail: typeof space.title === "string" ? `reachable: ${space.title}` : "reachable" };
+}
+
+async function indexVerdict(name: string, get: Get): Promise<Verdict> {
+  const index = await get(`/api/2.0/vector-search/indexes/${encodeURIComponent(name)}`);
+  const status = (index.status ?? {}) as { ready?: unknown; indexed_row_count?: unknown };
+  const where = typeof index.endpoint_name === "string" ? ` on endpoint ${index.endpoint_name}` : "";
+  if (status.ready === false)
+    return {
+      status: "warn",
+      detail: `not ready yet${where}`,
+      fix: "The index is still syncing; query_knowledge_base fails or misses documents until it is ready.",
+    };
+  const rows = typeof status.indexed_row_count === "number" ? `, ${status.indexed_row_count} rows` : "";
+  return { status: "ok", detail: `ready${rows}${where}` };
+}
+
+/** GET of the endpoint (CAN_VIEW suffices); an invocation would cost a model call. */
+async function servingVerdict(endpoint: string, get: Get): Promise<Verdict> {
+  const body = await get(`/api/2.0/serving-endpoints/${encodeURIComponent(endpoint)}`);
+  const ready = (body.state as { ready?: unknown } | undefined)?.ready;
+  if (typeof ready === "string" && ready !== "READY")
+    return {
+      status: "warn",
+      detail: `reachable, state ${ready}`,
+      fix: "The endpoint is not ready yet; ask_supervisor fails until it is.",
+    };
+  return { status: "ok", detail: `reachable${typeof ready === "string" ? `, state ${ready}` : ""}` };
 }
