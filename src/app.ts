@@ -51,6 +51,8 @@ export interface StartOptions {
   /** An already running local workspace to use instead of starting one (tests). */
   localWorkspace?: LocalWorkspace;
   logger?: Logger;
+  /** Milliseconds since the epoch that inbound tokens and the IdP keys' cache age are judged on (tests move it). */
+  identityNow?: () => number;
 }
 
 /** Starts the server: configuration, identity, audit, tools, then the chosen transport. */
@@ -101,7 +103,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const host = config.workspace.host!;
   const catalog = buildToolCatalog(ALL_TOOLS);
   const scopes = scopesFor(ALL_TOOLS);
-  const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger });
+  const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger, now: options.identityNow });
   const metrics = config.observability.metrics
     ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
     : undefined;
@@ -147,7 +149,14 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     workspaceFor: (caller, tool, requestId, recordStatement) =>
       createWorkspaceApi(httpClient, caller.credential, {
         requestId,
-        queryTags: { request_id: requestId, tool, human: pseudonymFor(caller.identity.human) },
+        queryTags: {
+          request_id: requestId,
+          tool,
+          human: pseudonymFor(caller.identity.human, {
+            issuer: caller.identity.issuer,
+            salt: config.audit.pseudonymSalt,
+          }),
+        },
         onStatement: recordStatement,
       }),
   };

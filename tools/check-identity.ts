@@ -16,6 +16,10 @@ const output = {
     .string()
     .describe("Where the credential came from: proxy-header, bearer, exchange, client-credentials, env-token…"),
   human: z.string().nullable().describe("The human behind the call: email or IdP subject; null for M2M."),
+  issuer: z
+    .string()
+    .nullable()
+    .describe("Federation: the identity provider (its exact iss) that verified the human; null in other modes."),
   role: z.string().nullable().describe("Federation role, when there is one."),
   workspace_principal: z
     .string()
@@ -75,6 +79,7 @@ export const checkIdentityTool: ToolDefinition<typeof input, typeof output> = {
       mode: identity.mode,
       credential_source: identity.source,
       human: identity.human ?? null,
+      issuer: identity.issuer ?? null,
       role: identity.role ?? null,
       workspace_principal: principal,
       workspace_display_name: view.displayName,
@@ -85,7 +90,7 @@ export const checkIdentityTool: ToolDefinition<typeof input, typeof output> = {
       workspace_view_as_of: new Date(view.observedAt).toISOString(),
       workspace_view_cached: cached,
     };
-    const text = `You are ${structured.human ?? "(no human: service identity)"} acting as ${principal} in the workspace (mode ${identity.mode}, via ${identity.source}${identity.role ? `, role ${identity.role}` : ""}). Groups: ${groups.join(", ") || "none"}. Tools: ${structured.tools_allowed.join(", ")}.`;
+    const text = `You are ${structured.human ?? "(no human: service identity)"}${identity.issuer ? ` of ${identity.issuer}` : ""} acting as ${principal} in the workspace (mode ${identity.mode}, via ${identity.source}${identity.role ? `, role ${identity.role}` : ""}). Groups: ${groups.join(", ") || "none"}. Tools: ${structured.tools_allowed.join(", ")}.`;
     return { structured, text, rowsReturned: 1 };
   },
 };

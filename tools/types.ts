@@ -20,9 +20,9 @@ export interface ToolContext {
   workspaceViews: WorkspaceViewCache;
   /** Aborted on cancellation or when the tool's deadline passes. */
   signal: AbortSignal;
-  /** Epoch ms by which the call must end. */
+  /** Milliseconds on `clock` by which the call must end. */
   deadline: number;
-  /** Time for waits between polls (tests move a fake one). */
+  /** Time the deadline is read on and waits between polls run on (tests move a fake one). */
   clock: Clock;
   /** Signs and opens the Genie conversation handles a caller passes back for follow-ups. */
   conversationHandles: ConversationHandles;

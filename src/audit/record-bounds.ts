@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalArguments, redactArguments } from "./redact.js";
+import { ISSUER_KEY, splitVerifiedIssuer } from "./issuer-in-arguments.js";
 
 /** Bytes a column value adds to the INSERT request: its JSON literal, as the statement parameters carry it. */
 export function carriedBytes(value: string | null): number {
@@ -19,6 +20,8 @@ export function boundedText(value: string | undefined, maxChars: number): string
 
 /** What stands in for arguments too large for their record: the start of them, and how to recognise the whole. */
 export interface ArgumentsSummary {
+  /** The verified Federation issuer, kept beside the summary of what the caller sent. */
+  $issuer?: unknown;
   $summary: { sha256: string; bytes: number; preview: string };
 }
 
@@ -29,18 +32,22 @@ export interface ArgumentsSummary {
 export function boundedArguments(args: unknown, maxStringChars: number, budgetBytes: number): string {
   const redacted = JSON.stringify(redactArguments(args ?? {}, maxStringChars)) ?? "{}";
   if (carriedBytes(redacted) <= budgetBytes) return redacted;
-  const canonical = canonicalArguments(args ?? {});
+  // The verified issuer stays queryable beside the summary, which describes only what the caller sent.
+  const { issuer, sent } = splitVerifiedIssuer(args);
+  const kept = issuer === undefined ? {} : { [ISSUER_KEY]: redactArguments(issuer, maxStringChars) };
+  const shown = issuer === undefined ? redacted : (JSON.stringify(redactArguments(sent ?? {}, maxStringChars)) ?? "{}");
+  const canonical = canonicalArguments(sent ?? {});
   const sha256 = createHash("sha256").update(canonical).digest("hex");
   const bytes = Buffer.byteLength(canonical);
   const summary = (length: number) => {
-    let preview = redacted.slice(0, length);
+    let preview = shown.slice(0, length);
     // Never end on half a surrogate pair.
     if (/[\ud800-\udbff]$/.test(preview)) preview = preview.slice(0, -1);
-    return JSON.stringify({ $summary: { sha256, bytes, preview } } satisfies ArgumentsSummary);
+    return JSON.stringify({ ...kept, $summary: { sha256, bytes, preview } } satisfies ArgumentsSummary);
   };
   // Every character carries at least one byte, so the longest preview that can fit is below the budget.
   let low = 0;
-  let high = Math.min(redacted.length, budgetBytes);
+  let high = Math.min(shown.length, budgetBytes);
   while (low < high) {
     const mid = Math.ceil((low + high) / 2);
     if (carriedBytes(summary(mid)) <= budgetBytes) low = mid;

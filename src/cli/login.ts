@@ -66,7 +66,7 @@ export async function runLogin(options: LoginOptions = {}): Promise<{ user?: str
     await http.close();
   }
   const cache = new LoginCache(loginCacheFile ?? defaultLoginCacheFile());
-  cache.put(host, {
+  await cache.put(host, {
     clientId: loginClientId,
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),

@@ -141,6 +141,7 @@ function fromEnv(env: Env): Json {
       maxBatchBytes: int(env, "MCP_AUDIT_MAX_BATCH_BYTES"),
       maxSpoolRecords: int(env, "MCP_AUDIT_SPOOL_MAX_RECORDS"),
       maxSpoolBytes: int(env, "MCP_AUDIT_SPOOL_MAX_BYTES"),
+      pseudonymSalt: env.MCP_PSEUDONYM_SALT,
     },
     observability: {
       metrics: bool(env, "MCP_METRICS"),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
+import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
 
 export const TOOL_NAMES = [
   "check_identity",
@@ -220,6 +221,11 @@ export const ConfigSchema = z.object({
         .min(1_048_576, { message: "MCP_AUDIT_SPOOL_MAX_BYTES must be at least 1048576" })
         .default(67_108_864)
         .describe("Tool calls are refused (AUDIT_UNAVAILABLE) while this many bytes of records wait for the table."),
+      pseudonymSalt: z
+        .string()
+        .min(1, { message: "MCP_PSEUDONYM_SALT must not be empty" })
+        .default(DEFAULT_PSEUDONYM_SALT)
+        .describe("Salt of the human's pseudonym in query tags; the same on every replica, so pseudonyms join."),
     })
     .prefault({}),
   timeouts: z

@@ -15,6 +15,8 @@ export class InFlightCalls {
       identity.mode,
       identity.source,
       identity.human ?? "",
+      // Two IdPs may issue the same subject: the issuer is part of who the caller is.
+      identity.issuer ?? "",
       identity.expectedPrincipal ?? "",
       identity.role ?? "",
     ]);

@@ -11,6 +11,7 @@ import type { z } from "zod";
 import { ErrorCodes } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "./tool-dispatcher.js";
+import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
 
 /** A transport that hands over what it read but could not take as a JSON-RPC message (stdio does). */
 export interface InvalidMessageSource {
@@ -124,7 +125,7 @@ export async function connectAudited(
         workspacePrincipal: identity.expectedPrincipal,
         role: identity.role,
         tool: refused.tool,
-        arguments: refused.arguments,
+        arguments: withVerifiedIssuer(refused.arguments, identity),
         outcome: "denied",
         errorCode: ErrorCodes.INVALID_ARGUMENT,
         latencyMs: 0,

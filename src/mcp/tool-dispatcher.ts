@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CallToolResult, ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "pino";
 import type { Config, ToolName } from "../config/schema.js";
-import { ErrorCodes, GovernedError, PolicyError, InputError, asGovernedError } from "../errors.js";
+import { ErrorCodes, GovernedError, PolicyError, InputError, asGovernedError, auditOutcomeFor } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import { allowedTools } from "../policy/tool-access.js";
 import { missingScopes } from "../policy/scopes.js";
@@ -15,6 +15,7 @@ import { linkedAbort } from "../linked-abort.js";
 import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
+import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
 
 export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
 
@@ -68,7 +69,7 @@ export interface DispatcherDeps {
   onCallFinished?(entry: AuditEntry): void;
   /** Signs the Genie conversation handles of every caller (one key per deployment). */
   conversationHandles: ConversationHandles;
-  /** Time for tools' waits; the system clock unless a test gives another. */
+  /** Time for tools' deadlines and waits; the system clock unless a test gives another. */
   clock?: Clock;
 }
 
@@ -96,19 +97,6 @@ function auditUnavailable(requestId: string): CallToolResult {
   );
   result._meta = { ...result._meta, request_id: requestId };
   return result;
-}
-
-/** Codes that mean "not permitted" (this server's policy or Unity Catalog), as opposed to "went wrong". */
-const DENIALS: ReadonlySet<string> = new Set([
-  ErrorCodes.TOOL_NOT_ALLOWED,
-  ErrorCodes.SCOPE_MISSING,
-  ErrorCodes.ACCESS_DENIED,
-]);
-
-function outcomeOf(err: GovernedError): AuditOutcome {
-  if (err instanceof PolicyError || DENIALS.has(err.code)) return "denied";
-  if (err.code === ErrorCodes.CANCELLED) return "cancelled";
-  return "failed";
 }
 
 /** Runs one `tools/call`: RBAC, scopes, argument validation, deadline, handler — and exactly one audit record. */
@@ -161,8 +149,10 @@ export async function dispatchToolCall(
       );
     }
     const timeoutMs = deps.config.timeouts[entry.definition.name];
-    const deadline = Date.now() + timeoutMs;
-    const limit = linkedAbort([extra.signal], timeoutMs);
+    // The deadline, its timer and the tool's waits read one clock, so a test that moves it moves all three.
+    const clock = deps.clock ?? systemClock;
+    const deadline = clock.now() + timeoutMs;
+    const limit = linkedAbort([extra.signal], timeoutMs, clock);
     const { signal } = limit;
     const recordStatement = (id: string) => void (statementIds.includes(id) || statementIds.push(id));
     const ctx: ToolContext = {
@@ -174,7 +164,7 @@ export async function dispatchToolCall(
       workspaceViews: deps.workspaceViews,
       signal,
       deadline,
-      clock: deps.clock ?? systemClock,
+      clock,
       conversationHandles: deps.conversationHandles,
       recordStatement,
       reportProgress: async (progress, message, total) => {
@@ -223,8 +213,8 @@ export async function dispatchToolCall(
     workspacePrincipal: identity.expectedPrincipal,
     role: identity.role,
     tool: String(name).slice(0, 128),
-    arguments: args,
-    outcome: failure ? outcomeOf(failure) : "allowed",
+    arguments: withVerifiedIssuer(args, identity),
+    outcome: failure ? auditOutcomeFor(failure) : "allowed",
     errorCode: failure?.code,
     rowsReturned,
     latencyMs: Math.round(performance.now() - started),

@@ -3,7 +3,8 @@ import { ErrorCodes, UpstreamError } from "../errors.js";
 import type { CallerIdentity } from "../identity/types.js";
 
 /** Layout of a handle: base64url(version ‖ HMAC-SHA256 ‖ Genie conversation id), unpadded. */
-const VERSION = 1;
+// Version 2 binds the Federation issuer: a version 1 handle, bound to the subject alone, is refused as malformed.
+const VERSION = 2;
 const MAC_BYTES = 32;
 /** What a Genie conversation id looks like (32 hex characters today); nothing else is ever handed back. */
 const CONVERSATION_ID = /^[\w-]{1,128}$/;
@@ -16,7 +17,7 @@ export const MAX_HANDLE_CHARS = Math.ceil(((1 + MAC_BYTES + MAX_CONVERSATION_ID_
 /** Who a conversation belongs to: its Genie space and the caller as verified (never anything the model supplies). */
 export interface ConversationOwner {
   spaceId: string;
-  identity: Pick<CallerIdentity, "mode" | "human" | "expectedPrincipal">;
+  identity: Pick<CallerIdentity, "mode" | "human" | "issuer" | "expectedPrincipal">;
 }
 
 /**
@@ -26,9 +27,9 @@ export interface ConversationOwner {
 export type OpenedHandle = { conversationId: string } | { refused: "malformed" | "foreign" };
 
 /**
- * Signed conversation handles: a Genie conversation id bound to the human who started it, so that under Federation
- * (where every human of a role is one service principal to the workspace) nobody else can continue it. Stateless, so
- * any replica holding the same key opens a handle another issued.
+ * Signed conversation handles: a Genie conversation id bound to the human who started it (under Federation, issuer
+ * and subject), so that nobody else can continue it, even where every human of a role is one service principal to the
+ * workspace. Stateless, so any replica holding the same key opens a handle another issued.
  */
 export class ConversationHandles {
   // A private field: the key never shows up when an object holding this one is serialized or logged.
@@ -73,7 +74,7 @@ export class ConversationHandles {
   }
 
   private mac(conversationId: string, owner: ConversationOwner): Buffer {
-    const { mode, human, expectedPrincipal } = owner.identity;
+    const { mode, human, issuer, expectedPrincipal } = owner.identity;
     // JSON keeps the fields apart unambiguously (no separator a value could contain); absent stays distinct from "".
     const bound = JSON.stringify([
       "genie-conversation",
@@ -82,6 +83,8 @@ export class ConversationHandles {
       conversationId,
       mode,
       human ?? null,
+      // The same subject from another IdP is another human.
+      issuer ?? null,
       expectedPrincipal ?? null,
     ]);
     return createHmac("sha256", this.#key).update(bound).digest();

@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { GovernedError, PolicyError, asGovernedError, httpStatusFor, ErrorCodes } from "../errors.js";
+import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
 import type { ToolName } from "../config/schema.js";
 import { missingScopes } from "../policy/scopes.js";
 import { allowedTools } from "../policy/tool-access.js";
@@ -13,7 +13,9 @@ import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
-import { checkPost, PostTransport } from "./post-transport.js";
+import { DoorRefusals } from "./door-refusals.js";
+import { jsonRpcError, sendJson } from "./json-answers.js";
+import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
 
 export interface HttpServerDeps {
   config: Config;
@@ -39,24 +41,6 @@ export interface RunningHttpServer {
   shutdown(): Promise<void>;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function jsonRpcError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  headers?: Record<string, string>,
-  data?: Record<string, unknown>,
-): void {
-  sendJson(res, status, { jsonrpc: "2.0", error: { code, message, ...(data ? { data } : {}) }, id: null }, headers);
-}
-
 class BodyTooLarge extends Error {}
 
 /** The request body as text, refused past `limit` bytes (declared or received). */
@@ -78,6 +62,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     );
     req.on("error", reject);
   });
+}
+
+const UNREAD = Symbol("unread");
+
+/** The POST's body as JSON; too large or not JSON, it is answered here and UNREAD returned. */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> {
+  try {
+    return JSON.parse(await readBody(req, limit));
+  } catch (err) {
+    if (err instanceof BodyTooLarge) jsonRpcError(res, 413, -32600, `Request body exceeds ${limit} bytes.`);
+    else jsonRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
+    return UNREAD;
+  }
 }
 
 function lowerCaseHeaders(req: IncomingMessage): Record<string, string | undefined> {
@@ -114,109 +111,39 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     resource_name: "databricks-governed-mcp",
   };
 
-  /** The RFC 6750 challenge (MCP authorization): where to find the metadata, and what was wrong with the token. */
-  function challenge(err: GovernedError, scopes: readonly string[] = []): Record<string, string> {
-    const status = httpStatusFor(err.code);
-    const parts = [`resource_metadata="${metadataUrl}"`];
-    if (err.code === ErrorCodes.SCOPE_MISSING)
-      parts.unshift(`error="insufficient_scope"`, ...(scopes.length ? [`scope="${scopes.join(" ")}"`] : []));
-    else if (status === 401 && err.code !== ErrorCodes.UNAUTHENTICATED)
-      parts.unshift(`error="invalid_token"`, `error_description="${err.code}"`);
-    if (status === 401 && deps.challengeScopes?.length) parts.push(`scope="${deps.challengeScopes.join(" ")}"`);
-    return { "www-authenticate": `Bearer ${parts.join(", ")}` };
-  }
+  const door = new DoorRefusals({
+    audit: deps.dispatcher.audit,
+    logger,
+    metadataUrl,
+    challengeScopes: deps.challengeScopes,
+  });
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "POST") {
       res.writeHead(405, { allow: "POST" }).end();
       return;
     }
-    if (!isProtocolVersionSupported(req)) {
-      jsonRpcError(
-        res,
-        400,
-        -32600,
-        `Unsupported MCP-Protocol-Version: ${String(req.headers["mcp-protocol-version"]).slice(0, 40)}`,
-      );
-      return;
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req, config.server.maxBodyBytes));
-    } catch (err) {
-      if (err instanceof BodyTooLarge)
-        jsonRpcError(res, 413, -32600, `Request body exceeds ${config.server.maxBodyBytes} bytes.`);
-      else jsonRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
-      return;
-    }
-    /** Every refusal at the door is audited under our own request id, which the answer names. */
-    async function auditRefusal(code: string, caller?: ResolvedCaller): Promise<string> {
-      const { identity } = caller ?? {};
-      const credentialSource =
-        identity?.source ??
-        (req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none");
-      // Nobody verified: folded per source address, code and minute, so anonymous traffic cannot fill the spool.
-      const { audit } = deps.dispatcher;
-      if (!caller && audit.refuseUnverified)
-        return audit.refuseUnverified({
-          source: req.socket.remoteAddress,
-          code,
-          tool: toolNameOf(body) ?? "(authentication)",
-          credentialSource,
-        });
-      // Always our own id: a client-chosen x-request-id could collide with, or impersonate, another row.
-      const requestId = randomUUID();
-      await deps.dispatcher.audit
-        .record({
-          requestId,
-          mode: identity?.mode ?? "unresolved",
-          credentialSource,
-          human: identity?.human,
-          workspacePrincipal: identity?.expectedPrincipal,
-          role: identity?.role,
-          tool: toolNameOf(body) ?? "(authentication)",
-          arguments: {},
-          outcome: "denied",
-          errorCode: code,
-          latencyMs: 0,
-          statementIds: [],
-        })
-        .catch((auditErr: unknown) => logger.error({ err: auditErr }, "audit of a refused request failed"));
-      return requestId;
-    }
-
-    /** An authentication or authorization refusal: its HTTP status and RFC 6750 challenge. */
-    async function refuse(governed: GovernedError, caller?: ResolvedCaller, scopes: readonly string[] = []) {
-      const status = httpStatusFor(governed.code);
-      const requestId = await auditRefusal(governed.code, caller);
-      jsonRpcError(
-        res,
-        status >= 500 ? status : status === 403 ? 403 : 401,
-        -32001,
-        `[${governed.code}] ${governed.message}`,
-        status < 500 ? challenge(governed, scopes) : {},
-        { error_code: governed.code, request_id: requestId },
-      );
-    }
-
+    const body = await readJsonBody(req, res, config.server.maxBodyBytes);
+    if (body === UNREAD) return;
+    const at = { req, res, body };
     let caller: ResolvedCaller;
     try {
       caller = await deps.resolveCaller({ transport: "http", headers: lowerCaseHeaders(req) });
     } catch (err) {
-      return refuse(asGovernedError(err));
+      return door.refuseCaller(at, asGovernedError(err));
     }
+    // Identity before version: a caller without a valid credential always gets the 401 challenge that starts its
+    // sign-in, and learns nothing else of the server; a version refusal's rows then name who was refused.
+    if (!isProtocolVersionSupported(req))
+      return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
     const checked = checkPost(req.headers, body);
-    if ("refusal" in checked) {
-      const { status, code, message } = checked.refusal;
-      const requestId = await auditRefusal(ErrorCodes.INVALID_ARGUMENT, caller);
-      jsonRpcError(res, status, code, message, {}, { error_code: ErrorCodes.INVALID_ARGUMENT, request_id: requestId });
-      return;
-    }
+    if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
     // A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up.
     const lacking = scopesLackedFor(body, caller, deps.dispatcher);
     if (lacking.length > 0) {
       const tool = toolNameOf(body) ?? "";
-      return refuse(
+      return door.refuseCaller(
+        at,
         new PolicyError(
           ErrorCodes.SCOPE_MISSING,
           `The credential lacks the scope(s) ${lacking.join(", ")} that ${tool} needs.`,
@@ -225,13 +152,23 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         lacking,
       );
     }
+    await serve(req, res, caller, checked.messages);
+  }
+
+  /** Hands a POST that passed the door to a protocol server of its own, bound to its caller. */
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: ResolvedCaller,
+    messages: JSONRPCMessage[],
+  ): Promise<void> {
     const connection = new AbortController();
     const mcp = createMcpServer(deps.dispatcher, caller, {
       connectionSignal: connection.signal,
       inFlight: runningCalls,
     });
     // A plain JSON answer unless the client asked for progress, which only an event stream can carry.
-    const transport = new PostTransport(res, asksForProgress(checked.messages));
+    const transport = new PostTransport(res, asksForProgress(messages));
     res.on("close", () => {
       // A client that went away before its answer: its calls are cancelled (and still audited).
       if (res.writableFinished) return;
@@ -239,7 +176,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       void mcp.close();
     });
     await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
-    transport.deliver(checked.messages, req.headers);
+    transport.deliver(messages, req.headers);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {

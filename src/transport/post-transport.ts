@@ -3,6 +3,7 @@ import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/
 import {
   isInitializeRequest,
   JSONRPCMessageSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type MessageExtraInfo,
@@ -22,6 +23,15 @@ export interface ProtocolRefusal {
 }
 
 const refusal = (status: number, code: number, message: string) => ({ refusal: { status, code, message } });
+
+/** The refusal of a POST whose MCP-Protocol-Version header names a version this server does not speak. */
+export function unsupportedVersion(header: string | string[] | undefined): ProtocolRefusal {
+  return {
+    status: 400,
+    code: -32600,
+    message: `Unsupported MCP-Protocol-Version: ${String(header).slice(0, 40)}; send one of ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}.`,
+  };
+}
 
 // Shape tests for messages already validated (by checkPost, or built by the protocol server): the SDK's own guards
 // re-run a schema over the whole message, answers and their rows included.

@@ -5,6 +5,7 @@ import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../sup
 import { textOf } from "../support/results.js";
 import { pseudonymFor } from "../../src/audit/pseudonym.js";
 import { requestIdOf, waitForAudit, type AuditRow } from "../support/audit-table.js";
+import { FakeClock } from "../support/fake-clock.js";
 
 let stack: TestStack;
 let admin: Client;
@@ -25,6 +26,8 @@ function humanOf(role: string) {
 const expected = new Map<string, Record<string, unknown> & { tool: string; statements: number }>();
 let cancelledAt = 0;
 let rows: AuditRow[] = [];
+/** Genie messages advance only when this clock moves: the one message of the run waits until its caller gives up. */
+const genieClock = new FakeClock();
 
 async function call(
   client: Client,
@@ -39,7 +42,7 @@ async function call(
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ genieStepDelayMs: 5 });
+  stack = await startTestStack({ genieStepDelayMs: 5, genieClock });
   admin = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "admin"));
   west = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
   olivia = await connectHttp(stack.mcpUrl, await oboBearer(stack.workspace, OLIVIA));
@@ -107,16 +110,20 @@ beforeAll(async () => {
     { question: "What is the quarter close process?" },
     { outcome: "failed", error_code: "UPSTREAM_UNAVAILABLE" },
   );
-  // cancelled: the client gives up while Genie is slow
-  stack.workspace.faults.add({ pathPrefix: "/api/2.0/genie", latencyMs: 1500 });
+  // cancelled: the client gives up once Genie holds its question (which, on a clock nobody moves, never completes)
   const controller = new AbortController();
   cancelledAt = Date.now();
   const cancelled = admin.callTool({ name: "genie_query", arguments: { question: "how many deals" } }, undefined, {
     signal: controller.signal,
   });
-  setTimeout(() => controller.abort(), 200);
+  const ended = cancelled.then(
+    () => "answered",
+    () => "failed",
+  );
+  const first = await Promise.race([genieClock.untilWaiting(1).then(() => "Genie holds the question"), ended]);
+  expect(first).toBe("Genie holds the question");
+  controller.abort();
   await expect(cancelled).rejects.toThrow();
-  stack.workspace.faults.clear();
 
   rows = await waitForAudit(
     stack.workspace,
@@ -182,8 +189,10 @@ describe("the audit trail after a run of mixed calls", () => {
       );
       const want = expected.get(tags.request_id!)!;
       expect(tags.tool).toBe(want.tool);
-      const human = rows.find((r) => r.request_id === tags.request_id)!.human!;
-      expect(tags.human).toBe(pseudonymFor(human));
+      const row = rows.find((r) => r.request_id === tags.request_id)!;
+      // A Federation caller is (issuer, sub): its pseudonym binds the issuer recorded with the row.
+      const issuer = (JSON.parse(row.arguments ?? "{}") as { $issuer?: string }).$issuer;
+      expect(tags.human).toBe(pseudonymFor(row.human!, issuer === undefined ? {} : { issuer }));
       expect(tags.human).not.toContain("@");
     }
   });
@@ -318,7 +327,8 @@ describe("errors an agent can act on", () => {
   it("a tool's deadline from configuration (timeouts.*) ends a slow call with TIMEOUT", async () => {
     const slow = await startTestStack({ overrides: { timeouts: { query_knowledge_base: 300 } } });
     try {
-      slow.workspace.faults.add({ pathPrefix: "/api/2.0/vector-search", latencyMs: 2000 });
+      // The search is accepted and never answered: only the deadline can end the call, however loaded the machine.
+      slow.workspace.faults.add({ pathPrefix: "/api/2.0/vector-search", stalls: 1 });
       const client = await connectHttp(slow.mcpUrl, await federationBearer(slow.workspace, "admin"));
       const result = await client.callTool({ name: "query_knowledge_base", arguments: { query: "discount" } });
       expect(result._meta?.error_code).toBe("TIMEOUT");

@@ -6,6 +6,7 @@ import { loadConfig, merge } from "../../src/config/load.js";
 import { createCredentialResolver, type CredentialResolver } from "../../src/identity/strategy-selector.js";
 import { ALL_TOOLS } from "../../tools/index.js";
 import { FakeClock } from "../support/fake-clock.js";
+import { roleServicePrincipal, tokenExchangesFor } from "../support/federation-seed.js";
 import { federationBearer, seedUserOfRole } from "../support/mcp-clients.js";
 
 let workspace: LocalWorkspace;
@@ -44,12 +45,8 @@ function idpClientOverrides(extra: Record<string, unknown> = {}) {
 }
 
 const http = (headers: Record<string, string>) => ({ transport: "http" as const, headers });
-const spOf = (role: string) =>
-  workspace.context.seed.servicePrincipals.find((sp) =>
-    sp.federationPolicies.some((p) => p.subject_claim === "role" && p.subject === role),
-  )!.applicationId;
-const exchangesFor = (principal: string) =>
-  workspace.context.counters.tokenRequests.get(`token_exchange|${principal}`) ?? 0;
+const spOf = (role: string) => roleServicePrincipal(workspace, role);
+const exchangesFor = (principal: string) => tokenExchangesFor(workspace, principal);
 
 /** Who the workspace says a token belongs to (SCIM Me over HTTP). */
 async function whoIs(accessToken: string): Promise<string> {
@@ -156,11 +153,12 @@ describe("Federation with a per-role IdP client-credentials token as subject tok
     );
     const before = exchangesFor(spOf("admin"));
     const first = await caller.credential.token();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const fetchesAfterFirst = resolver.cache.counters().fetches;
     const second = await caller.credential.token();
     expect(exchangesFor(spOf("admin")) - before).toBe(2);
-    // The exchanged token expires with its subject token: a later expiry proves the subject token was fresh.
-    expect(second.expiresAt).toBeGreaterThan(first.expiresAt);
+    // The cache fetched twice for the second call: the exchange and, before it, a fresh IdP client token to exchange.
+    expect(resolver.cache.counters().fetches - fetchesAfterFirst).toBe(2);
+    expect(second.accessToken).not.toBe(first.accessToken);
     expect(await whoIs(second.accessToken)).toBe(spOf("admin"));
   });
 

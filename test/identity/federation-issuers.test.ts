@@ -1,16 +1,13 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { decodeJwt } from "jose";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalIdp, type LocalIdp } from "../../emulator/idp/provider.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
-import { startApp, type App } from "../../src/app.js";
-import { embeddedConfigBase } from "../../src/config/embedded.js";
-import { loadConfig, merge } from "../../src/config/load.js";
-import { createCredentialResolver } from "../../src/identity/strategy-selector.js";
-import { ALL_TOOLS } from "../../tools/index.js";
+import type { App } from "../../src/app.js";
+import { pseudonymFor } from "../../src/audit/pseudonym.js";
+import { waitForAudit } from "../support/audit-table.js";
+import { roleServicePrincipal, tokenExchangesFor } from "../support/federation-seed.js";
+import { startHttpApp } from "../support/http-app.js";
+import { localConfigBase, localResolver } from "../support/local-config.js";
 import { seedUserOfRole } from "../support/mcp-clients.js";
 import { rpc, toolAnswer, toolCall } from "../security/support.js";
 
@@ -22,22 +19,15 @@ let workspace: LocalWorkspace;
 let idpB: LocalIdp;
 let app: App;
 let mcpUrl: string;
+const PSEUDONYM_SALT = "pseudonym-salt-of-this-deployment";
 
 beforeAll(async () => {
   workspace = await startLocalWorkspace({ genieStepDelayMs: 20 });
   idpB = await startLocalIdp({ host: "127.0.0.1", port: 0, seed: workspace.context.seed });
-  app = await startApp({
-    env: { LOG_LEVEL: "silent" },
-    transport: "http",
-    localWorkspace: workspace,
-    logger: pino({ level: "silent" }),
-    overrides: {
-      server: { port: 0 },
-      audit: { spoolDir: mkdtempSync(join(tmpdir(), "governed-mcp-spool-")), flushIntervalMs: 50 },
-      identity: { federation: { issuers: [issuerA(), issuerB()] } },
-    },
-  });
-  mcpUrl = `${app.http!.url}${app.config.server.path}`;
+  ({ app, mcpUrl } = await startHttpApp(workspace, {
+    env: { MCP_PSEUDONYM_SALT: PSEUDONYM_SALT },
+    overrides: { identity: { federation: { issuers: [issuerA(), issuerB()] } } },
+  }));
 });
 afterAll(async () => {
   await app?.stop();
@@ -45,11 +35,7 @@ afterAll(async () => {
   await workspace?.close();
 });
 
-function base() {
-  return embeddedConfigBase(workspace.context.seed, workspace.baseUrl, workspace.idp.issuer, workspace.idp.jwksUri) as {
-    identity: { federation: { issuers: Record<string, unknown>[] } };
-  };
-}
+const base = () => localConfigBase(workspace) as { identity: { federation: { issuers: Record<string, unknown>[] } } };
 const issuerA = (extra: Record<string, unknown> = {}) => ({ ...base().identity.federation.issuers[0], ...extra });
 const issuerB = (extra: Record<string, unknown> = {}) => ({
   ...issuerA(),
@@ -61,13 +47,10 @@ const idpClients = () =>
   Object.fromEntries(
     workspace.context.seed.idpClients.map((c) => [c.role, { clientId: c.clientId, clientSecret: c.clientSecret }]),
   );
-const spOf = (role: string) =>
-  workspace.context.seed.servicePrincipals.find((sp) =>
-    sp.federationPolicies.some((p) => p.subject_claim === "role" && p.subject === role),
-  )!.applicationId;
-const exchangesFor = (principal: string) =>
-  workspace.context.counters.tokenRequests.get(`token_exchange|${principal}`) ?? 0;
+const spOf = (role: string) => roleServicePrincipal(workspace, role);
+const exchangesFor = (principal: string) => tokenExchangesFor(workspace, principal);
 const http = (token: string) => ({ transport: "http" as const, headers: { authorization: `Bearer ${token}` } });
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe("two Federation issuers on one server", () => {
   it("refuses issuer B's token carrying A's victim sub, exp and role: it is exchanged, never served A's cached token", async () => {
@@ -90,10 +73,7 @@ describe("two Federation issuers on one server", () => {
   });
 
   it("gives each subject token its own exchange, even another token of the same issuer with the same sub and exp", async () => {
-    const resolver = createCredentialResolver(loadConfig({}, base()), {
-      tools: ALL_TOOLS,
-      logger: pino({ level: "silent" }),
-    });
+    const resolver = localResolver(workspace);
     const first = await workspace.idp.mintToken({ sub: "fiona.finance", role: "finance" });
     const { exp, iat } = decodeJwt(first);
     const second = await workspace.idp.mintToken({ sub: "fiona.finance", role: "finance", exp, iat });
@@ -108,15 +88,86 @@ describe("two Federation issuers on one server", () => {
 
   it("keeps per-role IdP-client exchanges of two issuers apart: B's subject token is exchanged and refused", async () => {
     const clients = { subjectTokenSource: "idp-client-credentials", idpClients: idpClients() };
-    const config = loadConfig(
-      {},
-      merge(base(), { identity: { federation: { issuers: [issuerA(clients), issuerB(clients)] } } }),
-    );
-    const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger: pino({ level: "silent" }) });
+    const resolver = localResolver(workspace, {
+      identity: { federation: { issuers: [issuerA(clients), issuerB(clients)] } },
+    });
     const viaA = await resolver.resolve(http(await workspace.idp.mintToken({ sub: "evan.east", role: "east_sales" })));
     await expect(viaA.credential.token()).resolves.toBeDefined();
     const viaB = await resolver.resolve(http(await idpB.mintToken({ sub: "evan.east", role: "east_sales" })));
     expect(viaB.identity.expectedPrincipal).toBe(spOf("east_sales"));
     await expect(viaB.credential.token()).rejects.toMatchObject({ code: "EXCHANGE_POLICY_MISMATCH" });
+  });
+});
+
+describe("the issuer is part of who a Federation caller is", () => {
+  /** One subject and role, signed by A and by B: the same `sub` from two IdPs. */
+  const SUB = "wendy.twice";
+  const viaA = async () => bearer(await workspace.idp.mintToken({ sub: SUB, role: "west_sales" }));
+  const viaB = async () => bearer(await idpB.mintToken({ sub: SUB, role: "west_sales" }));
+  const argumentsOf = async (requestId: string) => {
+    const rows = await waitForAudit(workspace, (r) => r.some((row) => row.request_id === requestId));
+    return JSON.parse(rows.find((row) => row.request_id === requestId)!.arguments!) as Record<string, unknown>;
+  };
+
+  it("check_identity reports the issuer that verified the human", async () => {
+    const answer = toolAnswer(await rpc(mcpUrl, toolCall("check_identity", {}), await viaA()));
+    expect(answer.isError, answer.text).toBe(false);
+    expect(answer.structured).toMatchObject({ human: SUB, issuer: workspace.idp.issuer });
+  });
+
+  it("each audit row names its caller's issuer under $issuer in arguments; human stays the subject", async () => {
+    const fromA = await rpc(mcpUrl, toolCall("check_identity", {}), await viaA());
+    const fromB = await rpc(mcpUrl, toolCall("check_identity", {}), await viaB());
+    expect(toolAnswer(fromB).code).toBe("EXCHANGE_POLICY_MISMATCH");
+    for (const [answer, issuer] of [
+      [fromA, workspace.idp.issuer],
+      [fromB, idpB.issuer],
+    ] as const) {
+      const requestId = toolAnswer(answer).requestId!;
+      expect(await argumentsOf(requestId)).toEqual({ $issuer: issuer });
+      const rows = await waitForAudit(workspace, (r) => r.some((row) => row.request_id === requestId));
+      expect(rows.find((row) => row.request_id === requestId)).toMatchObject({
+        human: SUB,
+        credential_source: "exchange",
+      });
+    }
+  });
+
+  it("tags statements with the pseudonym of (issuer, subject) under the configured salt", async () => {
+    const answer = await rpc(mcpUrl, toolCall("check_identity", { fresh: true }), await viaA());
+    const requestId = toolAnswer(answer).requestId!;
+    const tagged = workspace.counters.statements.filter((s) =>
+      ((s.queryTags ?? []) as { key: string; value: string }[]).some(
+        (t) => t.key === "request_id" && t.value === requestId,
+      ),
+    );
+    expect(tagged.length).toBeGreaterThan(0);
+    for (const statement of tagged) {
+      const tags = Object.fromEntries(
+        ((statement.queryTags ?? []) as { key: string; value: string }[]).map((t) => [t.key, t.value]),
+      );
+      expect(tags.human).toBe(pseudonymFor(SUB, { issuer: workspace.idp.issuer, salt: PSEUDONYM_SALT }));
+      expect(tags.human).not.toBe(pseudonymFor(SUB, { issuer: idpB.issuer, salt: PSEUDONYM_SALT }));
+    }
+  });
+
+  it("a Genie conversation handle issued to A's subject is NOT_FOUND to the same subject from B, and Genie is never asked", async () => {
+    const started = toolAnswer(
+      await rpc(mcpUrl, toolCall("genie_query", { question: "What is the total amount by region?" }), await viaA()),
+    );
+    expect(started.isError, started.text).toBe(false);
+    const handle = (started.structured as { conversation_id: string }).conversation_id;
+    const genieBefore = workspace.counters.statements.length;
+    const exchangesBefore = exchangesFor(spOf("west_sales"));
+    const stolen = await rpc(
+      mcpUrl,
+      toolCall("genie_query", { question: "and the deal names?", conversation_id: handle }),
+      await viaB(),
+    );
+    expect(toolAnswer(stolen).code).toBe("NOT_FOUND");
+    // Refused before the caller's credential was ever needed: no exchange, no statement.
+    expect(exchangesFor(spOf("west_sales"))).toBe(exchangesBefore);
+    expect(workspace.counters.statements.length).toBe(genieBefore);
+    expect(await argumentsOf(toolAnswer(stolen).requestId!)).toMatchObject({ $issuer: idpB.issuer });
   });
 });

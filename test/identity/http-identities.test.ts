@@ -1,9 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pino from "pino";
-import { startApp, type App } from "../../src/app.js";
+import type { App } from "../../src/app.js";
+import { roleServicePrincipal } from "../support/federation-seed.js";
+import { startHttpApp } from "../support/http-app.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { textOf } from "../support/results.js";
@@ -14,31 +12,21 @@ let stack: TestStack;
 let lenient: App;
 let lenientUrl: string;
 
-const spOf = (role: string) =>
-  stack.workspace.context.seed.servicePrincipals.find((sp) =>
-    sp.federationPolicies.some((p) => p.subject_claim === "role" && p.subject === role),
-  )!.applicationId;
+const spOf = (role: string) => roleServicePrincipal(stack.workspace, role);
 const serverSp = () =>
   stack.workspace.context.seed.servicePrincipals.find((sp) => sp.displayName === "mcp-server-sp")!.applicationId;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  lenient = await startApp({
-    env: { LOG_LEVEL: "silent" },
-    transport: "http",
-    localWorkspace: stack.workspace,
-    logger: pino({ level: "silent" }),
+  ({ app: lenient, mcpUrl: lenientUrl } = await startHttpApp(stack.workspace, {
     overrides: {
-      server: { port: 0 },
-      audit: { spoolDir: mkdtempSync(join(tmpdir(), "governed-mcp-spool-")), flushIntervalMs: 50 },
       identity: {
         m2m: { allowHttpCallers: true },
         obo: { trustProxyHeader: true },
         federation: { roleToServicePrincipal: { west_sales: spOf("east_sales") } },
       },
     },
-  });
-  lenientUrl = `${lenient.http!.url}${lenient.config.server.path}`;
+  }));
 });
 afterAll(async () => {
   await lenient?.stop();

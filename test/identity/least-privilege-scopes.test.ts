@@ -1,10 +1,6 @@
 import { decodeJwt } from "jose";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { embeddedConfigBase } from "../../src/config/embedded.js";
-import { loadConfig, merge } from "../../src/config/load.js";
-import { createCredentialResolver } from "../../src/identity/strategy-selector.js";
-import { ALL_TOOLS } from "../../tools/index.js";
+import { localResolver } from "../support/local-config.js";
 import { federationBearer } from "../support/mcp-clients.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { rpc, toolAnswer, toolCall } from "../security/support.js";
@@ -19,19 +15,7 @@ afterAll(async () => {
 
 const SERVING = "serving.serving-endpoints";
 
-function resolverWith(overrides: Record<string, unknown> = {}) {
-  const { workspace } = stack;
-  const base = embeddedConfigBase(
-    workspace.context.seed,
-    workspace.baseUrl,
-    workspace.idp.issuer,
-    workspace.idp.jwksUri,
-  );
-  return createCredentialResolver(loadConfig({}, merge(base, overrides)), {
-    tools: ALL_TOOLS,
-    logger: pino({ level: "silent" }),
-  });
-}
+const resolverWith = (overrides: Record<string, unknown> = {}) => localResolver(stack.workspace, overrides);
 
 /** The scopes the workspace put in a token it issued (its `scope` claim). */
 const grantedScopes = (accessToken: string) => String(decodeJwt(accessToken).scope).split(" ").sort();

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,7 +40,7 @@ async function expiredLogin(name: string): Promise<string> {
       await fetch(res.headers.get("location")!);
     },
   });
-  new LoginCache(file).put(workspace.baseUrl, {
+  await new LoginCache(file).put(workspace.baseUrl, {
     clientId: "databricks-cli",
     ...login,
     expiresAt: Math.floor(Date.now() / 1000) - 10,
@@ -65,6 +65,36 @@ function refresher(file: string, clock: FakeClock): () => Promise<AccessToken> {
 function lockHeldBy(file: string, pid: number, acquiredAt: number): void {
   writeFileSync(`${file}.lock`, JSON.stringify({ pid, host: hostname(), acquiredAt, nonce: "someone-else" }));
 }
+
+/** The access token the file holds for the local workspace. */
+const savedAccessToken = (file: string) =>
+  (JSON.parse(readFileSync(file, "utf8")) as { logins: Record<string, { accessToken: string }> }).logins[
+    workspace.baseUrl
+  ]!.accessToken;
+
+describe("every writer of the login cache holds its lock", () => {
+  it("saves a new login only once another writer (a refresher) lets the lock go, never while it holds it", async () => {
+    const file = await expiredLogin("login-waits");
+    const clock = new FakeClock(Date.now());
+    const before = savedAccessToken(file);
+    lockHeldBy(file, process.pid, clock.now());
+    const login = { clientId: "databricks-cli", accessToken: "new-login", expiresAt: 4_000_000_000, scopes: ["sql"] };
+    let saved = false;
+    const saving = new LoginCache(file, { clock, lock: TIMING })
+      .put(workspace.baseUrl, login)
+      .then(() => (saved = true));
+    // Either the writer waits for the lock on the clock, or it wrote without it.
+    await Promise.race([clock.untilWaiting(1), saving]);
+    expect(saved).toBe(false);
+    expect(savedAccessToken(file)).toBe(before);
+    unlinkSync(`${file}.lock`);
+    await clock.advance(TIMING.pollMs);
+    await saving;
+    expect(savedAccessToken(file)).toBe("new-login");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+});
 
 describe("the login cache is refreshed by one refresher at a time", () => {
   it("makes exactly one refresh request for two concurrent refreshers; the waiter reuses it, the file stays whole", async () => {

@@ -1,9 +1,5 @@
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { embeddedConfigBase } from "../../src/config/embedded.js";
-import { loadConfig, merge } from "../../src/config/load.js";
-import { createCredentialResolver } from "../../src/identity/strategy-selector.js";
-import { ALL_TOOLS } from "../../tools/index.js";
+import { localResolver } from "../support/local-config.js";
 import { freshLoopbackSource } from "../support/json-rpc.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { expectRefusalRows, refusalCount, rpc, toolAnswer, toolCall } from "../security/support.js";
@@ -60,19 +56,7 @@ describe("an OBO token must be issued to the configured audience when one is set
 });
 
 describe("the OBO audience setting", () => {
-  function resolverWith(obo: Record<string, unknown>) {
-    const { workspace } = stack;
-    const base = embeddedConfigBase(
-      workspace.context.seed,
-      workspace.baseUrl,
-      workspace.idp.issuer,
-      workspace.idp.jwksUri,
-    );
-    return createCredentialResolver(loadConfig({}, merge(base, { identity: { obo } })), {
-      tools: ALL_TOOLS,
-      logger: pino({ level: "silent" }),
-    });
-  }
+  const resolverWith = (obo: Record<string, unknown>) => localResolver(stack.workspace, { identity: { obo } });
   const bearer = (token: string) => ({ transport: "http" as const, headers: { authorization: `Bearer ${token}` } });
 
   it("unset, accepts a workspace token issued to any client", async () => {

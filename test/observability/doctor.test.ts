@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operatorEnvironment } from "../support/workspace-env.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { runDoctor, formatReport, type DoctorCheck } from "../../src/cli/doctor.js";
+import { resolveCaller } from "../../src/cli/doctor/identity-checks.js";
+import { checkCaller } from "../../src/cli/doctor/resource-checks.js";
+import { loadConfig } from "../../src/config/load.js";
 import { federationBearer } from "../support/mcp-clients.js";
 
 const run = promisify(execFile);
@@ -23,6 +26,36 @@ afterAll(async () => {
 const workspaceEnv = () => operatorEnvironment(workspace);
 
 const byName = (checks: DoctorCheck[], prefix: string) => checks.find((c) => c.name.startsWith(prefix));
+
+/** The seed's per-role IdP clients, as `idpClients` of an issuer in the configuration file. */
+const seedIdpClients = (): Record<string, { clientId: string; clientSecret: string }> =>
+  Object.fromEntries(
+    workspace.context.seed.idpClients.map((c) => [c.role, { clientId: c.clientId, clientSecret: c.clientSecret }]),
+  );
+
+/** `env` with its Federation issuer moved to a configuration file, where the server holds per-role IdP clients. */
+function withIdpClientIssuer(
+  env: Record<string, string>,
+  idpClients: Record<string, { clientId: string; clientSecret: string }>,
+  extra: Record<string, unknown> = {},
+): Record<string, string> {
+  const file = join(mkdtempSync(join(tmpdir(), "doctor-config-")), "config.json");
+  const federation = {
+    issuers: [
+      {
+        issuer: env.MCP_FEDERATION_ISSUER,
+        audience: env.MCP_FEDERATION_AUDIENCE,
+        jwksUri: env.MCP_FEDERATION_JWKS_URI,
+        subjectTokenSource: "idp-client-credentials",
+        idpClients,
+      },
+    ],
+    roleToServicePrincipal: JSON.parse(env.MCP_ROLE_TO_SERVICE_PRINCIPAL!) as Record<string, string>,
+  };
+  writeFileSync(file, JSON.stringify({ identity: { federation }, ...extra }));
+  const { MCP_FEDERATION_ISSUER: _moved, ...rest } = env;
+  return { ...rest, MCP_CONFIG_FILE: file };
+}
 const tokenOf = async (role: string) => (await federationBearer(workspace, role)).authorization!.slice(7);
 
 describe("doctor", () => {
@@ -40,9 +73,57 @@ describe("doctor", () => {
       "federation token exchange",
       "Genie space",
       "vector index",
+      "serving endpoint",
     ])
       expect(byName(checks, name)?.status, name).toBe("ok");
     expect(byName(checks, "federation token exchange")!.detail).toContain("role admin");
+  });
+
+  it("reads the warehouse's state, the index's readiness and the endpoint's state from their details APIs", async () => {
+    const checks = await runDoctor({ env: workspaceEnv(), callerToken: await tokenOf("admin") });
+    expect(byName(checks, "warehouse 4b9f1e2a7c3d5e60 for callers")!.detail).toContain("RUNNING; SELECT 1 succeeded");
+    expect(byName(checks, "vector index")!.detail).toContain("ready, 14 rows on endpoint local-vector-search");
+    expect(byName(checks, "serving endpoint")!.detail).toContain("state READY");
+  });
+
+  it("warns on a caller's warehouse that is not running, naming its state, and sends it no statement", async () => {
+    const config = loadConfig(workspaceEnv());
+    const checks: DoctorCheck[] = [];
+    const caller = await resolveCaller(config, await tokenOf("admin"), (c) => checks.push(c));
+    const { warehouses, counters } = workspace.context;
+    warehouses.set(config.workspace.warehouseId, "STOPPED");
+    const before = counters.statements.length;
+    try {
+      await checkCaller(config, caller!, 10_000, (c) => checks.push(c));
+    } finally {
+      warehouses.set(config.workspace.warehouseId, "RUNNING");
+    }
+    const warehouse = byName(checks, "warehouse")!;
+    expect(warehouse).toMatchObject({ status: "warn" });
+    expect(warehouse.detail).toContain("state STOPPED");
+    expect(warehouse.fix).toContain("Start warehouse");
+    expect(counters.statements.length).toBe(before);
+    expect(checks.filter((c) => c.status === "fail")).toEqual([]);
+  });
+
+  it("skips, naming the scope, a resource none of the caller's tools use", async () => {
+    // west_sales may not call ask_supervisor: its exchanged token carries no serving scope.
+    const checks = await runDoctor({ env: workspaceEnv(), callerToken: await tokenOf("west_sales") });
+    const endpoint = byName(checks, "serving endpoint")!;
+    expect(endpoint.status).toBe("skip");
+    expect(endpoint.detail).toContain("serving.serving-endpoints");
+    expect(byName(checks, "vector index")!.status).toBe("ok");
+  });
+
+  it("fails the serving endpoint check on an unknown endpoint, with the variable to fix", async () => {
+    const checks = await runDoctor({
+      env: { ...workspaceEnv(), DATABRICKS_SUPERVISOR_ENDPOINT: "no-such-endpoint" },
+      callerToken: await tokenOf("admin"),
+    });
+    const endpoint = byName(checks, "serving endpoint")!;
+    expect(endpoint.status).toBe("fail");
+    expect(endpoint.detail).toContain("RESOURCE_DOES_NOT_EXIST");
+    expect(endpoint.fix).toContain("DATABRICKS_SUPERVISOR_ENDPOINT");
   });
 
   it("fails the server service principal check on a wrong client secret, with the fix", async () => {
@@ -67,42 +148,37 @@ describe("doctor", () => {
   });
 
   it("tries every role's exchange without a caller token when the server holds per-role IdP clients", async () => {
-    const { seed } = workspace.context;
     const env = workspaceEnv();
     const roles = JSON.parse(env.MCP_ROLE_TO_SERVICE_PRINCIPAL!) as Record<string, string>;
-    const idpClients = Object.fromEntries(
-      seed.idpClients.map((c) => [c.role, { clientId: c.clientId, clientSecret: c.clientSecret }]),
-    );
+    const idpClients = seedIdpClients();
     // east_sales gets west_sales' IdP client: its service principal has no policy for that subject.
     idpClients.east_sales = idpClients.west_sales!;
-    const file = join(mkdtempSync(join(tmpdir(), "doctor-config-")), "config.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        identity: {
-          federation: {
-            issuers: [
-              {
-                issuer: env.MCP_FEDERATION_ISSUER,
-                audience: env.MCP_FEDERATION_AUDIENCE,
-                jwksUri: env.MCP_FEDERATION_JWKS_URI,
-                subjectTokenSource: "idp-client-credentials",
-                idpClients,
-              },
-            ],
-            roleToServicePrincipal: roles,
-          },
-        },
-      }),
-    );
-    delete (env as Record<string, string | undefined>).MCP_FEDERATION_ISSUER;
-    const checks = await runDoctor({ env: { ...env, MCP_CONFIG_FILE: file } });
+    const checks = await runDoctor({ env: withIdpClientIssuer(env, idpClients) });
     expect(byName(checks, "role west_sales token exchange")!.status).toBe("ok");
     expect(byName(checks, "role admin token exchange")!.status).toBe("ok");
     const east = byName(checks, "role east_sales token exchange")!;
     expect(east.status).toBe("fail");
     expect(east.fix).toContain(roles.east_sales);
     expect(JSON.stringify(checks)).not.toContain(idpClients.admin!.clientSecret);
+  });
+
+  it("asks each role's exchange for the scopes of that role's tools only, as the server does", async () => {
+    const checks = await runDoctor({ env: withIdpClientIssuer(workspaceEnv(), seedIdpClients()) });
+    const west = byName(checks, "role west_sales token exchange")!;
+    expect(west.status).toBe("ok");
+    // The scopes the workspace granted: west_sales may not call ask_supervisor, so no serving scope.
+    expect(west.detail).toMatch(/scopes dashboards\.genie sql vectorsearch\.vector-search-indexes$/);
+    expect(byName(checks, "role executive token exchange")!.detail).toContain("serving.serving-endpoints");
+  });
+
+  it("warns, and requests nothing, for a mapped role that may call no tool", async () => {
+    const env = withIdpClientIssuer(workspaceEnv(), seedIdpClients(), { policy: { rbac: { west_sales: [] } } });
+    const principal = (JSON.parse(env.MCP_ROLE_TO_SERVICE_PRINCIPAL!) as Record<string, string>).west_sales!;
+    const before = workspace.context.counters.tokenRequests.get(`token_exchange|${principal}`) ?? 0;
+    const checks = await runDoctor({ env });
+    expect(byName(checks, "role west_sales token exchange")).toMatchObject({ status: "warn" });
+    expect(byName(checks, "role west_sales token exchange")!.fix).toContain("MCP_RBAC");
+    expect(workspace.context.counters.tokenRequests.get(`token_exchange|${principal}`) ?? 0).toBe(before);
   });
 
   it("fails the Genie space check on an unknown space id", async () => {

@@ -6,7 +6,12 @@ const SECRET = "a-shared-handle-secret-of-at-least-32-bytes";
 const CONVERSATION = "01f0a1b2c3d4e5f60718293a4b5c6d7e";
 const wendy: ConversationOwner = {
   spaceId: "space-1",
-  identity: { mode: "federation", human: "wendy.west", expectedPrincipal: "sp-west" },
+  identity: {
+    mode: "federation",
+    human: "wendy.west",
+    issuer: "https://idp-a.example.com",
+    expectedPrincipal: "sp-west",
+  },
 };
 const withIdentity = (change: Partial<ConversationOwner["identity"]>): ConversationOwner => ({
   ...wendy,
@@ -29,6 +34,12 @@ describe("conversation handles", () => {
 
   it.each([
     ["another human of the same role (same service principal)", withIdentity({ human: "walt.west" })],
+    [
+      "the same subject from another issuer (same role and principal)",
+      withIdentity({ issuer: "https://idp-b.example.com" }),
+    ],
+    ["the same subject from the issuer with a trailing slash", withIdentity({ issuer: "https://idp-a.example.com/" })],
+    ["the same subject with no issuer", withIdentity({ issuer: undefined })],
     ["the same human under another principal", withIdentity({ expectedPrincipal: "sp-east" })],
     ["the same human in another mode", withIdentity({ mode: "obo" })],
     ["a caller naming no human", withIdentity({ human: undefined })],
@@ -68,9 +79,12 @@ describe("conversation handles", () => {
     expect(handles.open(value, wendy)).toEqual({ refused: "malformed" });
   });
 
-  it("refuse a handle of another layout version as malformed", () => {
+  it.each([
+    ["version 1, which bound the subject without its issuer", 1],
+    ["a later version", 3],
+  ])("refuse a handle of another layout version as malformed: %s", (_, version) => {
     const bytes = Buffer.from(handle, "base64url");
-    bytes[0] = 2;
+    bytes[0] = version;
     expect(handles.open(bytes.toString("base64url"), wendy)).toEqual({ refused: "malformed" });
   });
 

@@ -12,8 +12,27 @@ export interface RpcAnswer {
  * Test clients keep idle connections for less than the server's keep-alive (Node's default 5 s), as a well-behaved
  * client does; otherwise a loaded machine can reuse a socket the server is closing and see a reset no server caused.
  */
-const clientPool = new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000, connections: 128 });
+const KEEP_ALIVE = { keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 };
+const clientPool = new Agent({ ...KEEP_ALIVE, connections: 128 });
+/** One pool per source address: undici binds sockets to the pool's own `localAddress` (one inside `connect` is lost). */
+const sourcePools = new Map<string, Agent>();
 let lastSource = 0;
+
+function poolFrom(source: string): Agent {
+  let pool = sourcePools.get(source);
+  if (!pool) {
+    pool = new Agent({ ...KEEP_ALIVE, localAddress: source });
+    sourcePools.set(source, pool);
+  }
+  return pool;
+}
+
+/** Closes the pools of every source address used so far (their idle sockets close on their own otherwise). */
+export async function closeSourcePools(): Promise<void> {
+  const pools = [...sourcePools.values()];
+  sourcePools.clear();
+  await Promise.all(pools.map((pool) => pool.close()));
+}
 
 /**
  * A loopback address (127.0.0.2, .3, …) no earlier request of this process came from. The server folds refusals of
@@ -33,21 +52,14 @@ export async function rpc(
   /** The local address to connect from (see freshLoopbackSource); the shared pool's otherwise. */
   source?: string,
 ): Promise<RpcAnswer> {
-  const pool = source === undefined ? clientPool : new Agent({ localAddress: source });
-  let res;
-  let text: string;
-  try {
-    res = await undiciFetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
-      body: typeof body === "string" ? body : JSON.stringify(body),
-      signal,
-      dispatcher: pool,
-    });
-    text = await res.text();
-  } finally {
-    if (pool !== clientPool) await pool.close();
-  }
+  const res = await undiciFetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal,
+    dispatcher: source === undefined ? clientPool : poolFrom(source),
+  });
+  const text = await res.text();
   const messages: Record<string, unknown>[] = [];
   if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
     for (const line of text.split("\n"))

@@ -22,6 +22,8 @@ export async function startTestStack(
     /** The clock the local workspace's Genie messages advance on (a fake one holds them until the test moves it). */
     genieClock?: Clock;
     env?: Record<string, string>;
+    /** The server's time for inbound tokens and the IdP keys' cache age (the system clock unless given). */
+    identityNow?: () => number;
   } = {},
 ): Promise<TestStack> {
   const workspace = await startLocalWorkspace({
@@ -34,6 +36,7 @@ export async function startTestStack(
     transport: "http",
     localWorkspace: workspace,
     logger: pino({ level: "silent" }),
+    identityNow: options.identityNow,
     overrides: { server: { port: 0 }, audit: { spoolDir, flushIntervalMs: 50 }, ...options.overrides },
   });
   return {

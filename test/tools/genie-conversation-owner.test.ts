@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { startApp, type App } from "../../src/app.js";
+import type { App } from "../../src/app.js";
+import { startHttpApp } from "../support/http-app.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
@@ -29,17 +27,9 @@ const logLines: string[] = [];
 const capturingLogger = () => pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
 
 /** A second server on the same workspace, as another replica behind a load balancer. */
-function startReplica(handleSecret?: string): Promise<App> {
-  return startApp({
-    env: { LOG_LEVEL: "silent", ...(handleSecret ? { MCP_HANDLE_SECRET: handleSecret } : {}) },
-    transport: "http",
-    localWorkspace: stack.workspace,
-    logger: capturingLogger(),
-    overrides: {
-      server: { port: 0 },
-      audit: { spoolDir: mkdtempSync(join(tmpdir(), "governed-mcp-spool-")), flushIntervalMs: 50 },
-    },
-  });
+async function startReplica(handleSecret?: string): Promise<App> {
+  const env: Record<string, string> = handleSecret ? { MCP_HANDLE_SECRET: handleSecret } : {};
+  return (await startHttpApp(stack.workspace, { env, logger: capturingLogger() })).app;
 }
 
 async function client(app: App | TestStack, headers: Record<string, string>): Promise<Client> {

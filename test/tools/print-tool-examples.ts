@@ -4,15 +4,11 @@
  *
  *   npx tsx test/tools/print-tool-examples.ts > docs/tools.md
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startLocalWorkspace } from "../../emulator/workspace.js";
-import { startApp } from "../../src/app.js";
 import { buildToolCatalog } from "../../src/mcp/tool-catalog.js";
 import { ALL_TOOLS } from "../../tools/index.js";
+import { startHttpApp } from "../support/http-app.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 
 interface Example {
@@ -77,17 +73,7 @@ const fence = (lang: string, body: string) => `\`\`\`${lang}\n${body}\n\`\`\``;
 
 async function main(): Promise<void> {
   const workspace = await startLocalWorkspace({ genieStepDelayMs: 20 });
-  const app = await startApp({
-    env: { LOG_LEVEL: "silent" },
-    transport: "http",
-    localWorkspace: workspace,
-    logger: pino({ level: "silent" }),
-    overrides: {
-      server: { port: 0 },
-      audit: { spoolDir: mkdtempSync(join(tmpdir(), "tool-examples-")), flushIntervalMs: 50 },
-    },
-  });
-  const mcpUrl = `${app.http!.url}${app.config.server.path}`;
+  const { app, mcpUrl } = await startHttpApp(workspace);
   const clients = new Map<string, Client>();
   const clientFor = async (role: string) => {
     if (!clients.has(role)) clients.set(role, await connectHttp(mcpUrl, await federationBearer(workspace, role)));

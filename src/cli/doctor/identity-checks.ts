@@ -6,7 +6,7 @@ import { clientCredentials, exchangeToken } from "../../identity/workspace-oauth
 import { idpClientCredentials } from "../../identity/idp-oauth.js";
 import { createM2MStrategy } from "../../identity/strategies/m2m.js";
 import type { ResolvedCaller } from "../../identity/types.js";
-import { scopesFor } from "../../policy/scopes.js";
+import { scopesToRequest } from "../../policy/tool-access.js";
 import { ALL_TOOLS } from "../../../tools/index.js";
 import { reason, type DoctorCheck } from "./report.js";
 import { workspaceChecks } from "./resource-checks.js";
@@ -76,10 +76,25 @@ export async function checkRoleExchanges(config: Config, add: (c: DoctorCheck) =
         });
         continue;
       }
+      // As the server asks: only the scopes of the tools this role may call.
+      const scopes = scopesToRequest({ mode: "federation", role }, config, ALL_TOOLS);
+      if (scopes.length === 0) {
+        add({
+          name,
+          status: "warn",
+          detail: `role ${role} may call no tool, so the server never exchanges a token for it`,
+          fix: `Give role ${role} tools in policy.rbac (MCP_RBAC), or remove it from MCP_ROLE_TO_SERVICE_PRINCIPAL.`,
+        });
+        continue;
+      }
       try {
         const subject = await idpClientCredentials(issuer.issuer, client.clientId, client.clientSecret);
-        await exchangeToken(config.workspace.host!, subject.accessToken, sp, scopesFor(ALL_TOOLS));
-        add({ name, status: "ok", detail: `IdP client ${client.clientId} exchanged for service principal ${sp}` });
+        const token = await exchangeToken(config.workspace.host!, subject.accessToken, sp, scopes);
+        add({
+          name,
+          status: "ok",
+          detail: `IdP client ${client.clientId} exchanged for service principal ${sp}, scopes ${token.scopes.join(" ")}`,
+        });
       } catch (err) {
         add({
           name,

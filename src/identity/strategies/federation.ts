@@ -125,6 +125,7 @@ export function createFederationStrategy(
           mode: "federation",
           source: "exchange",
           human: String(payload.sub),
+          issuer: entry.issuer.issuer,
           role,
           expectedPrincipal: sp,
           scopes: [...scopes],

@@ -38,7 +38,7 @@ export function createU2MStrategy(options: {
   async function currentToken(forceRefresh: boolean): Promise<AccessToken> {
     const seen = savedLogin();
     if (!forceRefresh && usable(seen)) return tokenOf(seen);
-    return loginCache.withLock(async () => {
+    return loginCache.withLock(async (save) => {
       const saved = savedLogin();
       // Renewed while this waited for the lock: reuse it (after a 401 too, as long as it is not the refused token).
       if (usable(saved) && (!forceRefresh || saved.accessToken !== seen.accessToken)) return tokenOf(saved);
@@ -46,7 +46,7 @@ export function createU2MStrategy(options: {
         throw new IdentityError(ErrorCodes.TOKEN_EXPIRED, `The saved login for ${host} has expired: ${LOGIN_HINT}.`);
       const fresh = await refreshUserToken(host, saved.clientId, saved.refreshToken);
       const scopes = fresh.scopes.length > 0 ? fresh.scopes : saved.scopes;
-      loginCache.put(host, {
+      save(host, {
         ...saved,
         accessToken: fresh.accessToken,
         expiresAt: fresh.expiresAt,

@@ -29,9 +29,12 @@ export function defaultLoginCacheFile(): string {
 /** Workspace hosts are compared without trailing slashes. */
 const hostKey = (host: string) => host.replace(/\/+$/, "");
 
+/** Writes a login into the file; handed out only to code holding the file's lock. */
+export type SaveLogin = (host: string, login: SavedLogin) => void;
+
 /**
- * Saved logins per workspace host, in one JSON file readable by its owner only (0600, directory 0700). Refreshes
- * are serialized between processes by a lock file beside it (`withLock`).
+ * Saved logins per workspace host, in one JSON file readable by its owner only (0600, directory 0700). Every write
+ * (a new login, a refresh) holds the lock file beside it, so none lands between another writer's read and write.
  */
 export class LoginCache {
   private readonly lock: FileLock;
@@ -44,16 +47,25 @@ export class LoginCache {
   }
 
   /**
-   * Runs `critical` while no other process (or LoginCache) holds this file's lock. Whoever waited must re-read the
-   * file inside: the holder before it may have refreshed the login already.
+   * Runs `critical` while no other process (or LoginCache) holds this file's lock; `save` writes only while it runs.
+   * Whoever waited must re-read the file inside: the holder before it may have refreshed the login already.
    */
-  async withLock<T>(critical: () => Promise<T>): Promise<T> {
+  async withLock<T>(critical: (save: SaveLogin) => Promise<T>): Promise<T> {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     let entered = false;
+    let held = false;
+    const save: SaveLogin = (host, login) => {
+      if (!held) throw new Error("A login is saved only while the login cache lock is held.");
+      this.write(host, login);
+    };
     try {
-      return await this.lock.withLock(() => {
-        entered = true;
-        return critical();
+      return await this.lock.withLock(async () => {
+        entered = held = true;
+        try {
+          return await critical(save);
+        } finally {
+          held = false;
+        }
       });
     } catch (err) {
       if (entered || err instanceof IdentityError) throw err;
@@ -89,8 +101,13 @@ export class LoginCache {
     return Object.hasOwn(logins, hostKey(host)) ? logins[hostKey(host)] : undefined;
   }
 
+  /** Saves a login (e.g. from `login`), waiting for the lock as a refresher does. */
+  async put(host: string, login: SavedLogin): Promise<void> {
+    await this.withLock(async (save) => save(host, login));
+  }
+
   /** Writes atomically (temp file then rename) so a crash never leaves half a file or a readable copy. */
-  put(host: string, login: SavedLogin): void {
+  private write(host: string, login: SavedLogin): void {
     const content = this.read();
     content.logins[hostKey(host)] = login;
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
