@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDeals, type DealRow } from "../../emulator/sql/deals.js";
-import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
-import { servicePrincipalToken } from "../support/workspace-tokens.js";
+import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { startSqlWorkspace } from "../support/sql-workspace.js";
 
 // Databricks built-ins in the SQL an agent or Genie writes, evaluated by the engine as the caller: the values are
 // Databricks' (unit-first date_trunc, Spark datetime patterns, half-up rounding, NULL on division by zero), and
 // nothing about them reaches past the row filter or the column mask.
 
 type Cell = string | null;
-
-const EXEC_SP = "5e5e0004-0000-4000-8000-000000000004";
-const WEST_SP = "5e5e0001-0000-4000-8000-000000000001";
 
 let workspace: LocalWorkspace;
 let warehouseId: string;
@@ -39,10 +36,7 @@ function countBy(list: DealRow[], key: (d: DealRow) => string): Cell[][] {
 }
 
 beforeAll(async () => {
-  workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-  warehouseId = workspace.context.seed.warehouses[0]!.id;
-  execToken = await servicePrincipalToken(workspace, EXEC_SP, "sql");
-  westToken = await servicePrincipalToken(workspace, WEST_SP, "sql");
+  ({ workspace, warehouseId, execToken, westToken } = await startSqlWorkspace());
   deals = generateDeals(workspace.context.seed);
 }, 60_000);
 

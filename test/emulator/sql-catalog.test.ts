@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkspaceClient } from "@databricks/sdk-experimental";
-import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
-import { servicePrincipalToken } from "../support/workspace-tokens.js";
+import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { startSqlWorkspace } from "../support/sql-workspace.js";
 
 // DESCRIBE, SHOW and information_schema as Databricks answers them, and filtered by what the caller may see: the
 // west role (SELECT on main.sales.deals only) against the executive role (deals and the audit table).
@@ -9,9 +9,6 @@ import { servicePrincipalToken } from "../support/workspace-tokens.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- statement responses are probed field by field
 type Json = Record<string, any>;
 type Cell = string | null;
-
-const EXEC_SP = "5e5e0004-0000-4000-8000-000000000004";
-const WEST_SP = "5e5e0001-0000-4000-8000-000000000001";
 
 const DEAL_COLUMNS: [string, string][] = [
   ["deal_id", "string"],
@@ -53,10 +50,7 @@ async function refusal(statement: string, token = execToken): Promise<{ message:
 }
 
 beforeAll(async () => {
-  workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-  warehouseId = workspace.context.seed.warehouses[0]!.id;
-  execToken = await servicePrincipalToken(workspace, EXEC_SP, "sql");
-  westToken = await servicePrincipalToken(workspace, WEST_SP, "sql");
+  ({ workspace, warehouseId, execToken, westToken } = await startSqlWorkspace());
 }, 60_000);
 
 afterAll(async () => {

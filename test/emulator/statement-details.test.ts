@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkspaceClient } from "@databricks/sdk-experimental";
 import { toStatementResponse } from "../../emulator/genie/statement-response.js";
-import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
-import { servicePrincipalToken } from "../support/workspace-tokens.js";
+import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { EXEC_SP, startSqlWorkspace } from "../support/sql-workspace.js";
 
 // Statement Execution details as Databricks answers them: the request's catalog and schema, closing a statement,
 // DECIMAL column types, and error classes worded as Databricks words them. The official JS SDK is the client where
@@ -10,9 +10,6 @@ import { servicePrincipalToken } from "../support/workspace-tokens.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are probed field by field
 type Json = Record<string, any>;
-
-const EXEC_SP = "5e5e0004-0000-4000-8000-000000000004";
-const WEST_SP = "5e5e0001-0000-4000-8000-000000000001";
 
 let workspace: LocalWorkspace;
 let warehouseId: string;
@@ -42,10 +39,7 @@ async function execute(statement: string, extra: Json = {}) {
 }
 
 beforeAll(async () => {
-  workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-  warehouseId = workspace.context.seed.warehouses[0]!.id;
-  execToken = await servicePrincipalToken(workspace, EXEC_SP, "sql");
-  westToken = await servicePrincipalToken(workspace, WEST_SP, "sql");
+  ({ workspace, warehouseId, execToken, westToken } = await startSqlWorkspace());
 }, 60_000);
 
 afterAll(async () => {
