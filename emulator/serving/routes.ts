@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { WorkspaceContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { readJsonObject, sendJson, type Router } from "../http/router.js";
@@ -52,18 +53,23 @@ export function registerServingRoutes(router: Router, ctx: WorkspaceContext): vo
     return endpoint;
   }
 
-  // The endpoint's details; CAN_VIEW suffices on Databricks, and every level the seed grants includes it.
-  router.add("GET", "/api/2.0/serving-endpoints/:name", async ({ req, res, params }) => {
+  /** The caller and the endpoint it may query (scope, then existence, then CAN_QUERY); `verb` words the refusal. */
+  async function queryableEndpoint(req: IncomingMessage, name: string, verb: "view" | "query") {
     const principal = await ctx.auth.authenticate(req);
     requireScope(principal, Scopes.serving);
-    const endpoint = endpointNamed(params.name!);
-    if (!ctx.directory.allows(endpoint.permissions, principal, "CAN_QUERY")) {
+    const endpoint = endpointNamed(name);
+    if (!ctx.directory.allows(endpoint.permissions, principal, "CAN_QUERY"))
       throw new ApiError(
         403,
         "PERMISSION_DENIED",
-        `User ${principal.name} does not have permission to view endpoint ${endpoint.name}.`,
+        `User ${principal.name} does not have permission to ${verb} endpoint ${endpoint.name}.`,
       );
-    }
+    return { principal, endpoint };
+  }
+
+  // The endpoint's details; CAN_VIEW suffices on Databricks, and every level the seed grants includes it.
+  router.add("GET", "/api/2.0/serving-endpoints/:name", async ({ req, res, params }) => {
+    const { principal, endpoint } = await queryableEndpoint(req, params.name!, "view");
     sendJson(res, 200, {
       name: endpoint.name,
       id: createHash("sha256").update(endpoint.name).digest("hex").slice(0, 32),
@@ -76,16 +82,7 @@ export function registerServingRoutes(router: Router, ctx: WorkspaceContext): vo
   });
 
   router.add("POST", "/serving-endpoints/:name/invocations", async ({ req, res, params }) => {
-    const principal = await ctx.auth.authenticate(req);
-    requireScope(principal, Scopes.serving);
-    const endpoint = endpointNamed(params.name!);
-    if (!ctx.directory.allows(endpoint.permissions, principal, "CAN_QUERY")) {
-      throw new ApiError(
-        403,
-        "PERMISSION_DENIED",
-        `User ${principal.name} does not have permission to query endpoint ${endpoint.name}.`,
-      );
-    }
+    const { principal, endpoint } = await queryableEndpoint(req, params.name!, "query");
     const body = await readJsonObject(req);
     const question = lastUserText(body.input ?? body.messages);
     if (question === undefined)

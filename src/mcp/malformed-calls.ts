@@ -19,7 +19,7 @@ export interface InvalidMessageSource {
   onInvalidMessage?: (value: unknown) => boolean;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 const isRequestId = (id: unknown): id is string | number => typeof id === "string" || typeof id === "number";
@@ -79,12 +79,19 @@ function refusalOf(value: unknown, envelopeValid: boolean): Refusal | undefined 
   if (!isPlainObject(value) || value.method !== "tools/call") return undefined;
   const problem = problemOf(value, envelopeValid);
   if (problem === undefined) return undefined;
-  const params = isPlainObject(value.params) ? value.params : {};
   return {
     id: "id" in value ? (isRequestId(value.id) ? value.id : null) : undefined,
+    ...auditedCall(value),
+    message: `[${ErrorCodes.INVALID_ARGUMENT}] ${problem}`,
+  };
+}
+
+/** How a tools/call message, well-formed or not, is named in its audit row: its tool and its object arguments. */
+export function auditedCall(message: Record<string, unknown>): { tool: string; arguments: Record<string, unknown> } {
+  const params = isPlainObject(message.params) ? message.params : {};
+  return {
     tool: typeof params.name === "string" ? params.name.slice(0, 128) : "(malformed tools/call)",
     arguments: isPlainObject(params.arguments) ? params.arguments : {},
-    message: `[${ErrorCodes.INVALID_ARGUMENT}] ${problem}`,
   };
 }
 

@@ -1,21 +1,10 @@
+import { auditedCall, isPlainObject } from "../mcp/malformed-calls.js";
 import { MAX_BATCH_MESSAGES } from "./post-transport.js";
 
 /** What one audit row of a refusal at the door names: a tools/call of the body, or the request as a whole. */
 export interface RefusalRow {
   tool: string;
   arguments: Record<string, unknown>;
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** The row of one tools/call message, well-formed or not, named as the protocol layer's own refusals name it. */
-function callRow(message: Record<string, unknown>): RefusalRow {
-  const params = isPlainObject(message.params) ? message.params : {};
-  return {
-    tool: typeof params.name === "string" ? params.name.slice(0, 128) : "(malformed tools/call)",
-    arguments: isPlainObject(params.arguments) ? params.arguments : {},
-  };
 }
 
 /**
@@ -28,7 +17,7 @@ export function refusalRowsOf(body: unknown): RefusalRow[] {
   const calls = messages.filter((m): m is Record<string, unknown> => isPlainObject(m) && m.method === "tools/call");
   if (messages.length > MAX_BATCH_MESSAGES)
     return [{ tool: "(batch)", arguments: { batch: { messages: messages.length, tool_calls: calls.length } } }];
-  if (calls.length > 0) return calls.map(callRow);
+  if (calls.length > 0) return calls.map(auditedCall);
   if (isPlainObject(body) && typeof body.method === "string")
     return [{ tool: body.method.slice(0, 64), arguments: {} }];
   return [{ tool: Array.isArray(body) ? "(batch)" : "(request)", arguments: {} }];
