@@ -28,6 +28,7 @@ import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
+import { openQuotaGate } from "./quota/open.js";
 
 export interface App {
   config: Config;
@@ -135,7 +136,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const conversationHandles = handleSecret
     ? ConversationHandles.withSecret(handleSecret)
     : ConversationHandles.ephemeral();
+  const quota = openQuotaGate(config, logger, metrics?.registry);
   const dispatcher: DispatcherDeps = {
+    quota,
     config,
     catalog,
     audit: sink,
@@ -183,6 +186,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       async stop() {
         await stdio.close();
         await audit.stop();
+        await quota.close();
         await httpClient.close();
         await stopWorkspace();
       },
@@ -208,6 +212,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     onShutdown: async () => {
       await refusals.stop();
       await audit.stop();
+      await quota.close();
     },
   });
   logger.info({ url: `${http.url}${config.server.path}` }, "listening");

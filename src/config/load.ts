@@ -149,6 +149,20 @@ function fromEnv(env: Env): Json {
       metricsHost: env.MCP_METRICS_HOST,
       metricsPort: int(env, "MCP_METRICS_PORT"),
     },
+    quota: {
+      store: env.MCP_QUOTA_STORE,
+      replicas: int(env, "MCP_QUOTA_REPLICAS"),
+      caller: {
+        requestsPerMinute: int(env, "MCP_QUOTA_CALLER_PER_MINUTE"),
+        concurrentCalls: int(env, "MCP_QUOTA_CALLER_CONCURRENT"),
+      },
+      roles: json(env, "MCP_QUOTA_ROLES"),
+      tools: json(env, "MCP_QUOTA_TOOLS"),
+      upstreams: {
+        genie: { requestsPerMinute: int(env, "MCP_QUOTA_GENIE_PER_MINUTE") },
+        sql: { inFlight: int(env, "MCP_QUOTA_STATEMENTS_IN_FLIGHT") },
+      },
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
   }) as Json;

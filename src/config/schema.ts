@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
+import { QuotaSchema } from "../quota/schema.js";
 
 export const TOOL_NAMES = [
   "check_identity",
@@ -259,6 +260,7 @@ export const ConfigSchema = z.object({
         .describe("When set, /metrics is served only on this port (on metricsHost), and the MCP port answers 404."),
     })
     .prefault({}),
+  quota: QuotaSchema.describe("Limits per caller, per tool and per upstream, shared by replicas (docs/quotas.md)."),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   logFormat: z.enum(["json", "pretty"]).default("json"),
 });

@@ -16,6 +16,7 @@ import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
 import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
+import { withinQuota, withQuotaLimit, type QuotaGate } from "../quota/quota-gate.js";
 
 export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
 
@@ -71,6 +72,8 @@ export interface DispatcherDeps {
   conversationHandles: ConversationHandles;
   /** Time for tools' deadlines and waits; the system clock unless a test gives another. */
   clock?: Clock;
+  /** Quotas per caller, tool and upstream (docs/quotas.md); none when absent. */
+  quota?: QuotaGate;
 }
 
 /** An MCP tool error result: `isError`, a stable code first, what to do next; never a stack or a token. */
@@ -178,7 +181,9 @@ export async function dispatchToolCall(
       },
     };
     try {
-      const out = await entry.definition.handler(parsed.data as never, ctx);
+      const out = await withinQuota(deps.quota, identity, entry.definition.name, () =>
+        entry.definition.handler(parsed.data as never, ctx),
+      );
       rowsReturned = out.rowsReturned;
       result = {
         content: [{ type: "text", text: out.text }],
@@ -213,7 +218,7 @@ export async function dispatchToolCall(
     workspacePrincipal: identity.expectedPrincipal,
     role: identity.role,
     tool: String(name).slice(0, 128),
-    arguments: withVerifiedIssuer(args, identity),
+    arguments: withQuotaLimit(withVerifiedIssuer(args, identity), failure),
     outcome: failure ? auditOutcomeFor(failure) : "allowed",
     errorCode: failure?.code,
     rowsReturned,
