@@ -36,7 +36,8 @@ export class QuotaStore implements QuotaStoreCounters {
   fallbacks = 0;
   private downUntil: number | undefined;
   private probing = false;
-  private schemaReady = false;
+  /** The schema's creation, shared by every call that needs it (one per store start, again after a fault). */
+  private schema: Promise<void> | undefined;
 
   private constructor(
     private readonly config: QuotaConfig,
@@ -100,7 +101,7 @@ export class QuotaStore implements QuotaStoreCounters {
     const probe = this.downUntil !== undefined;
     if (probe) this.probing = true;
     try {
-      if (!this.schemaReady) await this.createSchema(shared.pool);
+      await (this.schema ??= this.createSchema(shared.pool));
       const out = await onShared(shared);
       if (probe) {
         this.downUntil = undefined;
@@ -118,7 +119,7 @@ export class QuotaStore implements QuotaStoreCounters {
   private fault(err: unknown): void {
     this.faults += 1;
     // A store that came back empty (or a table dropped) needs its schema again.
-    this.schemaReady = false;
+    this.schema = undefined;
     const wasDown = this.downUntil !== undefined;
     this.downUntil = this.clock.now() + this.config.storeRetryMs;
     if (wasDown) return;
@@ -136,7 +137,6 @@ export class QuotaStore implements QuotaStoreCounters {
       await client.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`);
       await client.query(SCHEMA);
       await client.query("COMMIT");
-      this.schemaReady = true;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;

@@ -16,6 +16,7 @@ import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./ht
 import { DoorRefusals } from "./door-refusals.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
+import { refusedByQuota } from "./quota-door.js";
 
 export interface HttpServerDeps {
   config: Config;
@@ -152,6 +153,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         lacking,
       );
     }
+    if (await refusedByQuota(deps.dispatcher.quota, body, caller, (err) => door.refuseCaller(at, err, caller))) return;
     await serve(req, res, caller, checked.messages);
   }
 

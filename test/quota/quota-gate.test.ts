@@ -44,7 +44,10 @@ describe("the quota gate", () => {
   });
 
   it("is fair: a flooding caller refused at its own limit takes nothing from a workspace-wide bucket", async () => {
-    const g = gate({ caller: { requestsPerMinute: 5, concurrentCalls: 0 }, upstreams: { genie: { requestsPerMinute: 10 } } });
+    const g = gate({
+      caller: { requestsPerMinute: 5, concurrentCalls: 0 },
+      upstreams: { genie: { requestsPerMinute: 10 } },
+    });
     const flood = await calls(g, user("flood@example.com"), "genie_query", 200);
     expect(flood.admitted).toBe(5);
     const bystander = await calls(g, user("bystander@example.com"), "genie_query", 5);
