@@ -97,7 +97,8 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, ErrorClass>> = {
   RATE_LIMITED: {
     status: 429,
     outcome: "failed",
-    advice: "A quota of this server (denied) or the workspace's own limit (failed) is used up; retry after retry_after_s.",
+    advice:
+      "A quota of this server (denied) or the workspace's own limit (failed) is used up; retry after retry_after_s.",
   },
   UPSTREAM_UNAVAILABLE: { status: 503, outcome: "failed", advice: "The workspace is unreachable; retry later." },
   UPSTREAM_ERROR: { status: 502, outcome: "failed", advice: "The workspace answered with an error; retry or report." },

@@ -152,6 +152,8 @@ function fromEnv(env: Env): Json {
     quota: {
       store: env.MCP_QUOTA_STORE,
       replicas: int(env, "MCP_QUOTA_REPLICAS"),
+      storeTimeoutMs: int(env, "MCP_QUOTA_STORE_TIMEOUT_MS"),
+      storeRetryMs: int(env, "MCP_QUOTA_STORE_RETRY_MS"),
       caller: {
         requestsPerMinute: int(env, "MCP_QUOTA_CALLER_PER_MINUTE"),
         concurrentCalls: int(env, "MCP_QUOTA_CALLER_CONCURRENT"),

@@ -125,7 +125,7 @@ export class QuotaStore implements QuotaStoreCounters {
     if (wasDown) return;
     this.fallbacks += 1;
     this.logger.error(
-      { code: (err as { code?: string }).code, replicas: this.config.replicas },
+      { reason: faultReason(err), replicas: this.config.replicas },
       "quota store unavailable: counting on this replica's share of each limit until it is back",
     );
   }
@@ -148,4 +148,16 @@ export class QuotaStore implements QuotaStoreCounters {
   async close(): Promise<void> {
     await this.shared?.pool.end().catch(() => undefined);
   }
+}
+
+/** What went wrong with the store, for the log: the driver's or server's code, else the first line of its message (no URL). */
+function faultReason(err: unknown): string {
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === "string") return code;
+  return typeof message === "string"
+    ? message
+        .split("\n")[0]!
+        .replace(/postgres(ql)?:\/\/\S+/g, "(store)")
+        .slice(0, 120)
+    : "unknown";
 }

@@ -55,14 +55,16 @@ export const QuotaSchema = z
       .number()
       .int()
       .positive()
-      .default(500)
-      .describe("Longest wait for the store before this replica uses its local limits."),
+      .default(2000)
+      .describe("MCP_QUOTA_STORE_TIMEOUT_MS: longest wait for the store before this replica uses its local limits."),
     storeRetryMs: z
       .number()
       .int()
       .positive()
       .default(5000)
-      .describe("After a store fault, how long this replica uses local limits before trying the store again."),
+      .describe(
+        "MCP_QUOTA_STORE_RETRY_MS: after a store fault, how long this replica uses local limits before trying the store again.",
+      ),
     caller: z
       .object({
         requestsPerMinute: limitValue.default(60).describe("Tool calls a caller may start per minute (0: none)."),
