@@ -16,6 +16,7 @@ import { startRemoteStack } from "./remote-workspace.js";
 import { withStack } from "./stack.js";
 import { markdownTable, textTable, type Figure } from "./stats.js";
 import { measureStdio } from "./stdio.js";
+import { measureQuotaChecks } from "./quota.js";
 import { measureTokenWork } from "./tokens.js";
 
 const { values } = parseArgs({
@@ -35,6 +36,7 @@ const FULL = {
   identities: { callers: 10_000, cacheSize: 1000, settleMs: 11_000 },
   large: { rows: 100_000 },
   construction: { iterations: 5000 },
+  quota: { checks: 5000, warmup: 500 },
 };
 const SMOKE: typeof FULL = {
   overhead: { calls: 50, warmup: 10 },
@@ -45,6 +47,7 @@ const SMOKE: typeof FULL = {
   identities: { callers: 200, cacheSize: 40, settleMs: 0 },
   large: { rows: 20_000 },
   construction: { iterations: 300 },
+  quota: { checks: 300, warmup: 50 },
 };
 const TMPFS = "/dev/shm";
 /** Both overhead arms act as this service principal (executive group: every row, real margins). */
@@ -132,6 +135,8 @@ async function main(): Promise<void> {
       await remote.stop();
     }
   }
+
+  if (wanted("quota")) await step("quota", () => measureQuotaChecks(plan.quota));
 
   const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   console.log(`\n${header}\n\n${textTable(figures)}\n`);
