@@ -1,3 +1,4 @@
+import pg from "pg";
 import type { Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgresCluster, type PostgresCluster } from "../../emulator/postgres/cluster.js";
@@ -59,6 +60,44 @@ describe("quota counters in a shared PostgreSQL store", () => {
     await held[0]!.release(); // idempotent: gives back one slot, not two
     const again = await Promise.all(replicas.map((r) => r.acquire("u:race", 4, 60_000)));
     expect(again.filter((s) => s !== undefined)).toHaveLength(1);
+  });
+
+  it("taking a slot waits for a concurrent taker's transaction on the same key, so both never see the same count", async () => {
+    const replica = open(cluster.url(), { storeTimeoutMs: 30_000 });
+    await replica.take("c:schema-ready", 1);
+    // Another replica, mid-way through taking the last slot: its transaction has counted and inserted, not committed.
+    const other = new pg.Client({ connectionString: cluster.url() });
+    await other.connect();
+    try {
+      await other.query("BEGIN");
+      const now = Date.now();
+      const taken = await other.query("SELECT mcp_quota_acquire($1, gen_random_uuid(), 1, $2, $3) AS ok", [
+        "u:held",
+        now,
+        now + 60_000,
+      ]);
+      expect(taken.rows[0].ok).toBe(true);
+      const mine = replica.acquire("u:held", 1, 60_000);
+      let raced = false;
+      const waiting = async () => {
+        while (!raced) {
+          const { rows } = await other.query(
+            "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+          );
+          if (rows[0].n > 0) return "waiting" as const;
+          await new Promise((r) => setImmediate(r));
+        }
+        return "stopped" as const;
+      };
+      const first = await Promise.race([mine.then(() => "answered" as const), waiting()]);
+      raced = true;
+      // Without the per-key lock this taker would count zero committed slots and take a second one at once.
+      expect(first).toBe("waiting");
+      await other.query("COMMIT");
+      expect(await mine).toBeUndefined();
+    } finally {
+      await other.end();
+    }
   });
 
   it("slots of a replica that crashed holding them come back once their leases pass", async () => {
