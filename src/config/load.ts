@@ -29,13 +29,13 @@ function int(env: Env, key: string): number | undefined {
   return n;
 }
 
-function json(env: Env, key: string): unknown {
+function json(env: Env, key: string, example = '{"west_sales":"<application-id>"}'): unknown {
   const v = env[key];
   if (v === undefined || v === "") return undefined;
   try {
     return JSON.parse(v);
   } catch {
-    throw new ConfigError(`${key} must be JSON (for example {"west_sales":"<application-id>"}).`);
+    throw new ConfigError(`${key} must be JSON (for example ${example}).`);
   }
 }
 
@@ -158,8 +158,8 @@ function fromEnv(env: Env): Json {
         requestsPerMinute: int(env, "MCP_QUOTA_CALLER_PER_MINUTE"),
         concurrentCalls: int(env, "MCP_QUOTA_CALLER_CONCURRENT"),
       },
-      roles: json(env, "MCP_QUOTA_ROLES"),
-      tools: json(env, "MCP_QUOTA_TOOLS"),
+      roles: json(env, "MCP_QUOTA_ROLES", '{"executive":{"requestsPerMinute":120}}'),
+      tools: json(env, "MCP_QUOTA_TOOLS", '{"ask_supervisor":{"concurrentCalls":1}}'),
       upstreams: {
         genie: { requestsPerMinute: int(env, "MCP_QUOTA_GENIE_PER_MINUTE") },
         sql: { inFlight: int(env, "MCP_QUOTA_STATEMENTS_IN_FLIGHT") },

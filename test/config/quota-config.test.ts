@@ -57,5 +57,8 @@ describe("quota configuration", () => {
     );
     expect(() => loadConfig({ ...minimal, MCP_QUOTA_REPLICAS: "0" })).toThrow(/quota\.replicas/);
     expect(() => loadConfig({ ...minimal, MCP_QUOTA_ROLES: '{"admin":{"rpm":5}}' })).toThrow(/quota\.roles\.admin/);
+    expect(() => loadConfig({ ...minimal, MCP_QUOTA_TOOLS: "ask_supervisor=1" })).toThrow(
+      /MCP_QUOTA_TOOLS must be JSON \(for example \{"ask_supervisor":\{"concurrentCalls":1\}\}\)/,
+    );
   });
 });
