@@ -41,6 +41,8 @@ export class RateBuckets {
           points,
           duration: WINDOW_S,
           keyPrefix: "q",
+          // A spent bucket is remembered here until its window ends, so a flooding caller costs the store nothing more.
+          inMemoryBlockOnConsumed: points,
         }),
     );
   }
@@ -64,7 +66,12 @@ export class RateBuckets {
 
   /** Whether the bucket is already spent, without taking a point. */
   async peek(key: string, points: number): Promise<RateVerdict> {
-    const res = await this.limiter(points).get(key);
+    const limiter = this.limiter(points) as RateLimiterAbstract & {
+      getInMemoryBlockMsBeforeExpire?(k: string): number;
+    };
+    const blockedMs = limiter.getInMemoryBlockMsBeforeExpire?.(limiter.getKey(key)) ?? 0;
+    if (blockedMs > 0) return { admitted: false, msBeforeNext: blockedMs };
+    const res = await limiter.get(key);
     if (!res || res.consumedPoints < points) return { admitted: true, msBeforeNext: res?.msBeforeNext ?? 0 };
     return { admitted: false, msBeforeNext: res.msBeforeNext };
   }

@@ -48,6 +48,20 @@ describe("quota counters in a shared PostgreSQL store", () => {
     expect(replicas.every((r) => !r.usingLocal && r.faults === 0)).toBe(true);
   });
 
+  it("a caller whose bucket is spent is refused without another trip to the store (a flood costs the store nothing)", async () => {
+    const proxy = await startTcpProxy(cluster.port);
+    const store = open(cluster.url().replace(`:${cluster.port}/`, `:${proxy.port}/`));
+    const verdicts = await Promise.all(Array.from({ length: 5 }, () => store.take("c:spent", 3)));
+    expect(verdicts.filter((v) => v.admitted)).toHaveLength(3);
+    await proxy.cut();
+    // Were these to reach the store, they would fail and fall back to the local share (which would admit).
+    const flood = await Promise.all(Array.from({ length: 50 }, () => store.take("c:spent", 3)));
+    expect(flood.every((v) => !v.admitted && v.msBeforeNext > 0)).toBe(true);
+    expect((await store.peek("c:spent", 3)).admitted).toBe(false);
+    expect(store.faults).toBe(0);
+    await proxy.close();
+  });
+
   it("three replicas racing for slots hold exactly the limit at once, and a released slot is taken again", async () => {
     const replicas = [open(cluster.url()), open(cluster.url()), open(cluster.url())];
     const slots = await Promise.all(
