@@ -12,6 +12,8 @@ export interface QuotaOptions {
   warmup: number;
 }
 
+const CALL = { tool: "check_identity", timeoutMs: 15_000 };
+
 /** Limits no run reaches: every check is admitted, so what is measured is the check itself. */
 const UNREACHED = { caller: { requestsPerMinute: 1_000_000_000, concurrentCalls: 100_000 } };
 
@@ -30,7 +32,7 @@ async function latencies(gate: QuotaGate, checks: number, concurrency: number): 
       while (next < checks) {
         const i = next++;
         const t0 = performance.now();
-        await withinQuota(gate, callers[i % callers.length]!, "check_identity", () => Promise.resolve());
+        await withinQuota(gate, callers[i % callers.length]!, CALL, () => Promise.resolve());
         out.push(performance.now() - t0);
       }
     }),
@@ -52,7 +54,7 @@ export async function measureQuotaChecks(options: QuotaOptions): Promise<Figure[
       ["shared PostgreSQL", cluster.url()],
     ] as const) {
       const config = QuotaSchema.parse({ ...UNREACHED, store });
-      const gate = new QuotaGate(config, QuotaStore.open(config, logger, systemClock), () => 60_000);
+      const gate = new QuotaGate(config, QuotaStore.open(config, logger, systemClock));
       try {
         await latencies(gate, options.warmup, 8);
         for (const concurrency of [1, 64]) {

@@ -181,7 +181,7 @@ export async function dispatchToolCall(
       },
     };
     try {
-      const out = await withinQuota(deps.quota, identity, entry.definition.name, () =>
+      const out = await withinQuota(deps.quota, identity, { tool: entry.definition.name, timeoutMs }, () =>
         entry.definition.handler(parsed.data as never, ctx),
       );
       rowsReturned = out.rowsReturned;

@@ -4,7 +4,7 @@ import { quotaCallerKey } from "./caller-key.js";
 import { limitsFor } from "./limits.js";
 import type { QuotaStore } from "./quota-store.js";
 import type { Slot } from "./slots.js";
-import type { QuotaConfig } from "./schema.js";
+import type { CallerLimits, QuotaConfig } from "./schema.js";
 
 /** A call refused by a quota: which limit fired, its value, and when to retry. Audited as denied. */
 export class QuotaRefusal extends PolicyError {
@@ -20,7 +20,7 @@ export class QuotaRefusal extends PolicyError {
   }
 }
 
-/** How long a slot's lease lasts past the call's own deadline, so only a crashed replica's slots ever expire. */
+/** How long a slot's lease lasts past the call's own deadline. */
 const LEASE_GRACE_MS = 30_000;
 
 /** Answers whether a call may start now, and holds its concurrency slots while it runs. */
@@ -28,15 +28,22 @@ export class QuotaGate {
   /** Refusals per limit name, for metrics. */
   readonly refusals = new Map<string, number>();
 
-  constructor(
-    private readonly config: QuotaConfig,
-    readonly store: QuotaStore,
-    /** The call's deadline for a tool (its lease must outlast it). */
-    private readonly timeoutMs: (tool: string) => number,
-  ) {}
+  private readonly config: QuotaConfig;
 
-  /** Takes the call's points and slots, or throws QuotaRefusal; the returned function gives the slots back. */
-  async admit(identity: CallerIdentity, tool: string): Promise<() => void> {
+  /** `catalogLimits`: per-tool limits from the tool catalog, which win over `quota.tools` for the same tool. */
+  constructor(
+    config: QuotaConfig,
+    readonly store: QuotaStore,
+    catalogLimits: Readonly<Record<string, CallerLimits>> = {},
+  ) {
+    this.config = { ...config, tools: { ...config.tools, ...catalogLimits } };
+  }
+
+  /**
+   * Takes the call's points and slots, or throws QuotaRefusal; the returned function gives the slots back. A slot's
+   * lease outlasts the call's own deadline (`timeoutMs`), so only a crashed replica's slots ever expire.
+   */
+  async admit(identity: CallerIdentity, tool: string, timeoutMs: number): Promise<() => void> {
     const limits = limitsFor(this.config, quotaCallerKey(identity), identity.role, tool);
     // One bucket after another: a call refused by its caller's limit takes nothing from the workspace-wide ones.
     for (const rate of limits.rates) {
@@ -48,7 +55,7 @@ export class QuotaGate {
       // A slot the store cannot take back now expires with its lease.
       for (const slot of held.splice(0)) void slot.release().catch(() => undefined);
     };
-    const leaseMs = this.timeoutMs(tool) + LEASE_GRACE_MS;
+    const leaseMs = timeoutMs + LEASE_GRACE_MS;
     for (const limit of limits.concurrency) {
       const slot = await this.store.acquire(limit.key, limit.slots, leaseMs);
       if (!slot) {
@@ -84,11 +91,11 @@ export class QuotaGate {
 export async function withinQuota<T>(
   gate: QuotaGate | undefined,
   identity: CallerIdentity,
-  tool: string,
+  call: { tool: string; timeoutMs: number },
   work: () => Promise<T>,
 ): Promise<T> {
   if (!gate) return work();
-  const release = await gate.admit(identity, tool);
+  const release = await gate.admit(identity, call.tool, call.timeoutMs);
   try {
     return await work();
   } finally {

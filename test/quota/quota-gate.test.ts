@@ -4,21 +4,23 @@ import { systemClock } from "../../src/clock.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
 import { QuotaGate, QuotaRefusal, withinQuota, withQuotaLimit } from "../../src/quota/quota-gate.js";
 import { QuotaStore } from "../../src/quota/quota-store.js";
-import { QuotaSchema } from "../../src/quota/schema.js";
+import { QuotaSchema, type CallerLimits } from "../../src/quota/schema.js";
 import { auditOutcomeFor } from "../../src/errors.js";
+import { parseCatalogLimits } from "../../src/quota/open.js";
 
+const call = (tool: string) => ({ tool, timeoutMs: 60_000 });
 const user = (human: string): CallerIdentity => ({ mode: "obo", source: "bearer", human, scopes: [] });
 
-function gate(settings: Record<string, unknown>): QuotaGate {
+function gate(settings: Record<string, unknown>, catalogLimits: Record<string, CallerLimits> = {}): QuotaGate {
   const config = QuotaSchema.parse(settings);
-  return new QuotaGate(config, QuotaStore.open(config, pino({ level: "silent" }), systemClock), () => 60_000);
+  return new QuotaGate(config, QuotaStore.open(config, pino({ level: "silent" }), systemClock), catalogLimits);
 }
 
 /** Calls `tool` `count` times at once as `who`, each returning at once; the codes of the refusals, in order. */
 async function calls(g: QuotaGate, who: CallerIdentity, tool: string, count: number) {
   const results = await Promise.all(
     Array.from({ length: count }, () =>
-      withinQuota(g, who, tool, () => Promise.resolve("ok")).catch((err: unknown) => err),
+      withinQuota(g, who, call(tool), () => Promise.resolve("ok")).catch((err: unknown) => err),
     ),
   );
   return {
@@ -64,20 +66,22 @@ describe("the quota gate", () => {
     let finish!: () => void;
     const held = new Promise<void>((resolve) => (finish = resolve));
     const running = [
-      withinQuota(g, ann, "check_identity", () => held),
-      withinQuota(g, ann, "check_identity", () => held),
+      withinQuota(g, ann, call("check_identity"), () => held),
+      withinQuota(g, ann, call("check_identity"), () => held),
     ];
     await new Promise((r) => setImmediate(r));
-    const third = await withinQuota(g, ann, "check_identity", () => Promise.resolve()).catch((e: unknown) => e);
+    const third = await withinQuota(g, ann, call("check_identity"), () => Promise.resolve()).catch((e: unknown) => e);
     expect(third).toBeInstanceOf(QuotaRefusal);
     expect((third as QuotaRefusal).limit).toBe("caller_concurrency");
     // Another caller is not held up by ann's slots.
-    await expect(withinQuota(g, user("bob@example.com"), "check_identity", () => Promise.resolve(1))).resolves.toBe(1);
+    await expect(
+      withinQuota(g, user("bob@example.com"), call("check_identity"), () => Promise.resolve(1)),
+    ).resolves.toBe(1);
     finish();
     await Promise.all(running);
-    await expect(withinQuota(g, ann, "check_identity", () => Promise.reject(new Error("tool failed")))).rejects.toThrow(
-      "tool failed",
-    );
+    await expect(
+      withinQuota(g, ann, call("check_identity"), () => Promise.reject(new Error("tool failed"))),
+    ).rejects.toThrow("tool failed");
     const both = await calls(g, ann, "check_identity", 2);
     expect(both.admitted).toBe(2);
   });
@@ -89,7 +93,7 @@ describe("the quota gate", () => {
     const running = withinQuota(
       g,
       user("bob@example.com"),
-      "query_sales_data",
+      call("query_sales_data"),
       () => new Promise<void>((r) => (finish = r)),
     );
     await new Promise((r) => setImmediate(r));
@@ -98,11 +102,32 @@ describe("the quota gate", () => {
     // ann's own slots were all given back: five calls of another tool still run at once.
     let release!: () => void;
     const gate5 = new Promise<void>((r) => (release = r));
-    const five = Array.from({ length: 5 }, () => withinQuota(g, ann, "check_identity", () => gate5));
+    const five = Array.from({ length: 5 }, () => withinQuota(g, ann, call("check_identity"), () => gate5));
     release();
     await Promise.all(five);
     finish();
     await running;
+  });
+
+  it("a tool catalog's per-tool limits win over the configuration's for that tool", async () => {
+    const g = gate(
+      { caller: { requestsPerMinute: 0, concurrentCalls: 0 }, tools: { ask_supervisor: { requestsPerMinute: 5 } } },
+      { ask_supervisor: { requestsPerMinute: 2 } },
+    );
+    const { admitted, refused } = await calls(g, user("ann@example.com"), "ask_supervisor", 4);
+    expect(admitted).toBe(2);
+    expect(refused[0]?.limit).toBe("tool_rate");
+    expect(refused[0]?.message).toMatch(/2 per minute/);
+  });
+
+  it("refuses at start a catalog entry whose limits are not limits, naming the tool", () => {
+    expect(() => parseCatalogLimits({ github_search: { requestsPerMinute: -1 } })).toThrow(
+      /catalog entry github_search: limits take requestsPerMinute and concurrentCalls/,
+    );
+    expect(() => parseCatalogLimits({ github_search: { callsPerHour: 5 } })).toThrow(/github_search/);
+    expect(parseCatalogLimits({ github_search: { concurrentCalls: 1 } })).toEqual({
+      github_search: { concurrentCalls: 1 },
+    });
   });
 
   it("tells the door when a caller's per-minute limit is already spent, without taking a point", async () => {

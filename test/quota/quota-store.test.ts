@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgresCluster, type PostgresCluster } from "../../emulator/postgres/cluster.js";
 import { systemClock, type Clock } from "../../src/clock.js";
 import { QuotaStore } from "../../src/quota/quota-store.js";
+import { QuotaGate } from "../../src/quota/quota-gate.js";
 import { QuotaSchema } from "../../src/quota/schema.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
@@ -112,6 +113,20 @@ describe("quota counters in a shared PostgreSQL store", () => {
     } finally {
       await other.end();
     }
+  });
+
+  it("a call's slot is leased for its own deadline plus 30 s, so a live call never loses its slot", async () => {
+    const clock = new FakeClock(Date.now());
+    const config = QuotaSchema.parse({ store: cluster.url(), caller: { concurrentCalls: 1, requestsPerMinute: 0 } });
+    const crashed = new QuotaGate(config, QuotaStore.open(config, recordingLogger().logger, clock));
+    const survivor = new QuotaGate(config, QuotaStore.open(config, recordingLogger().logger, clock));
+    stores.push(crashed.store, survivor.store);
+    const who = { mode: "obo", source: "bearer", human: "lease@example.com", scopes: [] } as const;
+    await crashed.admit({ ...who, scopes: [] }, "genie_query", 120_000); // never released: its replica "crashed"
+    await clock.advance(149_999);
+    await expect(survivor.admit({ ...who, scopes: [] }, "genie_query", 120_000)).rejects.toThrow(/caller_concurrency/);
+    await clock.advance(1);
+    await expect(survivor.admit({ ...who, scopes: [] }, "genie_query", 120_000)).resolves.toBeTypeOf("function");
   });
 
   it("slots of a replica that crashed holding them come back once their leases pass", async () => {
