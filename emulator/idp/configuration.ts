@@ -70,6 +70,8 @@ export function providerConfiguration(input: IdpConfigurationInput): Record<stri
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], role: ["role"] },
     scopes: ["openid", "offline_access", "email", "profile", "role"],
     pkce: { required: () => true },
+    // Every refresh rotates, and a rotated-out token presented again revokes the whole grant (OAuth 2.1 §4.3.1).
+    rotateRefreshToken: () => true,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
