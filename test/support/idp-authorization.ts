@@ -49,24 +49,31 @@ export async function authorizeAtIdp(issuer: string, request: AuthorizationReque
     ...(request.resource === undefined ? {} : { resource: request.resource }),
     ...request.extra,
   });
+  return { ...(await signInAt(new URL(`${issuer}/auth?${params}`), request.account)), verifier };
+}
+
+/** Opens an authorization URL (as a client built it) in a fresh browser and signs `account` in on the login page. */
+export async function signInAt(
+  authorizationUrl: URL,
+  account: string,
+): Promise<Omit<AuthorizationOutcome, "verifier">> {
+  const issuer = authorizationUrl.origin;
   const browser = new CookieJarBrowser();
-  const first = await follow(browser, await browser.request(`${issuer}/auth?${params}`), issuer);
-  if (first.page === undefined) return { error: first.url.searchParams.get("error") ?? undefined, verifier };
+  const first = await follow(browser, await browser.request(authorizationUrl.href), issuer);
+  if (first.page === undefined) return { error: first.url.searchParams.get("error") ?? undefined };
   const html = await first.page.text();
   const action = /action="([^"]+)"/.exec(html)?.[1];
-  if (first.page.status !== 200 || action === undefined)
-    return { verifier, page: { status: first.page.status, text: html } };
+  if (first.page.status !== 200 || action === undefined) return { page: { status: first.page.status, text: html } };
   const posted = await browser.request(new URL(action, issuer).href, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ account: request.account }),
+    body: new URLSearchParams({ account }),
   });
   const back = await follow(browser, posted, issuer);
-  if (back.page !== undefined) return { verifier, page: { status: back.page.status, text: await back.page.text() } };
+  if (back.page !== undefined) return { page: { status: back.page.status, text: await back.page.text() } };
   return {
     code: back.url.searchParams.get("code") ?? undefined,
     error: back.url.searchParams.get("error") ?? undefined,
-    verifier,
   };
 }
 
