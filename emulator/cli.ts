@@ -9,13 +9,16 @@ import { startLocalWorkspace, loadSeed, type LocalWorkspace } from "./workspace.
 import { describeIdentities } from "./identities.js";
 import { trustMcpResource } from "./mcp-resource.js";
 
+/** The server's own default endpoint (MCP_PORT 3000, path /mcp), so `npm start` beside the emulator works as is. */
+const DEFAULT_MCP_RESOURCES: string[] = ["http://127.0.0.1:3000/mcp"];
+
 const OPTIONS = {
   port: { type: "string", default: "8765" },
   "idp-port": { type: "string", default: "0" },
   seed: { type: "string" },
   admin: { type: "boolean", default: false },
   "genie-step-ms": { type: "string" },
-  "mcp-resource": { type: "string", multiple: true, default: ["http://127.0.0.1:3000/mcp"] },
+  "mcp-resource": { type: "string", multiple: true, default: DEFAULT_MCP_RESOURCES },
 } as const;
 
 function parseFlags() {
