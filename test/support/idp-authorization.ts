@@ -15,6 +15,8 @@ export interface AuthorizationRequest {
 /** Where the browser was sent back to the client: a code, or an OAuth error the IdP redirected with. */
 export interface AuthorizationOutcome {
   code?: string;
+  /** The callback's `iss` (RFC 9207), which clients check against the issuer they started with. */
+  iss?: string;
   error?: string;
   verifier: string;
   /** The page the browser stopped on when the IdP did not redirect back (e.g. an error page for a bad client). */
@@ -73,6 +75,7 @@ export async function signInAt(
   if (back.page !== undefined) return { page: { status: back.page.status, text: await back.page.text() } };
   return {
     code: back.url.searchParams.get("code") ?? undefined,
+    iss: back.url.searchParams.get("iss") ?? undefined,
     error: back.url.searchParams.get("error") ?? undefined,
   };
 }
