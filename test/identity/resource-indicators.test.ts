@@ -48,6 +48,13 @@ describe("RFC 8707 resource indicators between the local IdP and this server", (
     expect(result.structuredContent).toMatchObject({ mode: "federation", human: "erin.exec", role: "executive" });
   });
 
+  it("also serves a token for its origin, the resource its root metadata names", async () => {
+    const origin = stack.app.http!.url;
+    const token = await tokenFor(origin);
+    expect(decodeJwt(token).aud).toBe(origin);
+    expect((await rpc(stack.mcpUrl, listTools, headers(token))).status).toBe(200);
+  });
+
   it("answers 401 invalid_token to a token the IdP issued for another resource server it knows", async () => {
     const other = "https://other-mcp.example/mcp";
     stack.workspace.idp.registerResource(other);
