@@ -150,7 +150,9 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         lacking,
       );
     }
-    if (await refusedByQuota(deps.dispatcher.quota, body, caller, (err) => door.refuseCaller(at, err, caller))) return;
+    const refuseQuota: Parameters<typeof refusedByQuota>[3] = (err, audited) =>
+      door.refuseCaller({ ...at, body: audited }, err, caller);
+    if (await refusedByQuota(deps.dispatcher.quota, body, caller, refuseQuota)) return;
     await serve(req, res, caller, checked.messages);
   }
 

@@ -55,7 +55,15 @@ describe("quotas over HTTP (60 s windows, every call made well inside one)", () 
     const retryAfter = Number(answer.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(toolAnswer(answer).code).toBe("RATE_LIMITED");
+    const refusal = toolAnswer(answer);
+    expect(refusal.code).toBe("RATE_LIMITED");
+    const [message] = answer.messages as { error?: { data?: { request_id?: string } } }[];
+    const requestId = message?.error?.data?.request_id;
+    expect(requestId).toBeTypeOf("string");
+    const mine = (all: AuditRow[]) => all.filter((row) => row.request_id === requestId);
+    const [row] = mine(await waitForAuditRows(stack.workspace, (all) => mine(all).length === 1));
+    expect(row).toMatchObject({ outcome: "denied", error_code: "RATE_LIMITED", tool: "check_identity" });
+    expect(JSON.parse(row!.arguments!)).toMatchObject({ $quota: "caller_rate: 3 per minute" });
     // tools/list is not a tool call: the door lets it through.
     const list = await rpc(stack.mcpUrl, { jsonrpc: "2.0", id: 99, method: "tools/list" }, headers);
     expect(list.status).toBe(200);
