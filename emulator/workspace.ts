@@ -10,7 +10,9 @@ import type { WorkspaceContext } from "./context.js";
 import { ApiError } from "./http/errors.js";
 import { Router, sendError, sendJson, readJsonObject } from "./http/router.js";
 import { Seed } from "./seed/schema.js";
-import { createSqlEngine } from "./sql/engine.js";
+import { createSqlEngine, DEFAULT_MAX_RUN_TIME_MS } from "./sql/engine.js";
+import { sharedCluster, type ClusterAddress } from "./postgres/address.js";
+import { startPostgresCluster, type PostgresCluster } from "./postgres/cluster.js";
 import { registerSqlRoutes } from "./sql/routes.js";
 import { registerWarehouseRoutes, WarehouseState, WarehouseStates } from "./sql/warehouses.js";
 import { registerDiscoveryRoutes } from "./discovery.js";
@@ -36,6 +38,13 @@ export interface LocalWorkspaceOptions {
   clock?: Clock;
   /** Serve `/__admin/*` (fault injection and counters over HTTP). Off unless asked for. */
   adminRoutes?: boolean;
+  /**
+   * The PostgreSQL cluster the workspace makes its database in; by default the one this process shares
+   * (emulator/postgres/address.ts), else a cluster of its own, started here and stopped on close.
+   */
+  postgres?: ClusterAddress;
+  /** A statement's longest run before it fails with Databricks' timeout error (default 30 s). */
+  maxRunTimeMs?: number;
 }
 
 export interface LocalWorkspace {
@@ -70,8 +79,24 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   const directory = new Directory(seed);
   const faults = new FaultInjector();
   const counters = new Counters();
-  const idp = await startLocalIdp({ host, port: options.idpPort ?? 0, seed });
-  const engine = await createSqlEngine(seed, directory, counters);
+  const address = options.postgres ?? sharedCluster();
+  // The cluster (about half a second) starts while the IdP does.
+  const [idp, own] = await Promise.all([
+    startLocalIdp({ host, port: options.idpPort ?? 0, seed }),
+    address ? undefined : startPostgresCluster(),
+  ]);
+  const stopCluster = async (cluster: PostgresCluster | undefined) => cluster?.stop();
+  let engine;
+  try {
+    engine = await createSqlEngine(seed, directory, counters, {
+      cluster: address ?? own!,
+      maxRunTimeMs: options.maxRunTimeMs ?? DEFAULT_MAX_RUN_TIME_MS,
+    });
+  } catch (err) {
+    await idp.close();
+    await stopCluster(own);
+    throw err;
+  }
 
   const router = new Router();
   const server: Server = createServer();
@@ -88,6 +113,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     // A taken port must not leave the IdP and the engine running behind a rejected start.
     await idp.close();
     await engine.close();
+    await stopCluster(own);
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -150,6 +176,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await idp.close();
       await engine.close();
+      await stopCluster(own);
     },
   };
 }
