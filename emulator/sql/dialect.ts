@@ -235,10 +235,11 @@ export function translateStatement(
         i += word.length;
         continue;
       }
-      // The caller's name without the workspace's role prefix (emulator/sql/caller-functions.ts).
-      if (lower === "current_user" && !endsWithDot(out)) {
+      // The caller's name without the workspace's role prefix (emulator/sql/caller-functions.ts); a bare
+      // `current_user` stays Postgres' role, which role functions such as pg_has_role take.
+      if (lower === "current_user" && /^\s*\(\s*\)/.test(rest) && !endsWithDot(out)) {
         out += `${BUILTIN_SCHEMA}."current_user"()`;
-        i += word.length + (/^\s*\(\s*\)/.exec(rest)?.[0].length ?? 0);
+        i += word.length + /^\s*\(\s*\)/.exec(rest)![0].length;
         continue;
       }
       if (NILADIC.has(lower) && /^\s*\(\s*\)/.test(rest)) {

@@ -49,7 +49,10 @@ export async function createWorkspaceDatabase(
     return full;
   };
   const loginPassword = randomBytes(18).toString("base64url");
-  const principals = new Set([...seed.users.map((u) => u.userName), ...seed.servicePrincipals.map((s) => s.applicationId)]);
+  const principals = new Set([
+    ...seed.users.map((u) => u.userName),
+    ...seed.servicePrincipals.map((s) => s.applicationId),
+  ]);
   const roles = [role("uc_owner"), ...seed.groups.map(role), ...[...principals].map(role)];
 
   const admin = new pg.Client(connection(address, "postgres"));

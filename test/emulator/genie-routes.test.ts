@@ -110,7 +110,10 @@ async function startGenie(
 beforeAll(async () => {
   directory = new Directory(seed);
   counters = new Counters();
-  engine = await createSqlEngine(seed, directory, counters, { cluster: inject("postgresCluster"), maxRunTimeMs: 30_000 });
+  engine = await createSqlEngine(seed, directory, counters, {
+    cluster: inject("postgresCluster"),
+    maxRunTimeMs: 30_000,
+  });
   tokens = await WorkspaceTokens.create({ seed, directory, baseUrl: "http://127.0.0.1" } as WorkspaceContext);
   for (const [name, { userName, scopes }] of Object.entries(CALLERS))
     bearer[name] = (await tokens.issue(userName, scopes, 3600)).access_token;
