@@ -29,6 +29,8 @@ export interface WorkspaceContext {
   idpJwksUri: string;
   /** Delay of each Genie status step, in ms. */
   genieStepDelayMs: number;
-  /** Time Genie messages and statements' wait_timeout advance on (steps, result retention); tests move a fake one. */
+  /** Time Genie messages advance on (their steps and result retention); tests move a fake one. */
   clock: Clock;
+  /** Time a statement's `wait_timeout` runs on; tests move a fake one. */
+  statementClock: Clock;
 }

@@ -36,6 +36,8 @@ export interface LocalWorkspaceOptions {
   genieStepDelayMs?: number;
   /** Time Genie messages advance on; the system clock unless a test moves a fake one. */
   clock?: Clock;
+  /** Time statements' `wait_timeout` runs on: `clock` unless given (tests faking Genie's time may keep this real). */
+  statementClock?: Clock;
   /** Serve `/__admin/*` (fault injection and counters over HTTP). Off unless asked for. */
   adminRoutes?: boolean;
   /**
@@ -131,6 +133,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     idpJwksUri: idp.jwksUri,
     genieStepDelayMs: options.genieStepDelayMs ?? 150,
     clock: options.clock ?? systemClock,
+    statementClock: options.statementClock ?? options.clock ?? systemClock,
   } as WorkspaceContext;
   const tokens = await WorkspaceTokens.create(context);
   context.auth = tokens;

@@ -283,7 +283,7 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       let timer: ClockTimer | undefined;
       const timedOut = await Promise.race([
         s.done.then(() => false),
-        new Promise<boolean>((r) => (timer = afterTime(ctx.clock, wait * 1000, () => r(true)))),
+        new Promise<boolean>((r) => (timer = afterTime(ctx.statementClock, wait * 1000, () => r(true)))),
       ]);
       // The answer must not keep the request (and its parameters) alive for the rest of wait_timeout.
       cancelTimer(timer);

@@ -88,6 +88,7 @@ async function startGenie(
     idpJwksUri: "",
     genieStepDelayMs: stepDelayMs,
     clock,
+    statementClock: systemClock,
   } as WorkspaceContext;
   registerGenieRoutes(router, ctx, options);
   const server = createServer((req, res) => {
