@@ -28,7 +28,8 @@ const tokens = new Map<string, string>();
 
 beforeAll(async () => {
   clock = new FakeClock();
-  workspace = await startLocalWorkspace({ clock, maxRunTimeMs: 20_000 });
+  // Longer than every bounded wait below: a statement that only the maximum run time ended would fail those waits.
+  workspace = await startLocalWorkspace({ clock, maxRunTimeMs: 120_000 });
   warehouseId = workspace.context.seed.warehouses[0]!.id;
   superuser = new pg.Client({ connectionString: workspace.context.engine.database.url });
   await superuser.connect();
@@ -187,6 +188,19 @@ describe("wait_timeout and on_wait_timeout", () => {
 });
 
 describe("cancel and the maximum run time", () => {
+  it("cancel stops a CPU-bound statement: its backend is no longer active", async () => {
+    const client = sdkClient(WEST_SP);
+    const running = await client.statementExecution.executeStatement({
+      warehouse_id: warehouseId,
+      statement: "SELECT 'cpu-bound' AS tag, count(*) AS n FROM generate_series(1, 100000000000) AS g",
+      wait_timeout: "0s",
+    });
+    await untilActive("cpu-bound", 1);
+    await client.statementExecution.cancelExecution({ statement_id: running.statement_id! });
+    expect((await status(WEST_SP, running.statement_id!)).status.state).toBe("CANCELED");
+    await untilActive("cpu-bound", 0);
+  });
+
   it("POST .../cancel is acknowledged while the statement runs; it ends CANCELED and its INSERT writes nothing", async () => {
     const client = sdkClient(SERVER_SP);
     const recordId = "cancelled-insert-0001";
