@@ -24,6 +24,7 @@ import { registerGenieSpaceRoutes } from "./genie/spaces.js";
 import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
 import { registerServingRoutes } from "./serving/routes.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
+import type { ClientMetadataDocumentOptions } from "./idp/client-metadata-documents.js";
 import { systemClock, type Clock } from "../src/clock.js";
 
 export interface LocalWorkspaceOptions {
@@ -47,6 +48,8 @@ export interface LocalWorkspaceOptions {
   postgres?: ClusterAddress;
   /** A statement's longest run before it fails with Databricks' timeout error (default 30 s). */
   maxRunTimeMs?: number;
+  /** The local IdP's Client ID Metadata Document settings (tests: the loopback origin for `.test` client_ids). */
+  clientMetadataDocuments?: ClientMetadataDocumentOptions;
 }
 
 export interface LocalWorkspace {
@@ -84,7 +87,12 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   const address = options.postgres ?? sharedCluster();
   // The cluster (about half a second) starts while the IdP does.
   const [idp, own] = await Promise.all([
-    startLocalIdp({ host, port: options.idpPort ?? 0, seed }),
+    startLocalIdp({
+      host,
+      port: options.idpPort ?? 0,
+      seed,
+      clientMetadataDocuments: options.clientMetadataDocuments,
+    }),
     address ? undefined : startPostgresCluster(),
   ]);
   const stopCluster = async (cluster: PostgresCluster | undefined) => cluster?.stop();

@@ -24,6 +24,8 @@ export async function startTestStack(
     env?: Record<string, string>;
     /** The server's time for inbound tokens and the IdP keys' cache age (the system clock unless given). */
     identityNow?: () => number;
+    /** Loopback origin serving the Client ID Metadata Documents of `.test` client_ids (see ClientMetadataServer). */
+    clientMetadataDocumentOrigin?: string;
   } = {},
 ): Promise<TestStack> {
   const workspace = await startLocalWorkspace({
@@ -31,6 +33,7 @@ export async function startTestStack(
     clock: options.genieClock,
     // Statements answer on real time: a test moving Genie's clock counts Genie's sleepers alone.
     statementClock: systemClock,
+    clientMetadataDocuments: { testOnlyDocumentOrigin: options.clientMetadataDocumentOrigin },
   });
   const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-spool-"));
   const app = await startApp({
