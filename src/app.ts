@@ -24,7 +24,8 @@ import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { RefusalAggregator } from "./audit/refusal-aggregator.js";
-import { ALL_TOOLS } from "../tools/index.js";
+import { loadToolCatalog } from "../tools/catalog/load.js";
+import { ToolPolicy } from "./policy/tool-policy.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
@@ -101,11 +102,18 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   }
 
   const host = config.workspace.host!;
-  const catalog = buildToolCatalog(ALL_TOOLS);
-  const scopes = scopesFor(ALL_TOOLS);
-  const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger, now: options.identityNow });
+  const { tools, skipped } = loadToolCatalog(config);
+  for (const tool of skipped)
+    logger.info(
+      { tool: tool.name, setting: tool.variable },
+      `${tool.name} is not offered: set ${tool.variable} to offer it`,
+    );
+  const catalog = buildToolCatalog(tools);
+  const policy = new ToolPolicy(catalog, config);
+  const scopes = scopesFor(tools);
+  const resolver = createCredentialResolver(config, { tools, logger, now: options.identityNow });
   const metrics = config.observability.metrics
-    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
+    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit, toolNames: policy.rules.all })
     : undefined;
   const httpClient = new WorkspaceHttpClient(host, {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
@@ -137,7 +145,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     : ConversationHandles.ephemeral();
   const dispatcher: DispatcherDeps = {
     config,
-    catalog,
+    policy,
     audit: sink,
     logger,
     workspaceViews: new WorkspaceViewCache(

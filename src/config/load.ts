@@ -135,6 +135,7 @@ function fromEnv(env: Env): Json {
       workspaceViewTtlS: int(env, "MCP_WORKSPACE_VIEW_TTL_S"),
     },
     policy: { rbac: json(env, "MCP_RBAC") },
+    catalog: { file: env.MCP_TOOLS_FILE },
     audit: {
       spoolDir: env.MCP_AUDIT_SPOOL_DIR,
       maxRecordBytes: int(env, "MCP_AUDIT_MAX_RECORD_BYTES"),

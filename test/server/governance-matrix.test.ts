@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { DEFAULT_RBAC, TOOL_NAMES } from "../../src/config/schema.js";
+import { DEFAULT_RBAC, DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";

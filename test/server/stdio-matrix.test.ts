@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
-import { TOOL_NAMES, type ToolName } from "../../src/config/schema.js";
+import { DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
+type ToolName = string;
 import { connectStdio } from "../support/mcp-clients.js";
 import { rowsAsObjects, textOf } from "../support/results.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
