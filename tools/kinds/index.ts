@@ -5,10 +5,21 @@ import { genieKind } from "./genie.js";
 import { vectorSearchKind } from "./vector-search.js";
 import { auditLogKind } from "./audit-log.js";
 import { servingKind } from "./serving.js";
+import { sqlKind } from "./sql.js";
+import { sqlReadonlyKind } from "./sql-readonly.js";
 
 /** Every kind a catalog entry may name: a new kind is one module plus its line here. */
 export const TOOL_KINDS: ReadonlyMap<string, ToolKind<never>> = new Map(
-  ([identityKind, salesQueryKind, genieKind, vectorSearchKind, auditLogKind, servingKind] as ToolKind<never>[]).map(
-    (k) => [k.kind, k],
-  ),
+  (
+    [
+      identityKind,
+      salesQueryKind,
+      genieKind,
+      vectorSearchKind,
+      auditLogKind,
+      servingKind,
+      sqlKind,
+      sqlReadonlyKind,
+    ] as ToolKind<never>[]
+  ).map((k) => [k.kind, k]),
 );
