@@ -24,7 +24,8 @@ import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { RefusalAggregator } from "./audit/refusal-aggregator.js";
-import { loadToolCatalog } from "../tools/catalog/load.js";
+import { discoverCatalog, loadToolCatalog, readConfiguredCatalog } from "../tools/catalog/load.js";
+import { startupDiscovery } from "./databricks/catalog-discovery.js";
 import { ToolPolicy } from "./policy/tool-policy.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
@@ -102,12 +103,11 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   }
 
   const host = config.workspace.host!;
-  const { tools, skipped } = loadToolCatalog(config);
-  for (const tool of skipped)
-    logger.info(
-      { tool: tool.name, setting: tool.variable },
-      `${tool.name} is not offered: set ${tool.variable} to offer it`,
-    );
+  const discovery = startupDiscovery(config);
+  const discovered = await discoverCatalog(readConfiguredCatalog(config), discovery).finally(() => discovery.close());
+  const { tools, skipped } = loadToolCatalog(config, discovered.raw);
+  for (const tool of [...discovered.skipped, ...skipped])
+    logger.info({ tool: tool.name }, `${tool.name} is not offered: ${tool.reason}`);
   const catalog = buildToolCatalog(tools);
   const policy = new ToolPolicy(catalog, config);
   const scopes = scopesFor(tools);

@@ -4,6 +4,7 @@ import type { Directory } from "../directory.js";
 import type { Counters } from "../faults.js";
 import type { Principal } from "../principal.js";
 import { builtinFunctionsDdl } from "./builtins.js";
+import { ucFunctionsDdl } from "../unity-catalog/functions.js";
 import { parseCatalogCommand, runCatalogCommand } from "./catalog-commands.js";
 import { columnInfo, type SqlColumn } from "./databricks-types.js";
 import { DialectError, translateStatement, type TranslatedStatement } from "./dialect.js";
@@ -169,6 +170,7 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
   const db = await PGlite.create();
   await applyGovernance(db, seed, directory);
   for (const sql of builtinFunctionsDdl()) await db.exec(sql);
+  for (const sql of ucFunctionsDdl(seed)) await db.exec(sql);
   const schemas = catalogSchemas(seed);
   const layout = {
     catalog: CATALOG,

@@ -13,4 +13,7 @@ export const MINIMAL_ARGS: Record<ToolName, Record<string, unknown>> = {
   query_knowledge_base: { query: "discount approval", num_results: 1 },
   query_audit_log: { limit: 1 },
   ask_supervisor: { question: "What is the quarter close process?" },
+  get_region_summary: { limit: 10 },
+  github_search: { q: "databricks sdk", per_page: 1 },
+  external_api_call: { account: "Acme Corp" },
 };

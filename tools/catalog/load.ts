@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../../src/config/load.js";
 import { TOOL_KINDS } from "../kinds/index.js";
+import type { CatalogDiscovery } from "../kinds/kind.js";
 import type { ToolDefinition } from "../types.js";
 import { CatalogEntryBase, CatalogFile } from "./schema.js";
 import { WORKSPACE_REFERENCES, resolveReferences } from "./references.js";
@@ -10,13 +11,11 @@ import { WORKSPACE_REFERENCES, resolveReferences } from "./references.js";
 /** The catalog shipped in the package: the demo's tools. */
 export const DEFAULT_CATALOG_FILE = fileURLToPath(new URL("../default-catalog.yaml", import.meta.url));
 
-/** A catalog entry left out because a value it names is not configured. */
+/** A catalog entry left out (a value it names is not configured, or the workspace could not describe it). */
 export interface SkippedTool {
   name: string;
-  /** The configuration key it names, e.g. genieSpaceId. */
-  key: string;
-  /** The environment variable a person sets to offer it. */
-  variable: string;
+  /** Why, and what to do to offer it, e.g. "set DATABRICKS_GENIE_SPACE_ID". */
+  reason: string;
 }
 
 export interface BuiltCatalog {
@@ -76,7 +75,11 @@ export function buildCatalog(
       throw new ConfigError((err as Error).message);
     }
     if ("missing" in resolved) {
-      skipped.push({ name: item.name, key: resolved.missing, variable: WORKSPACE_REFERENCES[resolved.missing]! });
+      skipped.push({ name: item.name, reason: `set ${WORKSPACE_REFERENCES[resolved.missing]!}` });
+      continue;
+    }
+    if (!kind.build) {
+      skipped.push({ name: item.name, reason: `${item.kind} entries are read from the workspace at start-up` });
       continue;
     }
     const base = CatalogEntryBase.loose().safeParse(resolved.value);
@@ -88,20 +91,56 @@ export function buildCatalog(
     checked.push({ entry: timeoutMs ? { ...entry, timeoutMs } : entry, kind });
   }
   const toolNames = checked.map((c) => (c.entry as { name: string }).name);
-  const tools = checked.map(({ entry, kind }) => kind.build(entry as never, { toolNames }));
+  const tools = checked.map(({ entry, kind }) => kind.build!(entry as never, { toolNames }));
   return { tools, skipped };
 }
 
 /** The configured catalog (MCP_TOOLS_FILE, or the default one) bound to this configuration's resources. */
-export function loadToolCatalog(config: {
-  catalog: { file?: string };
-  workspace: Readonly<Record<string, unknown>>;
-  timeouts: Readonly<Record<string, number | undefined>>;
-}): BuiltCatalog {
-  const file = config.catalog.file;
-  return buildCatalog(readCatalogFile(file ?? DEFAULT_CATALOG_FILE, file ? "MCP_TOOLS_FILE" : "the default catalog"), {
+export function loadToolCatalog(
+  config: {
+    catalog: { file?: string };
+    workspace: Readonly<Record<string, unknown>>;
+    timeouts: Readonly<Record<string, number | undefined>>;
+  },
+  raw: unknown = readConfiguredCatalog(config),
+): BuiltCatalog {
+  return buildCatalog(raw, {
     workspace: config.workspace,
     timeouts: config.timeouts,
-    source: file ? "MCP_TOOLS_FILE" : "the default catalog",
+    source: config.catalog.file ? "MCP_TOOLS_FILE" : "the default catalog",
   });
+}
+
+/** Reads the configured catalog file (MCP_TOOLS_FILE), or the default one. */
+export function readConfiguredCatalog(config: { catalog: { file?: string } }): unknown {
+  const file = config.catalog.file;
+  return readCatalogFile(file ?? DEFAULT_CATALOG_FILE, file ? "MCP_TOOLS_FILE" : "the default catalog");
+}
+
+/**
+ * Completes entries that describe themselves from the workspace (a function's parameters, a schema's functions).
+ * An entry the workspace cannot describe is left out and reported; the rest of the catalog stands.
+ */
+export async function discoverCatalog(
+  raw: unknown,
+  discovery: CatalogDiscovery,
+): Promise<{ raw: unknown; skipped: SkippedTool[] }> {
+  const file = CatalogFile.safeParse(raw);
+  if (!file.success) return { raw, skipped: [] };
+  const skipped: SkippedTool[] = [];
+  const tools: Record<string, unknown>[] = [];
+  for (const item of file.data.tools) {
+    const kind = TOOL_KINDS.get(item.kind);
+    if (!kind?.discover) {
+      tools.push(item);
+      continue;
+    }
+    try {
+      tools.push(...(await kind.discover(item, discovery)));
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split("\n")[0]!.slice(0, 200) : String(err);
+      skipped.push({ name: item.name, reason: `the workspace could not describe it (${message})` });
+    }
+  }
+  return { raw: { tools }, skipped };
 }

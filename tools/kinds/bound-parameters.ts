@@ -23,9 +23,7 @@ export function parameterSchema(p: CatalogParameter): z.ZodType {
     case "string":
       if (p.enum) schema = z.enum(p.enum as [string, ...string[]]).describe(description);
       else if (p.pattern)
-        schema = freeText(p.maxLength, description)
-          .pipe(z.string().regex(new RegExp(p.pattern)))
-          .describe(description);
+        schema = freeText(p.maxLength, description).regex(new RegExp(p.pattern)).describe(description);
       else schema = freeText(p.maxLength, description);
       break;
     case "integer":

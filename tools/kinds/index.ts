@@ -7,6 +7,8 @@ import { auditLogKind } from "./audit-log.js";
 import { servingKind } from "./serving.js";
 import { sqlKind } from "./sql.js";
 import { sqlReadonlyKind } from "./sql-readonly.js";
+import { ucFunctionKind, ucFunctionsKind } from "./uc-function.js";
+import { ucConnectionKind } from "./uc-connection.js";
 
 /** Every kind a catalog entry may name: a new kind is one module plus its line here. */
 export const TOOL_KINDS: ReadonlyMap<string, ToolKind<never>> = new Map(
@@ -20,6 +22,9 @@ export const TOOL_KINDS: ReadonlyMap<string, ToolKind<never>> = new Map(
       servingKind,
       sqlKind,
       sqlReadonlyKind,
+      ucFunctionKind,
+      ucFunctionsKind,
+      ucConnectionKind,
     ] as ToolKind<never>[]
   ).map((k) => [k.kind, k]),
 );

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { FunctionInfo } from "../../src/databricks/workspace-api.js";
 import type { ToolDefinition } from "../types.js";
 
 /** What building a tool may know besides its own entry. */
@@ -7,12 +8,21 @@ export interface BuildContext {
   toolNames: readonly string[];
 }
 
+/** What the workspace says about the resources of entries that describe themselves (read at start-up). */
+export interface CatalogDiscovery {
+  getFunction(fullName: string): Promise<FunctionInfo>;
+  listFunctions(catalog: string, schema: string): Promise<FunctionInfo[]>;
+}
+
 /** A kind is code: it checks an entry's fields and turns the entry into a tool bound to its resource. */
 export interface ToolKind<E = unknown> {
   kind: string;
   /** The whole entry as this kind reads it (the common fields plus its own, its resource among them). */
   entry: z.ZodType;
-  build(entry: E, context: BuildContext): ToolDefinition;
+  /** Absent for a kind that only stands for other entries (uc-functions): it must be discovered. */
+  build?(entry: E, context: BuildContext): ToolDefinition;
+  /** Completes or expands a raw entry from the workspace before it is checked (e.g. a function's parameters). */
+  discover?(raw: Record<string, unknown>, discovery: CatalogDiscovery): Promise<Record<string, unknown>[]>;
 }
 
 /** Declares a kind with its entry type inferred from its schema. */
@@ -20,6 +30,7 @@ export function defineKind<S extends z.ZodType>(
   kind: string,
   entry: S,
   build: (entry: z.infer<S>, context: BuildContext) => ToolDefinition,
+  discover?: ToolKind["discover"],
 ): ToolKind<z.infer<S>> {
-  return { kind, entry, build };
+  return { kind, entry, build, discover };
 }

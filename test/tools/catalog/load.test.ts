@@ -44,7 +44,7 @@ describe("the default catalog", () => {
     const { tools, skipped } = loadToolCatalog(loadConfig({ ...ENV, DATABRICKS_GENIE_SPACE_ID: undefined }));
     expect(tools.map((t) => t.name)).not.toContain("genie_query");
     expect(tools.map((t) => t.name)).toContain("query_sales_data");
-    expect(skipped).toEqual([{ name: "genie_query", key: "genieSpaceId", variable: "DATABRICKS_GENIE_SPACE_ID" }]);
+    expect(skipped).toEqual([{ name: "genie_query", reason: "set DATABRICKS_GENIE_SPACE_ID" }]);
   });
 
   it("takes a per-tool deadline from the configuration over the entry's", () => {
