@@ -53,7 +53,9 @@ export function claimOf(caller: ResolvedCaller, claim: IdentityClaim): string | 
   const { identity } = caller;
   switch (claim) {
     case "email":
-      return identity.human && identity.human.includes("@") ? identity.human : undefined;
+      if (identity.email) return identity.email;
+      // OBO and local callers' human is the workspace user's email; a Federation subject never counts as one.
+      return identity.mode !== "federation" && identity.human?.includes("@") ? identity.human : undefined;
     case "human":
       return identity.human;
     case "role":
