@@ -30,6 +30,9 @@ import { ToolPolicy } from "./policy/tool-policy.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
+import { trustMcpResource } from "../emulator/mcp-resource.js";
+import { ResourceAudience } from "./identity/resource-audience.js";
+import { authorizationServersOf, resourceIdentifiers } from "./transport/protected-resource.js";
 
 export interface App {
   config: Config;
@@ -111,7 +114,13 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const catalog = buildToolCatalog(tools);
   const policy = new ToolPolicy(catalog, config);
   const scopes = scopesFor(tools);
-  const resolver = createCredentialResolver(config, { tools, logger, now: options.identityNow });
+  const ownResource = new ResourceAudience();
+  const resolver = createCredentialResolver(config, {
+    tools,
+    logger,
+    now: options.identityNow,
+    ownAudiences: () => ownResource.identifiers,
+  });
   const metrics = config.observability.metrics
     ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit, toolNames: policy.rules.all })
     : undefined;
@@ -207,8 +216,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     dispatcher,
     logger,
     resolveCaller: (request) => resolver.resolve(request),
-    authorizationServers: [...config.identity.federation.issuers.map((i) => i.issuer), `${host}/oidc`],
-    scopesSupported: scopes,
+    ...authorizationServersOf(config, scopes),
     // The first authorization server is the IdP when Federation is on; it knows its own scopes, not the workspace's.
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
@@ -218,6 +226,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       await audit.stop();
     },
   });
+  const resource = resourceIdentifiers(config.server, http.url);
+  ownResource.bind([resource.endpoint, resource.root]);
+  if (localWorkspace) trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
   logger.info({ url: `${http.url}${config.server.path}` }, "listening");
   return {
     config,
