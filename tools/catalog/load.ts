@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../../src/config/load.js";
 import { TOOL_KINDS } from "../kinds/index.js";
-import type { CatalogDiscovery } from "../kinds/kind.js";
+import type { CatalogDiscovery, ToolKind } from "../kinds/kind.js";
 import type { ToolDefinition } from "../types.js";
 import { CatalogEntryBase, CatalogFile } from "./schema.js";
 import { WORKSPACE_REFERENCES, resolveReferences } from "./references.js";
@@ -60,7 +60,7 @@ export function buildCatalog(
   const file = CatalogFile.safeParse(raw);
   if (!file.success) throw problem(source, "tools", file.error.issues[0]!);
   const skipped: SkippedTool[] = [];
-  const checked: { entry: unknown; kind: typeof TOOL_KINDS extends ReadonlyMap<string, infer K> ? K : never }[] = [];
+  const checked: { entry: { name: string }; kind: ToolKind<never>; where: string }[] = [];
   for (const [i, item] of file.data.tools.entries()) {
     const where = `tools[${i}] (${item.name})`;
     const kind = TOOL_KINDS.get(item.kind);
@@ -88,10 +88,16 @@ export function buildCatalog(
     if (!parsed.success) throw problem(source, where, parsed.error.issues[0]!);
     const entry = parsed.data as { timeoutMs: number; name: string };
     const timeoutMs = options.timeouts?.[entry.name];
-    checked.push({ entry: timeoutMs ? { ...entry, timeoutMs } : entry, kind });
+    checked.push({ entry: timeoutMs ? { ...entry, timeoutMs } : entry, kind, where });
   }
-  const toolNames = checked.map((c) => (c.entry as { name: string }).name);
-  const tools = checked.map(({ entry, kind }) => kind.build!(entry as never, { toolNames }));
+  const toolNames = checked.map((c) => c.entry.name);
+  const tools = checked.map(({ entry, kind, where }) => {
+    try {
+      return kind.build!(entry as never, { toolNames });
+    } catch (err) {
+      throw new ConfigError(`${source}: ${where}: ${(err as Error).message}. Fix the catalog file.`);
+    }
+  });
   return { tools, skipped };
 }
 

@@ -86,6 +86,21 @@ describe("a catalog file (MCP_TOOLS_FILE)", () => {
     expect(() => buildCatalog({ tools: [entry] }, { workspace: WORKSPACE })).toThrow(/^MCP_TOOLS_FILE: /);
   });
 
+  it("reports a kind's own refusal of an entry as a configuration error naming the entry", () => {
+    const clash = {
+      name: "summary",
+      kind: "uc-function",
+      title: "Summary",
+      description: "A function whose parameter clashes with the row limit.",
+      function: "main.sales.summary",
+      warehouse: "wh",
+      parameters: [{ name: "limit", type: "integer", description: "A limit of its own." }],
+    };
+    expect(() => buildCatalog({ tools: [clash] }, { workspace: WORKSPACE })).toThrow(
+      /^MCP_TOOLS_FILE: tools\[0\] \(summary\): main\.sales\.summary: a parameter named limit clashes/,
+    );
+  });
+
   it("refuses two entries with one name", () => {
     expect(() => buildCatalog({ tools: [identityEntry, identityEntry] }, { workspace: WORKSPACE })).toThrow(
       /each tool name may appear once/,
