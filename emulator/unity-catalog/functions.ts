@@ -68,9 +68,10 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 /**
  * The functions in Postgres: created by the owner of the governed views, SECURITY INVOKER so the caller's row filter
- * and masks apply inside, EXECUTE only for the grantees. Applied by the engine once its governance is in place.
+ * and masks apply inside, EXECUTE only for the grantees. Applied by the engine once its governance is in place;
+ * `role` maps a seed name to the engine's role for it (an engine may prefix them).
  */
-export function ucFunctionsDdl(seed: Seed, owner = "uc_owner"): string[] {
+export function ucFunctionsDdl(seed: Seed, role: (name: string) => string = (name) => name): string[] {
   return seedFunctions(seed).flatMap((fn) => {
     const signature = `${q(fn.schema)}.${q(fn.name)}(${fn.parameters.map((p) => p.pgType).join(", ")})`;
     const args = fn.parameters
@@ -78,10 +79,10 @@ export function ucFunctionsDdl(seed: Seed, owner = "uc_owner"): string[] {
       .join(", ");
     const table = fn.returns.map((r) => `${q(r.name)} ${r.pgType}`).join(", ");
     return [
-      `SET ROLE ${q(owner)}`,
+      `SET ROLE ${q(role("uc_owner"))}`,
       `CREATE FUNCTION ${q(fn.schema)}.${q(fn.name)}(${args}) RETURNS TABLE(${table}) LANGUAGE sql STABLE SECURITY INVOKER AS $body$ ${fn.pgBody} $body$`,
       `REVOKE EXECUTE ON FUNCTION ${signature} FROM PUBLIC`,
-      `GRANT EXECUTE ON FUNCTION ${signature} TO ${fn.executors.map(q).join(", ")}`,
+      `GRANT EXECUTE ON FUNCTION ${signature} TO ${fn.executors.map((e) => q(role(e))).join(", ")}`,
       "RESET ROLE",
     ];
   });
