@@ -1,0 +1,137 @@
+import { closeSync, constants, fdatasync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
+
+const datasync = promisify(fdatasync);
+
+export interface CommittedFileOptions {
+  /** Time for the bounded commit delay; the system clock unless a test gives another. */
+  clock?: Clock;
+  /** Makes the file's written data durable; fdatasync unless a test gives another. */
+  sync?: (fd: number) => Promise<void>;
+}
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * An append-only file in two steps, as databases commit: `append` hands the text to the kernel at once (it survives a
+ * crash of the process), `commit` resolves once it is on disk (it survives power loss). One fdatasync covers every
+ * write made before it started, so commits that overlap share it (group commit).
+ */
+export class CommittedFile {
+  private readonly fd: number;
+  private readonly clock: Clock;
+  private readonly sync: (fd: number) => Promise<void>;
+  /** Appends made, appends known on disk, and the highest append someone waits on now. */
+  private written = 0;
+  private synced = 0;
+  private wanted = 0;
+  /** Appends up to here were covered by a failed sync; they are not retried unless asked again. */
+  private failed = 0;
+  private syncing?: Promise<void>;
+  private waiters: Waiter[] = [];
+  private timer?: ClockTimer;
+  private timerAt = Infinity;
+  /** Durable writes done (each covering every append before it). */
+  syncs = 0;
+  /** Bytes in the file. */
+  bytes: number;
+
+  constructor(path: string, options: CommittedFileOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.sync = options.sync ?? datasync;
+    this.fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    this.bytes = fstatSync(this.fd).size;
+  }
+
+  /**
+   * Writes all of `text` at the end of the file and returns its sequence number for `commit`. Synchronous: a write
+   * into the page cache takes microseconds, and the caller may rely on it being there before its next step.
+   */
+  append(text: string): number {
+    const buffer = Buffer.from(text);
+    for (let offset = 0; offset < buffer.length;) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
+    this.bytes += buffer.length;
+    this.written += 1;
+    return this.written;
+  }
+
+  /**
+   * Resolves once append `seq` is on disk. With `withinMs` 0 a sync starts now (or right after the one under way);
+   * otherwise one starts at the latest `withinMs` later, sharing it with whatever is appended meanwhile.
+   */
+  commit(seq: number, withinMs = 0): Promise<void> {
+    if (seq <= this.synced) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    if (withinMs <= 0) this.want(seq);
+    else this.syncBy(this.clock.now() + withinMs);
+    return done;
+  }
+
+  private syncBy(at: number): void {
+    if (at >= this.timerAt) return;
+    cancelTimer(this.timer);
+    this.timerAt = at;
+    this.timer = afterTime(this.clock, at - this.clock.now(), () => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.want(this.written);
+    });
+  }
+
+  private want(seq: number): void {
+    this.wanted = Math.max(this.wanted, seq);
+    this.syncing ??= this.syncLoop();
+  }
+
+  private async syncLoop(): Promise<void> {
+    while (this.wanted > Math.max(this.synced, this.failed)) {
+      const upTo = this.written;
+      try {
+        await this.sync(this.fd);
+        this.syncs += 1;
+        this.synced = upTo;
+        this.settle(upTo, (w) => w.resolve());
+      } catch (err) {
+        this.failed = upTo;
+        this.settle(upTo, (w) => w.reject(err));
+      }
+    }
+    this.syncing = undefined;
+  }
+
+  private settle(upTo: number, how: (w: Waiter) => void): void {
+    const left: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.seq <= upTo) how(w);
+      else left.push(w);
+    }
+    this.waiters = left;
+    // Nothing left to make durable: a pending delayed sync would find nothing to do.
+    if (this.waiters.length === 0 && this.synced >= this.written) {
+      cancelTimer(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+    }
+  }
+
+  /** Empties the file (its appends so far need no commit any more). */
+  truncate(): void {
+    ftruncateSync(this.fd, 0);
+    this.bytes = 0;
+  }
+
+  /** Makes every append durable, then closes the file. */
+  async close(): Promise<void> {
+    cancelTimer(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.written > this.synced) await this.commit(this.written).catch(() => undefined);
+    await this.syncing;
+    closeSync(this.fd);
+  }
+}
