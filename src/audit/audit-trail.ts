@@ -95,6 +95,8 @@ interface OpenCall {
 export interface AuditTrailOptions {
   /** Time for event times, the flush interval and backoff; the system clock unless a test gives another. */
   clock?: Clock;
+  /** Makes the spool's data durable; fdatasync unless a test gives another. */
+  sync?: (fd: number) => Promise<void>;
 }
 
 /** Every tool call's record: durable in the local spool before the result is sent, then batched into the table. */
@@ -129,6 +131,7 @@ export class AuditTrail {
     this.spool = new AuditSpool(config.audit.spoolDir, undefined, {
       clock: this.clock,
       commitDelayMs: config.audit.commitDelayMs,
+      sync: options.sync,
     });
     this.deadLetter = new DeadLetterFile(config.audit.spoolDir);
     this.batchLimit = config.audit.batchSize;
