@@ -13,6 +13,8 @@ export interface CommittedFileOptions {
 
 interface Waiter {
   seq: number;
+  /** Clock time by which a sync covering it must start. */
+  by: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -66,9 +68,11 @@ export class CommittedFile {
    */
   commit(seq: number, withinMs = 0): Promise<void> {
     if (seq <= this.synced) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    // An immediate commit has its sync wanted already; only delayed ones set the timer.
+    const by = withinMs <= 0 ? Infinity : this.clock.now() + withinMs;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, by, resolve, reject }));
     if (withinMs <= 0) this.want(seq);
-    else this.syncBy(this.clock.now() + withinMs);
+    else this.syncBy(by);
     return done;
   }
 
@@ -111,11 +115,15 @@ export class CommittedFile {
       else left.push(w);
     }
     this.waiters = left;
-    // Nothing left to make durable: a pending delayed sync would find nothing to do.
-    if (this.waiters.length === 0 && this.synced >= this.written) {
+    // The delayed sync is due by the earliest deadline still waiting: a sync that already covered a waiter (another
+    // commit's, typically the next call's intent) moves it later, or away, so it rarely runs under steady load.
+    let earliest = Infinity;
+    for (const w of left) earliest = Math.min(earliest, w.by);
+    if (earliest !== this.timerAt) {
       cancelTimer(this.timer);
       this.timer = undefined;
       this.timerAt = Infinity;
+      if (earliest < Infinity) this.syncBy(earliest);
     }
   }
 

@@ -103,6 +103,27 @@ describe("CommittedFile", () => {
     expect(clock.waiting).toBe(0);
   });
 
+  it("under steady load moves the delayed sync to the oldest outcome still waiting, so other commits' syncs carry them", async () => {
+    const clock = new FakeClock();
+    const { sync, gates } = gatedSync();
+    const file = new CommittedFile(freshPath(), { sync, clock });
+    const first = tracked(file.commit(file.append("outcome 1\n"), 10));
+    await clock.advance(4);
+    void file.commit(file.append("intent 2\n"));
+    await settle();
+    const second = tracked(file.commit(file.append("outcome 2\n"), 10)); // due at 14
+    gates[0]!.release();
+    await settle();
+    expect(first.settled).toBe(true);
+    await clock.advance(6); // 10: the first outcome's deadline, already met
+    expect(gates).toHaveLength(1);
+    await clock.advance(4); // 14: the second outcome's deadline
+    expect(gates).toHaveLength(2);
+    gates[1]!.release();
+    await settle();
+    expect(second.settled).toBe(true);
+  });
+
   it("rejects the commits a failed sync covered, and a later commit tries again", async () => {
     const { sync, gates } = gatedSync();
     const file = new CommittedFile(freshPath(), { sync });
