@@ -170,8 +170,16 @@ export class AuditSpool {
   finish(outcome: SpooledRecord): { record: SpooledRecord; durable: Promise<void> } {
     const intent = this.open.get(outcome.record_id);
     if (!intent) throw new Error("audit outcome without an open intent");
-    const { seq, bytes } = this.write({ outcome });
     this.open.delete(outcome.record_id);
+    let written: { seq: number; bytes: number };
+    try {
+      written = this.write({ outcome });
+    } catch (err) {
+      // The intent stands for the call (outcome `unknown`), so the table still gets a row for it.
+      this.hold(intent.record, intent.bytes);
+      throw err;
+    }
+    const { seq, bytes } = written;
     const record = { ...intent.record, ...outcome };
     this.hold(record, intent.bytes + bytes);
     return { record, durable: this.file.commit(seq, this.commitDelayMs) };
