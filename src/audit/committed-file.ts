@@ -4,6 +4,9 @@ import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from
 
 const datasync = promisify(fdatasync);
 
+/** Syncs under way at once: two, so an append never waits behind a whole sync it just missed (thread pool: 4). */
+const PARALLEL_SYNCS = 2;
+
 export interface CommittedFileOptions {
   /** Time for the bounded commit delay; the system clock unless a test gives another. */
   clock?: Clock;
@@ -34,7 +37,9 @@ export class CommittedFile {
   private wanted = 0;
   /** Appends up to here were covered by a failed sync; they are not retried unless asked again. */
   private failed = 0;
-  private syncing?: Promise<void>;
+  /** The highest append a sync under way (or done) started after. */
+  private started = 0;
+  private readonly syncing = new Set<Promise<void>>();
   private waiters: Waiter[] = [];
   private timer?: ClockTimer;
   private timerAt = Infinity;
@@ -89,23 +94,36 @@ export class CommittedFile {
 
   private want(seq: number): void {
     this.wanted = Math.max(this.wanted, seq);
-    this.syncing ??= this.syncLoop();
+    this.startSyncs();
   }
 
-  private async syncLoop(): Promise<void> {
-    while (this.wanted > Math.max(this.synced, this.failed)) {
+  /**
+   * Starts a sync for what is wanted and not yet covered. A second may run beside one under way: an append made
+   * just after a sync started (typically the delayed outcome's, then the next call's intent) need not wait for that
+   * sync to end before its own begins.
+   */
+  private startSyncs(): void {
+    while (this.syncing.size < PARALLEL_SYNCS && this.wanted > Math.max(this.started, this.failed)) {
       const upTo = this.written;
-      try {
-        await this.sync(this.fd);
-        this.syncs += 1;
-        this.synced = upTo;
-        this.settle(upTo, (w) => w.resolve());
-      } catch (err) {
-        this.failed = upTo;
-        this.settle(upTo, (w) => w.reject(err));
-      }
+      this.started = upTo;
+      const run = this.sync(this.fd).then(
+        () => {
+          this.syncs += 1;
+          // A sync makes durable everything written before it started, whatever order syncs end in.
+          this.synced = Math.max(this.synced, upTo);
+          this.settle(this.synced, (w) => w.resolve());
+        },
+        (err: unknown) => {
+          this.failed = Math.max(this.failed, upTo);
+          this.settle(upTo, (w) => w.reject(err));
+        },
+      );
+      this.syncing.add(run);
+      void run.finally(() => {
+        this.syncing.delete(run);
+        this.startSyncs();
+      });
     }
-    this.syncing = undefined;
   }
 
   private settle(upTo: number, how: (w: Waiter) => void): void {
@@ -139,7 +157,7 @@ export class CommittedFile {
     this.timer = undefined;
     this.timerAt = Infinity;
     if (this.written > this.synced) await this.commit(this.written).catch(() => undefined);
-    await this.syncing;
+    await Promise.all(this.syncing);
     closeSync(this.fd);
   }
 }

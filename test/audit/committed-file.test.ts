@@ -56,22 +56,36 @@ describe("CommittedFile", () => {
     expect(file.syncs).toBe(1);
   });
 
-  it("group-commits: appends made while a sync runs share the next one", async () => {
+  it("starts a sync for an append made just after one started, without waiting for that one to end", async () => {
     const { sync, gates } = gatedSync();
     const file = new CommittedFile(freshPath(), { sync });
-    const first = tracked(file.commit(file.append("1\n")));
-    const later = [2, 3, 4, 5].map((n) => tracked(file.commit(file.append(`${n}\n`))));
+    const first = tracked(file.commit(file.append("outcome 1\n")));
+    const second = tracked(file.commit(file.append("intent 2\n")));
     await settle();
-    gates[0]!.release();
-    await settle();
-    expect(first.settled).toBe(true);
-    // The first sync started before appends 2–5 were made, so it does not count for them.
-    expect(later.every((c) => !c.settled)).toBe(true);
     expect(gates).toHaveLength(2);
     gates[1]!.release();
     await settle();
-    expect(later.every((c) => c.settled && c.failed === undefined)).toBe(true);
-    expect(file.syncs).toBe(2);
+    // The later sync covers both appends, whatever order the syncs end in.
+    expect(first.settled && second.settled).toBe(true);
+    gates[0]!.release();
+  });
+
+  it("group-commits: at most two syncs at once, and appends made meanwhile share the next one", async () => {
+    const { sync, gates } = gatedSync();
+    const file = new CommittedFile(freshPath(), { sync });
+    const commits = [1, 2, 3, 4, 5].map((n) => tracked(file.commit(file.append(`${n}\n`))));
+    await settle();
+    expect(gates).toHaveLength(2);
+    gates[0]!.release();
+    await settle();
+    expect(commits.map((c) => c.settled)).toEqual([true, false, false, false, false]);
+    // Appends 3–5 came while two syncs ran: one more sync covers them all.
+    expect(gates).toHaveLength(3);
+    gates[1]!.release();
+    gates[2]!.release();
+    await settle();
+    expect(commits.every((c) => c.settled && c.failed === undefined)).toBe(true);
+    expect(file.syncs).toBe(3);
   });
 
   it("makes a delayed commit durable within its delay on the clock, and not before", async () => {
