@@ -40,3 +40,13 @@ export function parseCatalogLimits(byTool: Readonly<Record<string, unknown>>): R
   }
   return out;
 }
+
+/** The `limits` of each entry of a raw tool catalog (`{ tools: [{ name, limits? }] }`), by tool name. */
+export function catalogLimitsOf(raw: unknown): Record<string, unknown> {
+  const tools = (raw as { tools?: unknown } | undefined)?.tools;
+  const out: Record<string, unknown> = {};
+  if (!Array.isArray(tools)) return out;
+  for (const tool of tools as { name?: unknown; limits?: unknown }[])
+    if (typeof tool?.name === "string" && tool.limits !== undefined) out[tool.name] = tool.limits;
+  return out;
+}

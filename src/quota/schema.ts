@@ -81,7 +81,11 @@ export const QuotaSchema = z
     upstreams: z
       .object({
         genie: upstream({ requestsPerMinute: 5, inFlight: 0, tools: ["genie_query"] }),
-        sql: upstream({ requestsPerMinute: 0, inFlight: 10, tools: ["query_sales_data", "query_audit_log"] }),
+        sql: upstream({
+          requestsPerMinute: 0,
+          inFlight: 10,
+          tools: ["query_sales_data", "query_audit_log", "get_region_summary"],
+        }),
       })
       .catchall(Upstream)
       .prefault({})

@@ -14,7 +14,10 @@ describe("quota configuration", () => {
     expect(quota.replicas).toBe(1);
     expect(quota.caller).toEqual({ requestsPerMinute: 60, concurrentCalls: 4 });
     expect(quota.upstreams.genie).toEqual({ requestsPerMinute: 5, inFlight: 0, tools: ["genie_query"] });
-    expect(quota.upstreams.sql).toMatchObject({ inFlight: 10, tools: ["query_sales_data", "query_audit_log"] });
+    expect(quota.upstreams.sql).toMatchObject({
+      inFlight: 10,
+      tools: ["query_sales_data", "query_audit_log", "get_region_summary"],
+    });
   });
 
   it("maps the environment: store, replicas, caller limits, per-role and per-tool JSON, upstream limits", () => {

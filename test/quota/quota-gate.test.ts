@@ -6,7 +6,7 @@ import { QuotaGate, QuotaRefusal, withinQuota, withQuotaLimit } from "../../src/
 import { QuotaStore } from "../../src/quota/quota-store.js";
 import { QuotaSchema, type CallerLimits } from "../../src/quota/schema.js";
 import { auditOutcomeFor } from "../../src/errors.js";
-import { parseCatalogLimits } from "../../src/quota/open.js";
+import { catalogLimitsOf, parseCatalogLimits } from "../../src/quota/open.js";
 
 const call = (tool: string) => ({ tool, timeoutMs: 60_000 });
 const user = (human: string): CallerIdentity => ({ mode: "obo", source: "bearer", human, scopes: [] });
@@ -118,6 +118,18 @@ describe("the quota gate", () => {
     expect(admitted).toBe(2);
     expect(refused[0]?.limit).toBe("tool_rate");
     expect(refused[0]?.message).toMatch(/2 per minute/);
+  });
+
+  it("reads each catalog entry's limits by tool name, and only entries that have them", () => {
+    expect(
+      catalogLimitsOf({
+        tools: [
+          { name: "github_search", kind: "uc-connection", limits: { requestsPerMinute: 3 } },
+          { name: "check_identity", kind: "identity" },
+        ],
+      }),
+    ).toEqual({ github_search: { requestsPerMinute: 3 } });
+    expect(catalogLimitsOf(undefined)).toEqual({});
   });
 
   it("refuses at start a catalog entry whose limits are not limits, naming the tool", () => {
