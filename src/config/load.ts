@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
+import { userFederationProblem } from "./user-federation.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -114,6 +115,8 @@ function fromEnv(env: Env): Json {
                 jwksUri: env.MCP_FEDERATION_JWKS_URI,
                 roleClaim: env.MCP_FEDERATION_ROLE_CLAIM,
                 subjectTokenSource: env.MCP_FEDERATION_SUBJECT_TOKEN_SOURCE,
+                exchangeFor: env.MCP_FEDERATION_EXCHANGE_FOR,
+                userClaim: env.MCP_FEDERATION_USER_CLAIM,
               }),
             ]
           : undefined,
@@ -166,6 +169,11 @@ function readFileConfig(path: string): Json {
   return parsed as Json;
 }
 
+function checkUserFederation(config: Config): void {
+  const problem = userFederationProblem(config);
+  if (problem) throw new ConfigError(problem);
+}
+
 /** Validates a configuration object; the first problem is reported with its key path and what to do. */
 export function parseConfig(raw: unknown): Config {
   const result = ConfigSchema.safeParse(raw);
@@ -184,8 +192,9 @@ export function parseConfig(raw: unknown): Config {
         );
       }
     }
+    checkUserFederation(config);
     if (
-      config.identity.federation.issuers.length > 0 &&
+      config.identity.federation.issuers.some((issuer) => issuer.exchangeFor !== "user") &&
       Object.keys(config.identity.federation.roleToServicePrincipal).length === 0
     ) {
       throw new ConfigError(

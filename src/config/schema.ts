@@ -45,6 +45,16 @@ const FederationIssuer = z.object({
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/))
     .default(["openid"])
     .describe("Scopes an MCP client asks this IdP for at sign-in (named in the 401 challenge)."),
+  exchangeFor: z
+    .enum(["role", "user", "user-if-known"])
+    .default("role")
+    .describe(
+      "Whose workspace token a caller's JWT is exchanged for: the role's service principal, the user named by `userClaim` (account federation policy), or the user when the workspace knows them and the role otherwise.",
+    ),
+  userClaim: z
+    .string()
+    .default("email")
+    .describe("Claim naming the workspace user (the account federation policy's subject claim), for exchangeFor user."),
 });
 
 export const ConfigSchema = z.object({

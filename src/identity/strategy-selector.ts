@@ -54,7 +54,7 @@ export function createCredentialResolver(
   const cache = new TokenCache(config.identity.tokenCache.maxEntries, config.identity.tokenCache.refreshMarginS);
   const federation = createFederationStrategy(
     config,
-    (role) => scopesToRequest({ mode: "federation", role }, config, options.tools),
+    (subject) => scopesToRequest(subject, config, options.tools),
     cache,
     { now: options.now },
   );

@@ -15,6 +15,8 @@ export function allowedTools(identity: AccessSubject, config: Config): readonly 
     case "federation":
       return identity.role ? (config.policy.rbac[identity.role] ?? []) : [];
     case "obo":
+    case "federation-user":
+    case "idp-obo":
     case "pat":
     case "u2m":
       if (identity.role && config.policy.rbac[identity.role]) return config.policy.rbac[identity.role]!;
