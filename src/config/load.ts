@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
 import { userFederationProblem } from "./user-federation.js";
+import { idpOboProblem } from "./idp-obo-schema.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -123,6 +124,14 @@ function fromEnv(env: Env): Json {
         roleToServicePrincipal: json(env, "MCP_ROLE_TO_SERVICE_PRINCIPAL"),
         maxTokenLifetimeS: int(env, "MCP_MAX_TOKEN_LIFETIME_S"),
       },
+      idpObo: {
+        issuer: env.MCP_IDP_OBO_ISSUER,
+        audience: env.MCP_IDP_OBO_AUDIENCE,
+        jwksUri: env.MCP_IDP_OBO_JWKS_URI,
+        tokenEndpoint: env.MCP_IDP_OBO_TOKEN_ENDPOINT,
+        clientId: env.MCP_IDP_OBO_CLIENT_ID,
+        clientSecret: env.MCP_IDP_OBO_CLIENT_SECRET,
+      },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,
         clientSecret: env.DATABRICKS_CLIENT_SECRET,
@@ -169,8 +178,14 @@ function readFileConfig(path: string): Json {
   return parsed as Json;
 }
 
-function checkUserFederation(config: Config): void {
-  const problem = userFederationProblem(config);
+function checkUserPatterns(config: Config): void {
+  const { idpObo, federation } = config.identity;
+  const problem =
+    userFederationProblem(config) ??
+    idpOboProblem(
+      idpObo,
+      federation.issuers.map((issuer) => issuer.issuer),
+    );
   if (problem) throw new ConfigError(problem);
 }
 
@@ -192,7 +207,7 @@ export function parseConfig(raw: unknown): Config {
         );
       }
     }
-    checkUserFederation(config);
+    checkUserPatterns(config);
     if (
       config.identity.federation.issuers.some((issuer) => issuer.exchangeFor !== "user") &&
       Object.keys(config.identity.federation.roleToServicePrincipal).length === 0

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
+import { IdpOboSchema } from "./idp-obo-schema.js";
 
 export const TOOL_NAMES = [
   "check_identity",
@@ -146,6 +147,7 @@ export const ConfigSchema = z.object({
             .prefault({}),
         })
         .prefault({}),
+      idpObo: IdpOboSchema.optional().describe("IdP on-behalf-of (Entra ID in front of Azure Databricks); unset: off."),
       m2m: z
         .object({
           clientId: z.string().optional(),

@@ -7,6 +7,7 @@ import { bearerOf } from "./bearer.js";
 import { peekIssuer } from "./jwt-verifier.js";
 import { chooseLocalStrategy } from "./local-identity.js";
 import { createFederationStrategy } from "./strategies/federation.js";
+import { createIdpOboStrategy } from "./strategies/idp-obo.js";
 import { createM2MStrategy } from "./strategies/m2m.js";
 import { createOboStrategy } from "./strategies/obo.js";
 import { TokenCache } from "./token-cache.js";
@@ -59,6 +60,9 @@ export function createCredentialResolver(
     { now: options.now },
   );
   const obo = createOboStrategy(config, { now: options.now });
+  const idpObo = config.identity.idpObo
+    ? createIdpOboStrategy(config, config.identity.idpObo, cache, { now: options.now })
+    : undefined;
   const m2mScopes = scopesToRequest({ mode: "m2m" }, config, options.tools);
   const m2m = createM2MStrategy(config, m2mScopes, cache);
   let local: CredentialStrategy | undefined;
@@ -71,6 +75,7 @@ export function createCredentialResolver(
       const token = bearerOf(request.headers);
       if (!token) throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The Authorization header must be a Bearer token.");
       if (federation.claims(token)) return federation;
+      if (idpObo?.claims(token)) return idpObo;
       if (peekIssuer(token) === obo.issuer && config.identity.obo.acceptWorkspaceBearer) return obo;
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is not from a trusted issuer.");
     }
