@@ -20,6 +20,7 @@ import { withWorkspaceUser } from "./identity/local-user.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
+import { createBroker } from "./identity/broker/broker.js";
 import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
@@ -103,7 +104,13 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const host = config.workspace.host!;
   const catalog = buildToolCatalog(ALL_TOOLS);
   const scopes = scopesFor(ALL_TOOLS);
-  const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger, now: options.identityNow });
+  const broker = createBroker(config, { logger });
+  const resolver = createCredentialResolver(config, {
+    tools: ALL_TOOLS,
+    logger,
+    now: options.identityNow,
+    brokered: broker?.strategy,
+  });
   const metrics = config.observability.metrics
     ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
     : undefined;
@@ -199,12 +206,17 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     dispatcher,
     logger,
     resolveCaller: (request) => resolver.resolve(request),
-    authorizationServers: [...config.identity.federation.issuers.map((i) => i.issuer), `${host}/oidc`],
+    authorizationServers: [
+      ...(broker ? [broker.issuer] : []),
+      ...config.identity.federation.issuers.map((i) => i.issuer),
+      `${host}/oidc`,
+    ],
     scopesSupported: scopes,
     // The first authorization server is the IdP when Federation is on; it knows its own scopes, not the workspace's.
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
     metrics: metricsAt && !metricsAt.ownListener ? metricsAt.serve : undefined,
+    routes: broker?.handle,
     onShutdown: async () => {
       await refusals.stop();
       await audit.stop();

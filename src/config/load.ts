@@ -4,6 +4,7 @@ import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
 import { userFederationProblem } from "./user-federation.js";
 import { idpOboProblem } from "./idp-obo-schema.js";
+import { brokerProblem } from "./broker-schema.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -132,6 +133,11 @@ function fromEnv(env: Env): Json {
         clientId: env.MCP_IDP_OBO_CLIENT_ID,
         clientSecret: env.MCP_IDP_OBO_CLIENT_SECRET,
       },
+      broker: {
+        clientId: env.MCP_BROKER_CLIENT_ID,
+        clientSecret: env.MCP_BROKER_CLIENT_SECRET,
+        tokenKey: env.MCP_BROKER_TOKEN_KEY,
+      },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,
         clientSecret: env.DATABRICKS_CLIENT_SECRET,
@@ -185,7 +191,8 @@ function checkUserPatterns(config: Config): void {
     idpOboProblem(
       idpObo,
       federation.issuers.map((issuer) => issuer.issuer),
-    );
+    ) ??
+    brokerProblem(config.identity.broker, config.server.publicUrl);
   if (problem) throw new ConfigError(problem);
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
 import { IdpOboSchema } from "./idp-obo-schema.js";
+import { BrokerSchema } from "./broker-schema.js";
 
 export const TOOL_NAMES = [
   "check_identity",
@@ -148,6 +149,7 @@ export const ConfigSchema = z.object({
         })
         .prefault({}),
       idpObo: IdpOboSchema.optional().describe("IdP on-behalf-of (Entra ID in front of Azure Databricks); unset: off."),
+      broker: BrokerSchema.optional().describe("The server brokers users' workspace sign-in; unset: off."),
       m2m: z
         .object({
           clientId: z.string().optional(),

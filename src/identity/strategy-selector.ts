@@ -8,6 +8,7 @@ import { peekIssuer } from "./jwt-verifier.js";
 import { chooseLocalStrategy } from "./local-identity.js";
 import { createFederationStrategy } from "./strategies/federation.js";
 import { createIdpOboStrategy } from "./strategies/idp-obo.js";
+import type { BrokeredStrategy } from "./strategies/brokered.js";
 import { createM2MStrategy } from "./strategies/m2m.js";
 import { createOboStrategy } from "./strategies/obo.js";
 import { TokenCache } from "./token-cache.js";
@@ -50,6 +51,8 @@ export function createCredentialResolver(
     logger: Logger;
     /** Milliseconds since the epoch, for inbound token checks; the system clock unless a test gives another. */
     now?: () => number;
+    /** Bearers this server issued itself, when it brokers users' workspace sign-in. */
+    brokered?: BrokeredStrategy;
   },
 ): CredentialResolver {
   const cache = new TokenCache(config.identity.tokenCache.maxEntries, config.identity.tokenCache.refreshMarginS);
@@ -76,6 +79,7 @@ export function createCredentialResolver(
       if (!token) throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The Authorization header must be a Bearer token.");
       if (federation.claims(token)) return federation;
       if (idpObo?.claims(token)) return idpObo;
+      if (options.brokered?.claims(token)) return options.brokered;
       if (peekIssuer(token) === obo.issuer && config.identity.obo.acceptWorkspaceBearer) return obo;
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is not from a trusted issuer.");
     }

@@ -17,6 +17,7 @@ export function allowedTools(identity: AccessSubject, config: Config): readonly 
     case "obo":
     case "federation-user":
     case "idp-obo":
+    case "brokered":
     case "pat":
     case "u2m":
       if (identity.role && config.policy.rbac[identity.role]) return config.policy.rbac[identity.role]!;
