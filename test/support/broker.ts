@@ -89,3 +89,23 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
     return this.verifier;
   }
 }
+
+/** A user's tokens from the seed's app connection, by the real authorization code + PKCE exchange at the workspace. */
+export async function appConnectionSignIn(workspace: LocalWorkspace, user: string, redirectUri: string) {
+  const { createHash } = await import("node:crypto");
+  const connection = workspace.context.seed.workspace.appConnections[0]!;
+  const verifier = randomBytes(32).toString("base64url");
+  const url = new URL(`${workspace.baseUrl}/oidc/v1/authorize`);
+  const query = {
+    client_id: connection.clientId,
+    redirect_uri: redirectUri,
+    response_type: "code",
+    scope: "all-apis offline_access",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+    user,
+  };
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const code = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!).searchParams.get("code")!;
+  return { code, verifier, connection };
+}
