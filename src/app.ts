@@ -234,6 +234,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     async stop() {
       await metricsListener?.close();
       await http.shutdown();
+      await broker?.close();
       await httpClient.close();
       await stopWorkspace();
     },

@@ -39,6 +39,15 @@ export const BrokerSchema = z.object({
     .positive()
     .default(30 * 86_400)
     .describe("Lifetime of the server's own refresh tokens (rotated on use)."),
+  store: z
+    .string()
+    .refine((url) => url === "memory" || /^postgres(ql)?:\/\//.test(url), {
+      message: "MCP_BROKER_STORE must be 'memory' or a postgres:// URL",
+    })
+    .default("memory")
+    .describe(
+      "Where sealed sign-ins are kept: this process ('memory', one replica) or a PostgreSQL database replicas share.",
+    ),
   allowHttpClientMetadata: z
     .boolean()
     .default(false)

@@ -137,6 +137,7 @@ function fromEnv(env: Env): Json {
         clientId: env.MCP_BROKER_CLIENT_ID,
         clientSecret: env.MCP_BROKER_CLIENT_SECRET,
         tokenKey: env.MCP_BROKER_TOKEN_KEY,
+        store: env.MCP_BROKER_STORE,
       },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,

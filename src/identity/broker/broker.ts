@@ -7,6 +7,7 @@ import { BrokerTokens } from "./broker-tokens.js";
 import { ClientRegistry } from "./client-registry.js";
 import { SealedBox } from "./sealed-box.js";
 import { SealedRecords } from "./sealed-records.js";
+import { PostgresBrokerStore } from "./postgres-store.js";
 import { InProcessBrokerStore, type BrokerStore } from "./token-store.js";
 import { UserGrants } from "./user-grants.js";
 
@@ -18,6 +19,7 @@ export interface Broker {
   store: BrokerStore;
   /** Answers the authorization server's paths; false for any other path. */
   handle: ReturnType<typeof createAuthorizationServer>;
+  close(): Promise<void>;
 }
 
 /** The broker of users' workspace sign-in, when `identity.broker` is configured (it needs `server.publicUrl`). */
@@ -29,7 +31,8 @@ export function createBroker(
   if (!broker || !config.server.publicUrl) return undefined;
   const clock = options.clock ?? systemClock;
   const issuer = config.server.publicUrl.replace(/\/+$/, "");
-  const store = options.store ?? new InProcessBrokerStore(() => clock.now());
+  const shared = broker.store === "memory" ? undefined : new PostgresBrokerStore(broker.store, () => clock.now());
+  const store = options.store ?? shared ?? new InProcessBrokerStore(() => clock.now());
   const records = new SealedRecords(store, new SealedBox(broker.tokenKey));
   const tokens = new BrokerTokens(
     broker.tokenKey,
@@ -49,6 +52,9 @@ export function createBroker(
     issuer,
     store,
     userGrants,
+    close: async () => {
+      await shared?.close();
+    },
     strategy: createBrokeredStrategy(tokens, userGrants),
     handle: createAuthorizationServer({
       broker,
