@@ -11,9 +11,12 @@ export interface BrokerStore {
   delete(key: string): Promise<void>;
 }
 
+const SWEEP_EVERY_WRITES = 1024;
+
 /** The in-process store: one replica only (several replicas need the shared store). */
 export class InProcessBrokerStore implements BrokerStore {
   private readonly values = new Map<string, { value: string; expiresAtMs: number }>();
+  private writes = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -24,6 +27,8 @@ export class InProcessBrokerStore implements BrokerStore {
   }
 
   set(key: string, value: string, expiresAtMs: number): Promise<void> {
+    // Records nobody reads again (abandoned sign-ins, unused codes) go in a sweep every so many writes.
+    if (++this.writes % SWEEP_EVERY_WRITES === 0) this.sweep();
     this.values.set(key, { value, expiresAtMs });
     return Promise.resolve();
   }
@@ -39,7 +44,12 @@ export class InProcessBrokerStore implements BrokerStore {
     return Promise.resolve();
   }
 
-  /** Records held (expired ones included until read): for tests and metrics. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [key, entry] of this.values) if (entry.expiresAtMs <= now) this.values.delete(key);
+  }
+
+  /** Records held (expired ones included until read or swept): for tests and metrics. */
   get size(): number {
     return this.values.size;
   }

@@ -87,3 +87,18 @@ describe("the sealed box", () => {
     expect(box.open("workspace-grant:a", altered.toString("base64url"))).toBeUndefined();
   });
 });
+
+describe("the in-process store", () => {
+  it("never returns an expired record, takes a record once, and sweeps expired records as it is written to", async () => {
+    const clock = new FakeClock(Date.now());
+    const store = new InProcessBrokerStore(() => clock.now());
+    await store.set("code:a", "v", clock.now() + 1000);
+    expect(await store.take("code:a")).toBe("v");
+    expect(await store.take("code:a")).toBeUndefined();
+    for (let i = 0; i < 1000; i += 1) await store.set(`sign-in:${i}`, "v", clock.now() + 1000);
+    clock.advance(1001);
+    expect(await store.get("sign-in:1")).toBeUndefined();
+    for (let i = 0; i < 100; i += 1) await store.set(`later:${i}`, "v", clock.now() + 1000);
+    expect(store.size).toBeLessThan(200);
+  });
+});
