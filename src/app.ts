@@ -29,6 +29,9 @@ import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
+import { trustMcpResource } from "../emulator/mcp-resource.js";
+import { ResourceAudience } from "./identity/resource-audience.js";
+import { authorizationServersOf, resourceIdentifiers } from "./transport/protected-resource.js";
 
 export interface App {
   config: Config;
@@ -105,11 +108,13 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const catalog = buildToolCatalog(ALL_TOOLS);
   const scopes = scopesFor(ALL_TOOLS);
   const broker = createBroker(config, { logger });
+  const ownResource = new ResourceAudience();
   const resolver = createCredentialResolver(config, {
     tools: ALL_TOOLS,
     logger,
     now: options.identityNow,
     brokered: broker?.strategy,
+    ownAudiences: () => ownResource.identifiers,
   });
   const metrics = config.observability.metrics
     ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
@@ -206,12 +211,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     dispatcher,
     logger,
     resolveCaller: (request) => resolver.resolve(request),
-    authorizationServers: [
-      ...(broker ? [broker.issuer] : []),
-      ...config.identity.federation.issuers.map((i) => i.issuer),
-      `${host}/oidc`,
-    ],
-    scopesSupported: scopes,
+    ...authorizationServersOf(config, scopes),
     // The first authorization server is the IdP when Federation is on; it knows its own scopes, not the workspace's.
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
@@ -222,6 +222,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       await audit.stop();
     },
   });
+  const resource = resourceIdentifiers(config.server, http.url);
+  ownResource.bind([resource.endpoint, resource.root]);
+  if (localWorkspace) trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
   logger.info({ url: `${http.url}${config.server.path}` }, "listening");
   return {
     config,

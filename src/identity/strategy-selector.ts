@@ -53,6 +53,8 @@ export function createCredentialResolver(
     now?: () => number;
     /** Bearers this server issued itself, when it brokers users' workspace sign-in. */
     brokered?: BrokeredStrategy;
+    /** This server's own resource identifiers, accepted as a Federation token's audience (resource-audience.ts). */
+    ownAudiences?: () => readonly string[];
   },
 ): CredentialResolver {
   const cache = new TokenCache(config.identity.tokenCache.maxEntries, config.identity.tokenCache.refreshMarginS);
@@ -60,7 +62,7 @@ export function createCredentialResolver(
     config,
     (subject) => scopesToRequest(subject, config, options.tools),
     cache,
-    { now: options.now },
+    { now: options.now, ownAudiences: options.ownAudiences },
   );
   const obo = createOboStrategy(config, { now: options.now });
   const idpObo = config.identity.idpObo

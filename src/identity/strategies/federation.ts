@@ -70,7 +70,7 @@ export function createFederationStrategy(
   config: Config,
   scopesOf: ScopesOf,
   cache: TokenCache,
-  options: { now?: () => number; clock?: Clock } = {},
+  options: { now?: () => number; clock?: Clock; ownAudiences?: () => readonly string[] } = {},
 ): FederationStrategy {
   const { federation } = config.identity;
   const host = config.workspace.host!;
@@ -86,6 +86,8 @@ export function createFederationStrategy(
         jwks: federation.jwks,
         verifiedCacheEntries: config.identity.tokenCache.maxEntries,
         now: options.now,
+        // RFC 8707: a token issued for this server's own resource URL is for this server, whatever the IdP calls it.
+        alsoAudiences: options.ownAudiences,
       }),
     });
 
