@@ -34,4 +34,6 @@ export interface WorkspaceContext {
   userGrants?: WorkspaceUserGrants;
   /** Time Genie messages advance on (their steps and result retention); tests move a fake one. */
   clock: Clock;
+  /** Time a statement's `wait_timeout` runs on; tests move a fake one. */
+  statementClock: Clock;
 }

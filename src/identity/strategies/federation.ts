@@ -149,6 +149,8 @@ export function createFederationStrategy(
         mode: "federation",
         source: entry.issuer.exchangeFor === "role" ? "exchange" : "exchange-by-rule",
         human: String(payload.sub),
+        // Only an email the IdP has not marked unverified may be bound into a tool's parameters.
+        email: typeof payload.email === "string" && payload.email_verified !== false ? payload.email : undefined,
         issuer: entry.issuer.issuer,
         role,
         expectedPrincipal: sp,
@@ -168,6 +170,8 @@ export function createFederationStrategy(
         mode: "federation-user",
         source: entry.issuer.exchangeFor === "user" ? "exchange" : "exchange-by-rule",
         human: user,
+        // Only an email the IdP has not marked unverified may be bound into a tool's parameters.
+        email: typeof payload.email === "string" && payload.email_verified !== false ? payload.email : undefined,
         issuer: entry.issuer.issuer,
         ...(role === undefined ? {} : { role }),
         expectedPrincipal: user,
