@@ -28,6 +28,7 @@ import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
+import type { EarlyStdioTransport } from "./transport/early-stdio.js";
 
 export interface App {
   config: Config;
@@ -53,6 +54,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Milliseconds since the epoch that inbound tokens and the IdP keys' cache age are judged on (tests move it). */
   identityNow?: () => number;
+  /** stdio: a transport already reading stdin, which answered `initialize` while the server started. */
+  stdioTransport?: EarlyStdioTransport;
 }
 
 /** Starts the server: configuration, identity, audit, tools, then the chosen transport. */
@@ -175,7 +178,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
         { mode: caller.identity.mode },
         "the workspace did not say who this credential is; audit rows will name no human",
       );
-    const stdio = await startStdioServer(dispatcher, caller);
+    const stdio = await startStdioServer(dispatcher, caller, options.stdioTransport);
     return {
       config,
       logger,

@@ -10,15 +10,12 @@ import { allowedTools } from "../policy/tool-access.js";
 import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
+import { CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./server-description.js";
 
-export const SERVER_INFO = { name: "databricks-governed-mcp", version: "0.1.0" } as const;
+export { SERVER_INFO };
 
 // One per process: the SDK otherwise builds a new Ajv for every protocol server, ~99% of its construction cost.
 const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
-
-const INSTRUCTIONS =
-  "Governed access to Databricks data as the caller. Unity Catalog decides which rows and columns come back; " +
-  "tools/list shows only the tools this caller may use. Call check_identity to see who the workspace thinks you are.";
 
 export interface McpServerOptions {
   /** Aborts when the client closed the HTTP request the call arrived on. */
@@ -35,7 +32,7 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
   const { connectionSignal, inFlight } = options;
   const callerKey = InFlightCalls.callerKey(caller.identity);
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false }, logging: {} },
+    capabilities: CAPABILITIES,
     instructions: INSTRUCTIONS,
     jsonSchemaValidator: SCHEMA_VALIDATOR,
   });
