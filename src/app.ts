@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ConfigError, loadConfig, merge } from "./config/load.js";
 import { embeddedConfigBase } from "./config/embedded.js";
+import { startsEmbeddedWorkspace } from "./config/embedded-choice.js";
 import type { Config } from "./config/schema.js";
 import { createLogger } from "./observability/logger.js";
 import { ServerMetrics } from "./observability/metrics.js";
@@ -65,7 +66,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   let localWorkspace = options.localWorkspace;
   let ownsWorkspace = false;
   let base: Record<string, unknown> = {};
-  if (!env.DATABRICKS_HOST) {
+  if (!localWorkspace ? startsEmbeddedWorkspace(env) : !env.DATABRICKS_HOST) {
     if (!localWorkspace) {
       localWorkspace = await startEmbeddedWorkspace(env);
       ownsWorkspace = true;
@@ -86,6 +87,11 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     logger.info(
       { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
       "using the embedded local workspace",
+    );
+  if (ownsWorkspace && localWorkspace && movedFromDefaultPorts(localWorkspace, env))
+    logger.warn(
+      { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
+      "the local workspace's ports were taken, so it listens elsewhere: tokens from an IdP at the usual address are refused here; free the ports or set MCP_LOCAL_WORKSPACE_PORT and MCP_LOCAL_IDP_PORT",
     );
   if (localWorkspace && config.server.transport === "stdio" && !namesLocalIdentity(env)) {
     // The embedded playground over stdio acts as a seeded demo user, so Unity Catalog has someone to govern.
@@ -261,14 +267,23 @@ function namesLocalIdentity(env: Record<string, string | undefined>): boolean {
   );
 }
 
+function embeddedPorts(env: Record<string, string | undefined>): { port: number; idpPort: number } {
+  return { port: Number(env.MCP_LOCAL_WORKSPACE_PORT ?? 8765), idpPort: Number(env.MCP_LOCAL_IDP_PORT ?? 8766) };
+}
+
+/** True when the embedded workspace could not take the ports instructions and client configurations name. */
+function movedFromDefaultPorts(workspace: LocalWorkspace, env: Record<string, string | undefined>): boolean {
+  const { port, idpPort } = embeddedPorts(env);
+  return new URL(workspace.baseUrl).port !== String(port) || new URL(workspace.idp.issuer).port !== String(idpPort);
+}
+
 /**
  * The embedded local workspace, on fixed loopback ports by default (8765, IdP 8766) so that instructions and client
  * configurations can name them; a port already taken falls back to a free one.
  */
 async function startEmbeddedWorkspace(env: Record<string, string | undefined>): Promise<LocalWorkspace> {
   const { startLocalWorkspace } = await import("../emulator/workspace.js");
-  const port = Number(env.MCP_LOCAL_WORKSPACE_PORT ?? 8765);
-  const idpPort = Number(env.MCP_LOCAL_IDP_PORT ?? 8766);
+  const { port, idpPort } = embeddedPorts(env);
   try {
     return await startLocalWorkspace({ port, idpPort });
   } catch (err) {
