@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { resolve as resolvePath } from "node:path";
 import type { Logger } from "pino";
 import { ConfigError, loadConfig, merge } from "./config/load.js";
 import { embeddedConfigBase } from "./config/embedded.js";
@@ -103,6 +104,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     ).access_token;
     logger.info({ user }, "stdio acts as the local workspace's demo user (set MCP_LOCAL_DEMO_USER to change)");
   }
+  logger.info({ spoolDir: resolvePath(config.audit.spoolDir) }, "audit spool directory");
   if (config.identity.m2m.allowHttpCallers) {
     logger.warn(
       "MCP_ALLOW_ANONYMOUS_M2M is on: HTTP callers without a credential act as the server's service principal",

@@ -4,6 +4,7 @@ import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
 import { workspaceHostProblem } from "./workspace-host.js";
 import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
+import { defaultStdioSpoolDir } from "./state-dir.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -229,9 +230,17 @@ export function parseConfig(raw: unknown): Config {
   );
 }
 
+/** stdio keeps its spool in the user state directory unless a directory is chosen (HTTP: `.spool`, the image's volume). */
+function withStdioSpoolDefault(raw: Json, env: Env): Json {
+  const server = raw.server as Json | undefined;
+  const audit = raw.audit as Json | undefined;
+  if ((server?.transport ?? "stdio") !== "stdio" || audit?.spoolDir !== undefined) return raw;
+  return merge(raw, { audit: { spoolDir: defaultStdioSpoolDir(env) } });
+}
+
 /** Environment over an optional file (MCP_CONFIG_FILE) over `base` (e.g. the embedded local workspace's values). */
 export function loadConfig(env: Env = process.env, base: Json = {}): Config {
   const file = env.MCP_CONFIG_FILE ? readFileConfig(env.MCP_CONFIG_FILE) : {};
   const raw = merge(merge(merge({ identity: { obo: { trustProxyHeader: false } } }, base), file), fromEnv(env));
-  return parseConfig(raw);
+  return parseConfig(withStdioSpoolDefault(raw, env));
 }
