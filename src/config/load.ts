@@ -5,6 +5,7 @@ import { ErrorCodes, InputError } from "../errors.js";
 import { workspaceHostProblem } from "./workspace-host.js";
 import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
 import { defaultStdioSpoolDir } from "./state-dir.js";
+import { assertNoPlaceholders, withPublicUrlHost } from "./deployment-values.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -240,7 +241,8 @@ function withStdioSpoolDefault(raw: Json, env: Env): Json {
 
 /** Environment over an optional file (MCP_CONFIG_FILE) over `base` (e.g. the embedded local workspace's values). */
 export function loadConfig(env: Env = process.env, base: Json = {}): Config {
+  assertNoPlaceholders(env);
   const file = env.MCP_CONFIG_FILE ? readFileConfig(env.MCP_CONFIG_FILE) : {};
   const raw = merge(merge(merge({ identity: { obo: { trustProxyHeader: false } } }, base), file), fromEnv(env));
-  return parseConfig(withStdioSpoolDefault(raw, env));
+  return parseConfig(withPublicUrlHost(withStdioSpoolDefault(raw, env)));
 }
