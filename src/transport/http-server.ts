@@ -15,6 +15,7 @@ import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
 import { DoorRefusals } from "./door-refusals.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
+import { serviceIndex } from "./service-index.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
 
 export interface HttpServerDeps {
@@ -98,7 +99,14 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const server = createServer();
   // Longer than the idle timeouts of common load balancers and clients, so they close idle sockets first.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(config.server.port, config.server.host, resolve));
+  // A port in use rejects here (and reaches the CLI as one line) instead of throwing from an 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
   const base = (config.server.publicUrl ?? url).replace(/\/+$/, "");
@@ -202,6 +210,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       try {
         if (pathname === path) return await handleMcp(req, res);
         if (pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+        if (pathname === "/" && req.method === "GET") return sendJson(res, 200, serviceIndex(base, path));
         if (pathname === "/readyz") {
           const r = await deps.readiness();
           return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks });
