@@ -16,6 +16,7 @@ import { startRemoteStack } from "./remote-workspace.js";
 import { withStack } from "./stack.js";
 import { markdownTable, textTable, type Figure } from "./stats.js";
 import { measureStdio } from "./stdio.js";
+import { measureStartup } from "./startup.js";
 import { measureTokenWork } from "./tokens.js";
 
 const { values } = parseArgs({
@@ -35,6 +36,7 @@ const FULL = {
   identities: { callers: 10_000, cacheSize: 1000, settleMs: 11_000 },
   large: { rows: 100_000 },
   construction: { iterations: 5000 },
+  startup: { runs: 10, embeddedRuns: 2 },
 };
 const SMOKE: typeof FULL = {
   overhead: { calls: 50, warmup: 10 },
@@ -45,6 +47,7 @@ const SMOKE: typeof FULL = {
   identities: { callers: 200, cacheSize: 40, settleMs: 0 },
   large: { rows: 20_000 },
   construction: { iterations: 300 },
+  startup: { runs: 3, embeddedRuns: 1 },
 };
 const TMPFS = "/dev/shm";
 /** Both overhead arms act as this service principal (executive group: every row, real margins). */
@@ -108,6 +111,15 @@ async function main(): Promise<void> {
     const remote = await startRemoteStack();
     try {
       await step("stdio", () => measureStdio(remote, plan.stdio));
+    } finally {
+      await remote.stop();
+    }
+  }
+
+  if (wanted("startup")) {
+    const remote = await startRemoteStack();
+    try {
+      await step("startup", () => measureStartup(remote, plan.startup));
     } finally {
       await remote.stop();
     }
