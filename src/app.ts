@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { resolve as resolvePath } from "node:path";
 import type { Logger } from "pino";
-import { ConfigError, loadConfig, merge } from "./config/load.js";
+import { loadConfig, merge } from "./config/load.js";
 import { embeddedConfigBase } from "./config/embedded.js";
 import { startsEmbeddedWorkspace } from "./config/embedded-choice.js";
 import type { Config } from "./config/schema.js";
@@ -19,12 +19,15 @@ import { scopesFor } from "./policy/scopes.js";
 import { startHttpServer, type RunningHttpServer } from "./transport/http-server.js";
 import { startStdioServer } from "./transport/stdio.js";
 import { withWorkspaceUser } from "./identity/local-user.js";
+import { embeddedDemoUser } from "./identity/embedded-demo-user.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
 import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
-import { AuditTrail } from "./audit/audit-trail.js";
+import { AuditTrail, type StatementExecutor } from "./audit/audit-trail.js";
+import { auditDestination, describeAuditDestination } from "./audit/audit-destination.js";
+import { localAuditFileWriter } from "./audit/local-audit-file.js";
 import { RefusalAggregator } from "./audit/refusal-aggregator.js";
 import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
@@ -94,15 +97,14 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
       "the local workspace's ports were taken, so it listens elsewhere: tokens from an IdP at the usual address are refused here; free the ports or set MCP_LOCAL_WORKSPACE_PORT and MCP_LOCAL_IDP_PORT",
     );
-  if (localWorkspace && config.server.transport === "stdio" && !namesLocalIdentity(env)) {
-    // The embedded playground over stdio acts as a seeded demo user, so Unity Catalog has someone to govern.
-    const user = env.MCP_LOCAL_DEMO_USER ?? DEFAULT_DEMO_USER;
-    if (!localWorkspace.context.directory.userByName(user))
-      throw new ConfigError(`MCP_LOCAL_DEMO_USER: ${JSON.stringify(user)} is not a user of the local workspace seed.`);
-    config.identity.local.token = (
-      await localWorkspace.tokens.issue(user, ["all-apis"], DEMO_TOKEN_TTL_S)
-    ).access_token;
-    logger.info({ user }, "stdio acts as the local workspace's demo user (set MCP_LOCAL_DEMO_USER to change)");
+  const demo =
+    localWorkspace && config.server.transport === "stdio" ? await embeddedDemoUser(localWorkspace, env) : undefined;
+  if (demo) {
+    config.identity.local.token = demo.token;
+    logger.info(
+      { user: demo.user },
+      "stdio acts as the local workspace's demo user (set MCP_LOCAL_DEMO_USER to change)",
+    );
   }
   logger.info({ spoolDir: resolvePath(config.audit.spoolDir) }, "audit spool directory");
   if (config.identity.m2m.allowHttpCallers) {
@@ -122,16 +124,8 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
   });
 
-  // The audit writer acts as the server's own service principal; callers never write audit rows.
-  const auditIdentity = createM2MStrategy(config, ["sql"]);
-  const auditCaller = await auditIdentity.resolve({ transport: "stdio", headers: {} });
-  const auditApi = createWorkspaceApi(httpClient, auditCaller.credential, {
-    requestId: "audit-writer",
-    queryTags: { tool: "audit_writer" },
-  });
-  const audit = new AuditTrail(config, logger, async (statement, parameters) => {
-    await auditApi.executeStatement({ warehouseId: config.workspace.warehouseId, statement, parameters, rowLimit: 1 });
-  });
+  const writeAudit = await auditWriter(config, httpClient, logger);
+  const audit: AuditTrail = new AuditTrail(config, logger, writeAudit);
   await audit.start();
 
   const refusals = new RefusalAggregator((entry) => audit.record(entry), logger);
@@ -239,6 +233,28 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   };
 }
 
+/**
+ * The audit writer: the server's own service principal writing the audit table (callers never write audit rows), or,
+ * for a stdio user with no service principal, a local file in the same record format.
+ */
+async function auditWriter(
+  config: Config,
+  httpClient: WorkspaceHttpClient,
+  logger: Logger,
+): Promise<StatementExecutor> {
+  const destination = auditDestination(config);
+  logger.info({ audit: describeAuditDestination(destination) }, "audit records go to");
+  if (destination.kind === "local-file") return localAuditFileWriter(destination.path);
+  const auditCaller = await createM2MStrategy(config, ["sql"]).resolve({ transport: "stdio", headers: {} });
+  const auditApi = createWorkspaceApi(httpClient, auditCaller.credential, {
+    requestId: "audit-writer",
+    queryTags: { tool: "audit_writer" },
+  });
+  return async (statement, parameters) => {
+    await auditApi.executeStatement({ warehouseId: config.workspace.warehouseId, statement, parameters, rowLimit: 1 });
+  };
+}
+
 /** Ready when the workspace and every Federation IdP answer their discovery documents. */
 async function readiness(host: string, config: Config): Promise<{ ready: boolean; checks: Record<string, string> }> {
   const targets: Record<string, string> = { workspace: `${host}/oidc/.well-known/oauth-authorization-server` };
@@ -257,16 +273,6 @@ async function readiness(host: string, config: Config): Promise<{ ready: boolean
     }),
   );
   return { ready: Object.values(checks).every((c) => c === "ok"), checks };
-}
-
-const DEFAULT_DEMO_USER = "maria.manager@example.com";
-const DEMO_TOKEN_TTL_S = 12 * 3600;
-
-/** True when the environment chooses a stdio identity itself (Databricks unified auth). */
-function namesLocalIdentity(env: Record<string, string | undefined>): boolean {
-  return Boolean(
-    env.DATABRICKS_TOKEN || env.DATABRICKS_CONFIG_PROFILE || env.DATABRICKS_CLIENT_ID || env.DATABRICKS_AUTH_TYPE,
-  );
 }
 
 function embeddedPorts(env: Record<string, string | undefined>): { port: number; idpPort: number } {
