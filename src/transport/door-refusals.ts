@@ -7,6 +7,7 @@ import type { AuditSink } from "../mcp/tool-dispatcher.js";
 import { jsonRpcError } from "./json-answers.js";
 import type { ProtocolRefusal } from "./post-transport.js";
 import { refusalRowsOf } from "./refusal-rows.js";
+import { logDoorRefusal } from "./refusal-log.js";
 import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
 
 /** A POST refused before any of its messages reaches a protocol server: the request, its answer and its body. */
@@ -62,6 +63,7 @@ export class DoorRefusals {
   ): Promise<void> {
     const status = httpStatusFor(governed.code);
     const requestIds = await this.audit(at, governed.code, caller);
+    logDoorRefusal(this.options.logger, { req: at.req, status, code: governed.code, requestIds, caller });
     // The status is the code's own (src/errors.ts); only 401 and 403 carry the RFC 6750 challenge.
     const retry = governed.details.retryAfterS;
     const headers =
