@@ -6,6 +6,8 @@ import { embeddedConfigBase } from "./config/embedded.js";
 import { startsEmbeddedWorkspace } from "./config/embedded-choice.js";
 import type { Config } from "./config/schema.js";
 import { createLogger } from "./observability/logger.js";
+import { installTraceContext } from "./observability/trace-context.js";
+import { startTraceExport, type TraceExport } from "./observability/otlp-export.js";
 import { ServerMetrics } from "./observability/metrics.js";
 import {
   metricsEndpoint,
@@ -46,6 +48,8 @@ export interface App {
   metricsListener?: RunningMetricsListener;
   /** Refusals at the door without a verified identity, folded per source, code and minute (HTTP). */
   refusals?: RefusalAggregator;
+  /** Present when spans are exported over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  traces?: TraceExport;
   stop(): Promise<void>;
 }
 
@@ -87,6 +91,12 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     merge(merge(base, { server: options.transport ? { transport: options.transport } : {} }), options.overrides ?? {}),
   );
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
+  installTraceContext();
+  const { otlpTracesEndpoint, otlpHeaders, serviceName } = config.observability;
+  const traces = await startTraceExport(
+    { tracesEndpoint: otlpTracesEndpoint, headers: otlpHeaders, serviceName },
+    logger,
+  );
   if (localWorkspace)
     logger.info(
       { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
@@ -189,6 +199,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
         await stdio.close();
         await audit.stop();
         await httpClient.close();
+        await traces?.shutdown();
         await stopWorkspace();
       },
     };
@@ -224,10 +235,12 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     metrics,
     refusals,
     metricsListener,
+    traces,
     async stop() {
       await metricsListener?.close();
       await http.shutdown();
       await httpClient.close();
+      await traces?.shutdown();
       await stopWorkspace();
     },
   };

@@ -46,6 +46,9 @@ const ENV_OF_KEY: Record<string, string> = {
   "observability.metricsToken": "MCP_METRICS_TOKEN",
   "observability.metricsHost": "MCP_METRICS_HOST",
   "observability.metricsPort": "MCP_METRICS_PORT",
+  "observability.otlpTracesEndpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "observability.otlpHeaders": "OTEL_EXPORTER_OTLP_HEADERS",
+  "observability.serviceName": "OTEL_SERVICE_NAME",
   logLevel: "LOG_LEVEL",
   logFormat: "LOG_FORMAT",
 };

@@ -6,6 +6,7 @@ import { workspaceHostProblem } from "./workspace-host.js";
 import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
 import { defaultStdioSpoolDir } from "./state-dir.js";
 import { assertNoPlaceholders, withPublicUrlHost } from "./deployment-values.js";
+import { otlpTracesEndpoint, parseOtlpHeaders } from "../observability/otlp-export.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -163,6 +164,9 @@ function fromEnv(env: Env): Json {
       metricsToken: env.MCP_METRICS_TOKEN,
       metricsHost: env.MCP_METRICS_HOST,
       metricsPort: int(env, "MCP_METRICS_PORT"),
+      otlpTracesEndpoint: otlpTracesEndpoint(env),
+      otlpHeaders: parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: env.OTEL_SERVICE_NAME,
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

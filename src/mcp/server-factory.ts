@@ -11,6 +11,7 @@ import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
 import { CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./server-description.js";
+import { metaCarrier, withInboundTrace } from "../observability/trace-context.js";
 
 export { SERVER_INFO };
 
@@ -44,11 +45,14 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
     const running = inFlight?.register(callerKey, extra.requestId);
     const stop = linkedAbort([extra.signal, connectionSignal, running?.signal]);
     try {
-      return await dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
-        signal: stop.signal,
-        progressToken: request.params._meta?.progressToken,
-        sendNotification: extra.sendNotification,
-      });
+      // A trace the client names in `_meta` (traceparent) is continued; each call has a context scope of its own.
+      return await withInboundTrace(metaCarrier(request.params._meta), () =>
+        dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
+          signal: stop.signal,
+          progressToken: request.params._meta?.progressToken,
+          sendNotification: extra.sendNotification,
+        }),
+      );
     } finally {
       stop.dispose();
       running?.release();

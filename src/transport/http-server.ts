@@ -16,6 +16,7 @@ import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./ht
 import { DoorRefusals } from "./door-refusals.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
 import { serviceIndex } from "./service-index.js";
+import { withInboundTrace } from "../observability/trace-context.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
 
 export interface HttpServerDeps {
@@ -206,7 +207,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       inFlight -= 1;
       if (draining && inFlight === 0) drained?.();
     });
-    void (async () => {
+    // An inbound traceparent header makes this request's spans part of the caller's trace.
+    void withInboundTrace(req.headers, async () => {
       try {
         if (pathname === path) return await handleMcp(req, res);
         if (pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
@@ -228,7 +230,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         if (!res.headersSent) jsonRpcError(res, 500, -32603, "Internal error.");
         else res.end();
       }
-    })();
+    });
   });
 
   return {
