@@ -16,7 +16,7 @@ export default tseslint.config(
     rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },
   {
-    files: ["bin/**", "scripts/**/*.mjs", "bench/**/*.mjs"],
+    files: ["bin/**", "scripts/**/*.mjs", "bench/**/*.mjs", "test/**/*.mjs"],
     languageOptions: { globals: { console: "readonly", process: "readonly", URL: "readonly" } },
   },
 );

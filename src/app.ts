@@ -36,7 +36,6 @@ import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
 import type { EarlyStdioTransport } from "./transport/early-stdio.js";
-import { trustMcpResource } from "../emulator/mcp-resource.js";
 import { ResourceAudience } from "./identity/resource-audience.js";
 import { authorizationServersOf, resourceIdentifiers } from "./transport/protected-resource.js";
 
@@ -236,7 +235,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   });
   const resource = resourceIdentifiers(config.server, http.url);
   ownResource.bind([resource.endpoint, resource.root]);
-  if (localWorkspace) trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
+  // The emulator's modules load only when a local workspace runs (never with DATABRICKS_HOST set).
+  if (localWorkspace)
+    (await import("../emulator/mcp-resource.js")).trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
   logger.info({ url: `${http.url}${config.server.path}` }, "listening");
   return {
     config,
