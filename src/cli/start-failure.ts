@@ -39,6 +39,9 @@ export function describeStartFailure(err: unknown, env: Env): string {
   }
   if (e?.code === "EACCES" && typeof e.port === "number")
     return `no permission to listen on port ${e.port}; set MCP_HTTP_PORT (or --port) to a port above 1023.`;
+  const file = err as { code?: unknown; syscall?: unknown; path?: unknown } | null;
+  if (typeof file?.path === "string" && ["EACCES", "EPERM", "EROFS", "ENOSPC", "ENOTDIR"].includes(String(file.code)))
+    return `cannot ${String(file.syscall ?? "write")} ${file.path} (${String(file.code)}); if it is the audit spool, set MCP_AUDIT_SPOOL_DIR to a writable directory.`;
   if (err instanceof GovernedError) return `[${err.code}] ${err.message}`;
   if (err instanceof Error) return err.message.split("\n")[0]!;
   return String(err);

@@ -57,4 +57,23 @@ describe("start-up failures", () => {
       "[CONFIG_INVALID] DATABRICKS_HOST must be a URL such as https://my-workspace.cloud.databricks.com.",
     );
   });
+
+  it("a directory it cannot create names the path and MCP_AUDIT_SPOOL_DIR, on one line", async () => {
+    const { mkdirSync, mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    // A file where the spool's parent directory should be: mkdir fails as it would on a read-only path.
+    const blocker = join(mkdtempSync(join(tmpdir(), "governed-mcp-blocked-")), "state");
+    writeFileSync(blocker, "");
+    let error: unknown;
+    try {
+      mkdirSync(join(blocker, "spool"), { recursive: true });
+    } catch (err) {
+      error = err;
+    }
+    const line = describeStartFailure(error, {});
+    expect(line).toBe(
+      `cannot mkdir ${join(blocker, "spool")} (ENOTDIR); if it is the audit spool, set MCP_AUDIT_SPOOL_DIR to a writable directory.`,
+    );
+  });
 });
