@@ -38,6 +38,9 @@ async function serve(): Promise<void> {
   if (values.host) env.MCP_HTTP_HOST = values.host;
   // stdio clients wait for `initialize` when they start the server: answer it before the rest has loaded.
   const early = (transport ?? env.MCP_TRANSPORT ?? "stdio") === "stdio" ? await listenEarly() : undefined;
+  // A client that goes away while the server is still starting must not leave it running.
+  let stdinClosed = false;
+  if (early) process.stdin.once("end", () => (stdinClosed = true));
   const { startApp } = await import("../app.js");
   const app = await startApp({ env, transport, stdioTransport: early });
   if (early && app.config.server.transport !== "stdio") await early.close();
@@ -53,7 +56,10 @@ async function serve(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  if (app.config.server.transport === "stdio") process.stdin.on("end", () => stop("stdin closed"));
+  if (app.config.server.transport === "stdio") {
+    if (stdinClosed) stop("stdin closed");
+    else process.stdin.on("end", () => stop("stdin closed"));
+  }
 }
 
 async function listenEarly() {
