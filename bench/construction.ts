@@ -85,10 +85,11 @@ export async function measureConstruction(config: Config, options: { iterations:
     },
     {
       benchmark: "per-request work",
-      figure: "audit spool append until durable: one O_DSYNC write in the thread pool (median)",
+      figure: "audit spool append until durable: a write to the kernel, then fdatasync in the thread pool (median)",
       measured: us(fsync),
       target: "report",
-      detail: "on the call's path (the record is durable before the answer); the event loop keeps serving meanwhile",
+      detail:
+        "what a refusal before the workspace waits for; a call that reaches the workspace syncs its intent while the workspace works",
     },
   ];
 }

@@ -149,6 +149,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const refusals = new RefusalAggregator((entry) => audit.record(entry), logger);
   const sink: AuditSink = {
     record: (entry) => audit.record(entry),
+    begin: (intent) => audit.begin(intent),
     admit: (call) => audit.admit(call),
     refuseUnverified: (refusal) => refusals.refuse(refusal),
   };

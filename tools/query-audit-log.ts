@@ -8,7 +8,10 @@ import type { ToolDefinition } from "./types.js";
 const input = {
   user: freeText(320, "Only calls by this human (email or IdP subject).").optional(),
   tool: freeText(64, "Only calls of this tool (its name, e.g. query_sales_data).").optional(),
-  outcome: z.enum(["allowed", "denied", "failed", "cancelled"]).optional().describe("Only calls with this outcome."),
+  outcome: z
+    .enum(["allowed", "denied", "failed", "cancelled", "unknown"])
+    .optional()
+    .describe("Only calls with this outcome (unknown: the server died while the call was under way)."),
   from_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or after this time (ISO 8601)."),
   to_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or before this time (ISO 8601)."),
   limit: z.number().int().min(1).max(1000).default(100).describe("Maximum rows (≤ 1000), newest first."),

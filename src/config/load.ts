@@ -153,6 +153,7 @@ function fromEnv(env: Env): Json {
     policy: { rbac: json(env, "MCP_RBAC") },
     audit: {
       spoolDir: env.MCP_AUDIT_SPOOL_DIR,
+      commitDelayMs: int(env, "MCP_AUDIT_COMMIT_DELAY_MS"),
       maxRecordBytes: int(env, "MCP_AUDIT_MAX_RECORD_BYTES"),
       maxBatchBytes: int(env, "MCP_AUDIT_MAX_BATCH_BYTES"),
       maxSpoolRecords: int(env, "MCP_AUDIT_SPOOL_MAX_RECORDS"),

@@ -192,6 +192,13 @@ export const ConfigSchema = z.object({
       spoolDir: z.string().default(".spool"),
       batchSize: z.number().int().positive().max(1000).default(100),
       flushIntervalMs: z.number().int().positive().default(500),
+      commitDelayMs: z
+        .number()
+        .int()
+        .min(0, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at least 0" })
+        .max(1000, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at most 1000" })
+        .default(10)
+        .describe("At the latest this long after a call's outcome is spooled, it is on disk (group commit)."),
       maxArgumentChars: z.number().int().positive().default(512),
       maxRecordBytes: z
         .number()

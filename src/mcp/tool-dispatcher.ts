@@ -17,7 +17,8 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
 import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
 
-export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
+/** `unknown`: the call reached the workspace and the process died before its outcome was spooled. */
+export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled" | "unknown";
 
 /** One row of the audit trail, before the trail stamps it with an id and time. */
 export interface AuditEntry {
@@ -36,9 +37,14 @@ export interface AuditEntry {
   statementIds: string[];
 }
 
-/** Durable: resolves once the entry is on disk, before the call's result is sent. */
+/** Who asks for what, spooled before a call reaches the workspace. */
+export type AuditIntent = Omit<AuditEntry, "outcome" | "errorCode" | "rowsReturned" | "latencyMs" | "statementIds">;
+
+/** Durable: resolves once no crash can lose the entry (docs/operations.md), before the call's result is sent. */
 export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
+  /** Spools the intent of a call about to reach the workspace; its `record` then completes it. */
+  begin?(intent: AuditIntent): void;
   /** False when a new call may not start because its record could not be kept (the spool is full). */
   admit?(call: { requestId: string; tool: string }): boolean;
   /** Records a refusal at the door without a verified identity (folded per source); resolves to its request id. */
@@ -118,6 +124,16 @@ export async function dispatchToolCall(
   let rowsReturned: number | undefined;
   let result: CallToolResult;
   let failure: GovernedError | undefined;
+  const intent: AuditIntent = {
+    requestId,
+    mode: identity.mode,
+    credentialSource: identity.source,
+    human: identity.human,
+    workspacePrincipal: identity.expectedPrincipal,
+    role: identity.role,
+    tool: String(name).slice(0, 128),
+    arguments: withVerifiedIssuer(args, identity),
+  };
 
   try {
     const entry = deps.catalog.get(name as ToolName);
@@ -178,6 +194,7 @@ export async function dispatchToolCall(
       },
     };
     try {
+      deps.audit.begin?.(intent);
       const out = await entry.definition.handler(parsed.data as never, ctx);
       rowsReturned = out.rowsReturned;
       result = {
@@ -206,14 +223,7 @@ export async function dispatchToolCall(
   }
 
   const entry: AuditEntry = {
-    requestId,
-    mode: identity.mode,
-    credentialSource: identity.source,
-    human: identity.human,
-    workspacePrincipal: identity.expectedPrincipal,
-    role: identity.role,
-    tool: String(name).slice(0, 128),
-    arguments: withVerifiedIssuer(args, identity),
+    ...intent,
     outcome: failure ? auditOutcomeFor(failure) : "allowed",
     errorCode: failure?.code,
     rowsReturned,
@@ -222,7 +232,7 @@ export async function dispatchToolCall(
   };
   // The request id lets an agent or an operator find this call's audit row and the statements it caused.
   result._meta = { ...result._meta, request_id: requestId };
-  // The result is sent only after its audit record is durable.
+  // The result is sent only once its audit record survives a crash of the process, and its intent a loss of power.
   await deps.audit.record(entry);
   endToolSpan(span, entry);
   deps.onCallFinished?.(entry);
