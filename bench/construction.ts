@@ -13,6 +13,7 @@ import type { DispatcherDeps } from "../src/mcp/tool-dispatcher.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
 import type { Config } from "../src/config/schema.js";
 import { ALL_TOOLS } from "../tools/index.js";
+import { ToolPolicy } from "../src/policy/tool-policy.js";
 import { median, type Figure } from "./stats.js";
 
 const us = (v: number) => `${(v * 1000).toFixed(1)} µs`;
@@ -31,7 +32,7 @@ function timeEach(n: number, fn: () => unknown): number {
 export async function measureConstruction(config: Config, options: { iterations: number }): Promise<Figure[]> {
   const deps: DispatcherDeps = {
     config,
-    catalog: buildToolCatalog(ALL_TOOLS),
+    policy: new ToolPolicy(buildToolCatalog(ALL_TOOLS), config),
     audit: { record: async () => undefined },
     logger: pino({ level: "silent" }),
     workspaceFor: () => {

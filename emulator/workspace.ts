@@ -23,6 +23,8 @@ import { registerGenieRoutes } from "./genie/routes.js";
 import { registerGenieSpaceRoutes } from "./genie/spaces.js";
 import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
 import { registerServingRoutes } from "./serving/routes.js";
+import { registerUnityCatalogFunctionRoutes } from "./unity-catalog/routes.js";
+import { registerUnityCatalogConnectionRoutes } from "./unity-catalog/connections.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
 import type { ClientMetadataDocumentOptions } from "./idp/client-metadata-documents.js";
 import { systemClock, type Clock } from "../src/clock.js";
@@ -155,6 +157,8 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   registerGenieRoutes(router, context);
   registerVectorSearchRoutes(router, context);
   registerServingRoutes(router, context);
+  registerUnityCatalogFunctionRoutes(router, context);
+  registerUnityCatalogConnectionRoutes(router, context);
   if (options.adminRoutes) registerAdminRoutes(router, context, idp, tokens);
 
   server.on("request", (req, res) => {

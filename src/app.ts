@@ -25,13 +25,16 @@ import { embeddedDemoUser } from "./identity/embedded-demo-user.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
+import { createBroker } from "./identity/broker/broker.js";
 import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail, type StatementExecutor } from "./audit/audit-trail.js";
 import { auditDestination, describeAuditDestination } from "./audit/audit-destination.js";
 import { localAuditFileWriter } from "./audit/local-audit-file.js";
 import { RefusalAggregator } from "./audit/refusal-aggregator.js";
-import { ALL_TOOLS } from "../tools/index.js";
+import { discoverCatalog, loadToolCatalog, readConfiguredCatalog } from "../tools/catalog/load.js";
+import { startupDiscovery } from "./databricks/catalog-discovery.js";
+import { ToolPolicy } from "./policy/tool-policy.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
@@ -126,17 +129,25 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   }
 
   const host = config.workspace.host!;
-  const catalog = buildToolCatalog(ALL_TOOLS);
-  const scopes = scopesFor(ALL_TOOLS);
+  const discovery = startupDiscovery(config);
+  const discovered = await discoverCatalog(readConfiguredCatalog(config), discovery).finally(() => discovery.close());
+  const { tools, skipped } = loadToolCatalog(config, discovered.raw);
+  for (const tool of [...discovered.skipped, ...skipped])
+    logger.info({ tool: tool.name }, `${tool.name} is not offered: ${tool.reason}`);
+  const catalog = buildToolCatalog(tools);
+  const policy = new ToolPolicy(catalog, config);
+  const scopes = scopesFor(tools);
+  const broker = createBroker(config, { logger });
   const ownResource = new ResourceAudience();
   const resolver = createCredentialResolver(config, {
-    tools: ALL_TOOLS,
+    tools,
     logger,
     now: options.identityNow,
+    brokered: broker?.strategy,
     ownAudiences: () => ownResource.identifiers,
   });
   const metrics = config.observability.metrics
-    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
+    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit, toolNames: policy.rules.all })
     : undefined;
   const httpClient = new WorkspaceHttpClient(host, {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
@@ -161,7 +172,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     : ConversationHandles.ephemeral();
   const dispatcher: DispatcherDeps = {
     config,
-    catalog,
+    policy,
     audit: sink,
     logger,
     workspaceViews: new WorkspaceViewCache(
@@ -229,6 +240,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
     metrics: metricsAt && !metricsAt.ownListener ? metricsAt.serve : undefined,
+    routes: broker?.handle,
     onShutdown: async () => {
       await refusals.stop();
       await audit.stop();
@@ -252,6 +264,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     async stop() {
       await metricsListener?.close();
       await http.shutdown();
+      await broker?.close();
       await httpClient.close();
       await traces?.shutdown();
       await stopWorkspace();

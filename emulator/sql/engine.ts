@@ -5,6 +5,7 @@ import type { Counters } from "../faults.js";
 import type { Principal } from "../principal.js";
 import { connection, type ClusterAddress } from "../postgres/address.js";
 import { builtinFunctionsDdl } from "./builtins.js";
+import { ucFunctionsDdl } from "../unity-catalog/functions.js";
 import { callerFunctionsDdl } from "./caller-functions.js";
 import { parseCatalogCommand, runCatalogCommand } from "./catalog-commands.js";
 import { columnInfo, type SqlColumn } from "./databricks-types.js";
@@ -161,6 +162,7 @@ function setupSteps(seed: Seed, db: WorkspaceDatabase, createdAt: Date): ((clien
       `GRANT SELECT ON ${q(audit.schema)}.${q(audit.table)} TO ${grantees(auditUsers)}`,
       `GRANT INSERT ON ${q(audit.schema)}.${q(audit.table)} TO ${grantees(seed.tables.audit.writers)}`,
     ]),
+    ddl(ucFunctionsDdl(seed, (name) => db.role(name))),
     ddl(
       informationSchemaDdl({
         catalog: CATALOG,

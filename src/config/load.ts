@@ -7,6 +7,9 @@ import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
 import { defaultStdioSpoolDir } from "./state-dir.js";
 import { assertNoPlaceholders, withPublicUrlHost } from "./deployment-values.js";
 import { otlpTracesEndpoint, parseOtlpHeaders } from "../observability/otlp-export.js";
+import { userFederationProblem } from "./user-federation.js";
+import { idpOboProblem } from "./idp-obo-schema.js";
+import { brokerProblem } from "./broker-schema.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -130,11 +133,27 @@ function fromEnv(env: Env): Json {
                 jwksUri: env.MCP_FEDERATION_JWKS_URI,
                 roleClaim: env.MCP_FEDERATION_ROLE_CLAIM,
                 subjectTokenSource: env.MCP_FEDERATION_SUBJECT_TOKEN_SOURCE,
+                exchangeFor: env.MCP_FEDERATION_EXCHANGE_FOR,
+                userClaim: env.MCP_FEDERATION_USER_CLAIM,
               }),
             ]
           : undefined,
         roleToServicePrincipal: json(env, "MCP_ROLE_TO_SERVICE_PRINCIPAL"),
         maxTokenLifetimeS: int(env, "MCP_MAX_TOKEN_LIFETIME_S"),
+      },
+      idpObo: {
+        issuer: env.MCP_IDP_OBO_ISSUER,
+        audience: env.MCP_IDP_OBO_AUDIENCE,
+        jwksUri: env.MCP_IDP_OBO_JWKS_URI,
+        tokenEndpoint: env.MCP_IDP_OBO_TOKEN_ENDPOINT,
+        clientId: env.MCP_IDP_OBO_CLIENT_ID,
+        clientSecret: env.MCP_IDP_OBO_CLIENT_SECRET,
+      },
+      broker: {
+        clientId: env.MCP_BROKER_CLIENT_ID,
+        clientSecret: env.MCP_BROKER_CLIENT_SECRET,
+        tokenKey: env.MCP_BROKER_TOKEN_KEY,
+        store: env.MCP_BROKER_STORE,
       },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,
@@ -151,6 +170,7 @@ function fromEnv(env: Env): Json {
       workspaceViewTtlS: int(env, "MCP_WORKSPACE_VIEW_TTL_S"),
     },
     policy: { rbac: json(env, "MCP_RBAC") },
+    catalog: { file: env.MCP_TOOLS_FILE },
     audit: {
       spoolDir: env.MCP_AUDIT_SPOOL_DIR,
       commitDelayMs: int(env, "MCP_AUDIT_COMMIT_DELAY_MS"),
@@ -192,6 +212,18 @@ function readFileConfig(path: string): Json {
   return parsed as Json;
 }
 
+function checkUserPatterns(config: Config): void {
+  const { idpObo, federation } = config.identity;
+  const problem =
+    userFederationProblem(config) ??
+    idpOboProblem(
+      idpObo,
+      federation.issuers.map((issuer) => issuer.issuer),
+    ) ??
+    brokerProblem(config.identity.broker, config.server.publicUrl);
+  if (problem) throw new ConfigError(problem);
+}
+
 /** Validates a configuration object; the first problem is reported with its key path and what to do. */
 export function parseConfig(raw: unknown): Config {
   const result = ConfigSchema.safeParse(raw);
@@ -213,8 +245,9 @@ export function parseConfig(raw: unknown): Config {
         );
       }
     }
+    checkUserPatterns(config);
     if (
-      config.identity.federation.issuers.length > 0 &&
+      config.identity.federation.issuers.some((issuer) => issuer.exchangeFor !== "user") &&
       Object.keys(config.identity.federation.roleToServicePrincipal).length === 0
     ) {
       throw new ConfigError(
@@ -232,7 +265,7 @@ export function parseConfig(raw: unknown): Config {
   throw new ConfigError(
     variable
       ? `${variable}: ${issue.message} (configuration key ${key}). Set ${variable}${example}, or ${key} in MCP_CONFIG_FILE.`
-      : `Invalid configuration at ${key}: ${issue.message}. Set it in MCP_CONFIG_FILE.`,
+      : `Invalid configuration at ${key}: ${issue.message}. Set it in the environment or MCP_CONFIG_FILE.`,
   );
 }
 

@@ -1,27 +1,12 @@
 import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
+import { IdpOboSchema } from "./idp-obo-schema.js";
+import { BrokerSchema } from "./broker-schema.js";
 
-export const TOOL_NAMES = [
-  "check_identity",
-  "query_sales_data",
-  "genie_query",
-  "query_knowledge_base",
-  "query_audit_log",
-  "ask_supervisor",
-] as const;
-export const ToolName = z.enum(TOOL_NAMES);
+/** A tool's name as catalogs spell it; which names exist is the catalog's business (tools/catalog). */
+export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a tool name is lower_snake_case");
 export type ToolName = z.infer<typeof ToolName>;
-
-/** The default role → tools matrix (DESIGN.md). */
-export const DEFAULT_RBAC: Record<string, ToolName[]> = {
-  west_sales: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base"],
-  east_sales: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base"],
-  managers: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base"],
-  executive: [...TOOL_NAMES],
-  finance: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base", "query_audit_log"],
-  admin: [...TOOL_NAMES],
-};
 
 const FederationIssuer = z.object({
   issuer: z.string().url().describe("Exact `iss` of the external IdP; a trailing slash matters."),
@@ -45,6 +30,16 @@ const FederationIssuer = z.object({
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/))
     .default(["openid"])
     .describe("Scopes an MCP client asks this IdP for at sign-in (named in the 401 challenge)."),
+  exchangeFor: z
+    .enum(["role", "user", "user-if-known"])
+    .default("role")
+    .describe(
+      "Whose workspace token a caller's JWT is exchanged for: the role's service principal, the user named by `userClaim` (account federation policy), or the user when the workspace knows them and the role otherwise.",
+    ),
+  userClaim: z
+    .string()
+    .default("email")
+    .describe("Claim naming the workspace user (the account federation policy's subject claim), for exchangeFor user."),
 });
 
 export const ConfigSchema = z.object({
@@ -53,7 +48,7 @@ export const ConfigSchema = z.object({
     warehouseId: z.string().min(1).describe("SQL warehouse for query_sales_data and query_audit_log."),
     salesTable: z.string().default("main.sales.deals"),
     auditTable: z.string().default("main.governance.mcp_audit"),
-    genieSpaceId: z.string().min(1),
+    genieSpaceId: z.string().min(1).optional().describe("Genie space of genie_query; unset: that tool is not offered."),
     vectorIndex: z.string().default("main.knowledge.docs_index"),
     supervisorEndpoint: z.string().default("sales-supervisor-agent"),
   }),
@@ -136,6 +131,8 @@ export const ConfigSchema = z.object({
             .prefault({}),
         })
         .prefault({}),
+      idpObo: IdpOboSchema.optional().describe("IdP on-behalf-of (Entra ID in front of Azure Databricks); unset: off."),
+      broker: BrokerSchema.optional().describe("The server brokers users' workspace sign-in; unset: off."),
       m2m: z
         .object({
           clientId: z.string().optional(),
@@ -144,7 +141,7 @@ export const ConfigSchema = z.object({
             .boolean()
             .default(false)
             .describe("Let unauthenticated HTTP callers act as the server's SP. Dangerous."),
-          tools: z.array(ToolName).default([...TOOL_NAMES]),
+          tools: z.array(ToolName).optional().describe("Tools the server's own identity may use; unset: all."),
         })
         .prefault({}),
       local: z
@@ -184,7 +181,10 @@ export const ConfigSchema = z.object({
     .prefault({}),
   policy: z
     .object({
-      rbac: z.record(z.string(), z.array(ToolName)).default(DEFAULT_RBAC),
+      rbac: z
+        .record(z.string(), z.array(ToolName))
+        .optional()
+        .describe("Role → tools (MCP_RBAC); unset: the roles each catalog entry names."),
     })
     .prefault({}),
   audit: z
@@ -236,13 +236,16 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   timeouts: z
+    .record(ToolName, z.number().int().positive())
+    .default({})
+    .describe("Per-tool call deadline in ms, over the catalog entry's timeoutMs."),
+  catalog: z
     .object({
-      check_identity: z.number().int().positive().default(15_000),
-      query_sales_data: z.number().int().positive().default(60_000),
-      genie_query: z.number().int().positive().default(120_000),
-      query_knowledge_base: z.number().int().positive().default(20_000),
-      query_audit_log: z.number().int().positive().default(60_000),
-      ask_supervisor: z.number().int().positive().default(120_000),
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("MCP_TOOLS_FILE: a YAML or JSON tool catalog; unset: the demo's tools."),
     })
     .prefault({}),
   observability: z

@@ -6,7 +6,6 @@ import {
   ListToolsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ResolvedCaller } from "../identity/types.js";
-import { allowedTools } from "../policy/tool-access.js";
 import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
@@ -37,10 +36,7 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
     instructions: INSTRUCTIONS,
     jsonSchemaValidator: SCHEMA_VALIDATOR,
   });
-  server.setRequestHandler(ListToolsRequestSchema, () => {
-    const allowed = allowedTools(caller.identity, deps.config);
-    return { tools: allowed.flatMap((name) => deps.catalog.get(name)?.listing ?? []) };
-  });
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: deps.policy.listing(caller.identity) }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const running = inFlight?.register(callerKey, extra.requestId);
     const stop = linkedAbort([extra.signal, connectionSignal, running?.signal]);

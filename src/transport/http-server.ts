@@ -4,9 +4,6 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
-import type { ToolName } from "../config/schema.js";
-import { missingScopes } from "../policy/scopes.js";
-import { allowedTools } from "../policy/tool-access.js";
 import type { InboundRequest, ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
 import { InFlightCalls } from "../mcp/in-flight-calls.js";
@@ -35,6 +32,8 @@ export interface HttpServerDeps {
   metrics?(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Called once the server stopped accepting and in-flight calls drained (flush the audit spool here). */
   onShutdown?(): Promise<void>;
+  /** Further paths served on this port (the sign-in broker's authorization server); false when not one of its own. */
+  routes?(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
 }
 
 export interface RunningHttpServer {
@@ -219,6 +218,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         if (pathname === `/.well-known/oauth-protected-resource${path}`)
           return sendJson(res, 200, endpointMetadata, { "cache-control": "max-age=300" });
         if (pathname === "/metrics" && deps.metrics) return await deps.metrics(req, res);
+        if (deps.routes && (await deps.routes(req, res, new URL(req.url ?? "/", url)))) return;
         sendJson(res, 404, { error: "not_found" });
       } catch (err) {
         logger.error({ err }, "http request failed");
@@ -251,10 +251,8 @@ function scopesLackedFor(body: unknown, caller: ResolvedCaller, dispatcher: Disp
   if (!body || typeof body !== "object" || Array.isArray(body)) return [];
   const b = body as { method?: unknown; params?: { name?: unknown } };
   if (b.method !== "tools/call" || typeof b.params?.name !== "string") return [];
-  const entry = dispatcher.catalog.get(b.params.name as ToolName);
   // Unknown or forbidden tools are refused by the dispatcher, with its own error and audit record.
-  if (!entry || !allowedTools(caller.identity, dispatcher.config).includes(entry.definition.name)) return [];
-  return missingScopes(caller.identity.scopes, entry.definition.scopes);
+  return dispatcher.policy.lackingScopes(caller.identity, b.params.name);
 }
 
 function toolNameOf(body: unknown): string | undefined {
