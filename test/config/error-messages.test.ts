@@ -26,8 +26,8 @@ describe("configuration errors name the environment variable a person sets", () 
     );
   });
 
-  it("an RBAC entry naming no tool names MCP_RBAC and shows an MCP_RBAC example", () => {
-    const text = message(() => loadConfig({ ...minimal, MCP_RBAC: '{"west_sales":["no_such_tool"]}' }));
+  it("an RBAC entry that is not a list of tools names MCP_RBAC and shows an MCP_RBAC example", () => {
+    const text = message(() => loadConfig({ ...minimal, MCP_RBAC: '{"west_sales":"check_identity"}' }));
     expect(text).toMatch(/^MCP_RBAC: /);
     expect(text).toContain('{"west_sales":["check_identity"');
     expect(text).not.toContain("MCP_ROLE_TO_SERVICE_PRINCIPAL");
