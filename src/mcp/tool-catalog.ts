@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import type { ToolName } from "../config/schema.js";
 import type { ToolDefinition } from "../../tools/types.js";
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
@@ -176,7 +176,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       void mcp.close();
     });
     await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
-    transport.deliver(messages, req.headers);
+    transport.deliver(messages);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
