@@ -102,7 +102,23 @@ export async function connectAudited(
   audit: AuditSink,
   caller: ResolvedCaller,
 ): Promise<void> {
+  auditMalformedCalls(server, audit, caller);
   await server.connect(transport);
+}
+
+/**
+ * Makes every transport this server is connected to, by whichever entry (the SDK's own for 2026-07-28 exchanges),
+ * refuse and audit a malformed `tools/call` as {@link connectAudited} describes.
+ */
+export function auditMalformedCalls(server: Server, audit: AuditSink, caller: ResolvedCaller): void {
+  const connect = server.connect.bind(server);
+  server.connect = async (transport: Transport & InvalidMessageSource) => {
+    await connect(transport);
+    gateTransport(transport, audit, caller);
+  };
+}
+
+function gateTransport(transport: Transport & InvalidMessageSource, audit: AuditSink, caller: ResolvedCaller): void {
   const deliver = transport.onmessage;
   if (!deliver) return;
   const { identity } = caller;
