@@ -96,7 +96,10 @@ export class DoorRefusals {
     const requestIds = await this.audit(at, ErrorCodes.INVALID_ARGUMENT, caller);
     const body = isPlainObject(answer) ? answer : { jsonrpc: "2.0", id: null, error: { code: -32600, message: "" } };
     const error = isPlainObject(body.error) ? body.error : {};
-    const data = { ...(isPlainObject(error.data) ? error.data : {}), ...errorData(ErrorCodes.INVALID_ARGUMENT, requestIds) };
+    const data = {
+      ...(isPlainObject(error.data) ? error.data : {}),
+      ...errorData(ErrorCodes.INVALID_ARGUMENT, requestIds),
+    };
     sendJson(at.res, status, { ...body, error: { ...error, data } });
   }
 
