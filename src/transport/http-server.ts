@@ -142,7 +142,9 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     // Identity before era: a caller without a valid credential always gets the 401 challenge that starts its sign-in,
     // and learns nothing else of the server; a refusal's rows then name who was refused.
     const era = classifyPost(req, body);
-    if (era.kind === "reject") return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era), caller);
+    // A body that is no JSON-RPC message at all is refused below as it always was (-32700), whatever its era.
+    if (era.kind === "reject" && era.rung !== "jsonrpc-shape")
+      return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era), caller);
     if (era.kind === "modern") return serveModern(at, caller);
     if (!isProtocolVersionSupported(req))
       return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
