@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { portableSchema } from "../../src/mcp/portable-schema.js";
+import { buildToolCatalog } from "../../src/mcp/tool-catalog.js";
+import { ALL_TOOLS } from "../../tools/index.js";
+
+/** Paths of every schema node whose `type` is an array (the form single-type dialects cannot map). */
+function typeArrays(node: unknown, path = "$"): string[] {
+  if (Array.isArray(node)) return node.flatMap((item, i) => typeArrays(item, `${path}[${i}]`));
+  if (!node || typeof node !== "object") return [];
+  const here = Array.isArray((node as { type?: unknown }).type) ? [path] : [];
+  return [...here, ...Object.entries(node).flatMap(([key, child]) => typeArrays(child, `${path}.${key}`))];
+}
+
+describe("tool schemas are portable to single-type dialects (Gemini function declarations, ADK)", () => {
+  it.each(ALL_TOOLS.map((t) => t.name))("%s: no `type` array in its input or output schema", (name) => {
+    const { listing } = buildToolCatalog(ALL_TOOLS).get(name)!;
+    expect(typeArrays(listing.inputSchema)).toEqual([]);
+    expect(typeArrays(listing.outputSchema)).toEqual([]);
+  });
+
+  it("writes a nullable type as anyOf branches of one type each, keeping the node's other keywords", () => {
+    expect(portableSchema({ description: "d", type: ["string", "null"], maxLength: 3 })).toEqual({
+      description: "d",
+      maxLength: 3,
+      anyOf: [{ type: "string" }, { type: "null" }],
+    });
+  });
+
+  it("rewrites nested schemas (properties, items, unions) but never a property that is merely named type", () => {
+    const schema = {
+      type: "object",
+      properties: {
+        type: { type: "string" },
+        rows: { type: "array", items: { type: ["number", "null"] } },
+      },
+    };
+    expect(portableSchema(schema)).toEqual({
+      type: "object",
+      properties: {
+        type: { type: "string" },
+        rows: { type: "array", items: { anyOf: [{ type: "number" }, { type: "null" }] } },
+      },
+    });
+  });
+
+  it("keeps an anyOf already on the node as a conjunct, so neither constraint is lost", () => {
+    const out = portableSchema({ type: ["string", "null"], anyOf: [{ minLength: 1 }, { type: "null" }] });
+    expect(out).toEqual({
+      anyOf: [{ minLength: 1 }, { type: "null" }],
+      allOf: [{ anyOf: [{ type: "string" }, { type: "null" }] }],
+    });
+  });
+});
