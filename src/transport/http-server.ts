@@ -144,7 +144,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     const era = classifyPost(req, body);
     // A body that is no JSON-RPC message at all is refused below as it always was (-32700), whatever its era.
     if (era.kind === "reject" && era.rung !== "jsonrpc-shape")
-      return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era), caller);
+      return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era, body), caller);
     if (era.kind === "modern") return serveModern(at, caller);
     if (!isProtocolVersionSupported(req))
       return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
@@ -265,9 +265,15 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
 }
 
 /** The JSON-RPC answer to a POST the 2026-07-28 validation ladder refuses before any protocol server sees it. */
-function ladderAnswer(rejection: InboundLadderRejection): Record<string, unknown> {
+function ladderAnswer(rejection: InboundLadderRejection, body: unknown): Record<string, unknown> {
   const { code, message, data } = rejection;
-  return { jsonrpc: "2.0", id: null, error: { code, message, ...(data !== undefined ? { data } : {}) } };
+  // 2026-07-28: an error answer carries the id of the request it refuses, when one can be read.
+  const id = (body as { id?: unknown } | null)?.id;
+  return {
+    jsonrpc: "2.0",
+    id: typeof id === "string" || typeof id === "number" ? id : null,
+    error: { code, message, ...(data !== undefined ? { data } : {}) },
+  };
 }
 
 /** Scopes a single `tools/call` needs that the caller's credential lacks; empty when none or not a tool it may call. */

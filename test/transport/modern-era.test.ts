@@ -75,8 +75,13 @@ describe("2026-07-28 over streamable HTTP", () => {
   ])("refuses %s before any tool runs, and audits the refusal as denied", async (_case, headers) => {
     const res = await modern("tools/call", { name: "check_identity", arguments: {} }, { ...west, ...headers });
     expect(res.status).toBe(400);
-    const { error } = (await res.json()) as { error: { code: number; data: { request_id: string } } };
+    const { error, id: answered } = (await res.json()) as {
+      error: { code: number; data: { request_id: string } };
+      id: unknown;
+    };
     expect(error.code).toBe(-32020);
+    // The refusal answers the request it refuses, by its id.
+    expect(answered).toBe(1);
     const id = error.data.request_id;
     const rows = await waitForAudit(stack.workspace, (all) => all.some((r) => r.request_id === id));
     expect(rows.filter((r) => r.request_id === id)).toEqual([
