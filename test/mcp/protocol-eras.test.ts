@@ -65,6 +65,19 @@ describe.each<Era>(["modern", "legacy"])("a %s-era client over streamable HTTP w
     await client.close();
   });
 
+  it("receives Genie's progress notifications before the answer, on the call's own stream", async () => {
+    const client = await connectHttpEra(era, stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
+    const progress: string[] = [];
+    const result = await client.callTool(
+      { name: "genie_query", arguments: { question: "What is the total amount by region?" } },
+      { onprogress: (p) => progress.push(p.message ?? "") },
+    );
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.some((m) => m.startsWith("Genie"))).toBe(true);
+    await client.close();
+  });
+
   it("gets an input-validation failure as a tool result with isError, so a model can correct itself", async () => {
     const client = await connectHttpEra(era, stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
     const result = await client.callTool({ name: "query_sales_data", arguments: { limit: "many" } });

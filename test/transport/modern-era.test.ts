@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../support/server.js";
-import { federationBearer } from "../support/mcp-clients.js";
+import { federationBearer, oboBearer } from "../support/mcp-clients.js";
 import { waitForAudit } from "../support/audit-table.js";
 
 let stack: TestStack;
@@ -88,6 +88,24 @@ describe("2026-07-28 over streamable HTTP", () => {
       expect.objectContaining({ tool: "check_identity", outcome: "denied", role: "west_sales" }),
     ]);
     expect(rows.some((r) => r.tool === "check_identity" && r.outcome === "allowed" && r.request_id === id)).toBe(false);
+  });
+
+  it("answers a token lacking the tool's scope with 403 insufficient_scope naming the scope, audited", async () => {
+    const headers = await oboBearer(stack.workspace, "olivia.obo@example.com", ["dashboards.genie"]);
+    const res = await modern("tools/call", { name: "check_identity", arguments: {} }, headers);
+    expect(res.status).toBe(403);
+    const challenge = res.headers.get("www-authenticate") ?? "";
+    expect(challenge).toContain('error="insufficient_scope"');
+    expect(challenge).toContain('scope="sql"');
+    const { error } = (await res.json()) as { error: { data: { request_id: string } } };
+    const id = error.data.request_id;
+    const rows = await waitForAudit(stack.workspace, (all) => all.some((r) => r.request_id === id));
+    expect(rows.find((r) => r.request_id === id)).toMatchObject({ outcome: "denied", error_code: "SCOPE_MISSING" });
+  });
+
+  it("refuses a body over the size limit with 413 before reading further", async () => {
+    const res = await modern("tools/call", { name: "check_identity", arguments: { pad: "x".repeat(2_000_000) } }, west);
+    expect(res.status).toBe(413);
   });
 
   it("refuses a malformed tools/call with -32602 saying what to change, and audits it", async () => {
