@@ -1,10 +1,16 @@
 /**
- * `npm run emulator -- --port 8765 [--idp-port 8766] [--seed file] [--admin]`: the local workspace alone, on loopback.
+ * `npm run emulator -- --port 8765 [--idp-port 8766] [--seed file] [--admin] [--mcp-resource URL]...`: the local
+ * workspace alone, on loopback. Each --mcp-resource (default http://127.0.0.1:3000/mcp, the server's own default) is an
+ * MCP server URL the IdP issues tokens for (RFC 8707) and the federation policies accept as an audience.
  * Prints one JSON line (base URL, IdP issuer, demo identities) and exits cleanly on SIGINT/SIGTERM.
  */
 import { parseArgs } from "node:util";
 import { startLocalWorkspace, loadSeed, type LocalWorkspace } from "./workspace.js";
 import { describeIdentities } from "./identities.js";
+import { trustMcpResource } from "./mcp-resource.js";
+
+/** The server's own default endpoint (MCP_PORT 3000, path /mcp), so `npm start` beside the emulator works as is. */
+const DEFAULT_MCP_RESOURCES: string[] = ["http://127.0.0.1:3000/mcp"];
 
 const OPTIONS = {
   port: { type: "string", default: "8765" },
@@ -12,6 +18,7 @@ const OPTIONS = {
   seed: { type: "string" },
   admin: { type: "boolean", default: false },
   "genie-step-ms": { type: "string" },
+  "mcp-resource": { type: "string", multiple: true, default: DEFAULT_MCP_RESOURCES },
 } as const;
 
 function parseFlags() {
@@ -58,6 +65,7 @@ try {
     adminRoutes: values.admin,
     genieStepDelayMs: values["genie-step-ms"] ? Number(values["genie-step-ms"]) : undefined,
   });
+  trustMcpResource(workspace, values["mcp-resource"]);
   console.log(
     JSON.stringify({
       base_url: workspace.baseUrl,

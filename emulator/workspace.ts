@@ -22,6 +22,7 @@ import { registerGenieSpaceRoutes } from "./genie/spaces.js";
 import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
 import { registerServingRoutes } from "./serving/routes.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
+import type { ClientMetadataDocumentOptions } from "./idp/client-metadata-documents.js";
 import { systemClock, type Clock } from "../src/clock.js";
 
 export interface LocalWorkspaceOptions {
@@ -36,6 +37,8 @@ export interface LocalWorkspaceOptions {
   clock?: Clock;
   /** Serve `/__admin/*` (fault injection and counters over HTTP). Off unless asked for. */
   adminRoutes?: boolean;
+  /** The local IdP's Client ID Metadata Document settings (tests: the loopback origin for `.test` client_ids). */
+  clientMetadataDocuments?: ClientMetadataDocumentOptions;
 }
 
 export interface LocalWorkspace {
@@ -70,7 +73,12 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   const directory = new Directory(seed);
   const faults = new FaultInjector();
   const counters = new Counters();
-  const idp = await startLocalIdp({ host, port: options.idpPort ?? 0, seed });
+  const idp = await startLocalIdp({
+    host,
+    port: options.idpPort ?? 0,
+    seed,
+    clientMetadataDocuments: options.clientMetadataDocuments,
+  });
   const engine = await createSqlEngine(seed, directory, counters);
 
   const router = new Router();

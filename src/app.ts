@@ -28,6 +28,9 @@ import { ALL_TOOLS } from "../tools/index.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
+import { trustMcpResource } from "../emulator/mcp-resource.js";
+import { ResourceAudience } from "./identity/resource-audience.js";
+import { authorizationServersOf, resourceIdentifiers } from "./transport/protected-resource.js";
 
 export interface App {
   config: Config;
@@ -103,7 +106,13 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const host = config.workspace.host!;
   const catalog = buildToolCatalog(ALL_TOOLS);
   const scopes = scopesFor(ALL_TOOLS);
-  const resolver = createCredentialResolver(config, { tools: ALL_TOOLS, logger, now: options.identityNow });
+  const ownResource = new ResourceAudience();
+  const resolver = createCredentialResolver(config, {
+    tools: ALL_TOOLS,
+    logger,
+    now: options.identityNow,
+    ownAudiences: () => ownResource.identifiers,
+  });
   const metrics = config.observability.metrics
     ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
     : undefined;
@@ -199,8 +208,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     dispatcher,
     logger,
     resolveCaller: (request) => resolver.resolve(request),
-    authorizationServers: [...config.identity.federation.issuers.map((i) => i.issuer), `${host}/oidc`],
-    scopesSupported: scopes,
+    ...authorizationServersOf(config, scopes),
     // The first authorization server is the IdP when Federation is on; it knows its own scopes, not the workspace's.
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
@@ -210,6 +218,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       await audit.stop();
     },
   });
+  const resource = resourceIdentifiers(config.server, http.url);
+  ownResource.bind([resource.endpoint, resource.root]);
+  if (localWorkspace) trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
   logger.info({ url: `${http.url}${config.server.path}` }, "listening");
   return {
     config,

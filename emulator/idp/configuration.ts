@@ -2,6 +2,7 @@ import type { errors as OidcErrors, TokenLike } from "oidc-provider";
 import type { Seed } from "../seed/schema.js";
 import { findDemoAccount, roleOfIdpClient } from "./demo-accounts.js";
 import type { SigningKey } from "./signing-keys.js";
+import type { ResourceServers } from "./resource-servers.js";
 
 /** Public clients (no secret, PKCE) that MCP clients and the inspector can use without registering. */
 export const PUBLIC_CLIENT_IDS = ["mcp-inspector", "databricks-governed-mcp-client"] as const;
@@ -27,18 +28,16 @@ export interface IdpConfigurationInput {
   cookieKeys: string[];
   /** oidc-provider's error classes, passed in because the module is imported lazily (see load-oidc-provider.ts). */
   errors: typeof OidcErrors;
+  /** The resources tokens may be asked for (RFC 8707); anything else is invalid_target. */
+  resources: ResourceServers;
+  /** Client ID Metadata Documents: the feature's settings and the fetch it uses (client-metadata-documents.ts). */
+  clientMetadataDocuments: { feature: Record<string, unknown>; fetch: unknown };
 }
 
-/** oidc-provider resource indicators must be absolute URIs; a bare audience such as "databricks-governed-mcp" becomes a URN. */
-export function resourceIndicatorFor(audience: string): string {
-  return URL.canParse(audience) ? audience : `urn:${encodeURIComponent(audience)}`;
-}
-
-/** The oidc-provider configuration of the local IdP: seed clients and accounts, JWT access tokens for one audience. */
+/** The oidc-provider configuration of the local IdP: seed clients and accounts, JWT access tokens for the resource asked for. */
 export function providerConfiguration(input: IdpConfigurationInput): Record<string, unknown> {
   const { seed } = input;
-  const audience = seed.workspace.federationAudience;
-  const defaultResource = resourceIndicatorFor(audience);
+  const { resources } = input;
 
   return {
     adapter: input.adapter,
@@ -71,36 +70,52 @@ export function providerConfiguration(input: IdpConfigurationInput): Record<stri
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], role: ["role"] },
     scopes: ["openid", "offline_access", "email", "profile", "role"],
     pkce: { required: () => true },
+    // Every refresh rotates, and a rotated-out token presented again revokes the whole grant (OAuth 2.1 §4.3.1).
+    rotateRefreshToken: () => true,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       registration: { enabled: true },
       rpInitiatedLogout: { enabled: false },
+      clientIdMetadataDocument: input.clientMetadataDocuments.feature,
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string | string[]) =>
-          Array.isArray(oneOf) ? oneOf[0] : (oneOf ?? defaultResource),
+          Array.isArray(oneOf) ? oneOf[0] : (oneOf ?? resources.defaultResource),
         useGrantedResource: async () => true,
-        // Every resource (the URN above or an MCP server URL a client sends) gets the one federation audience.
-        getResourceServerInfo: async () => ({
-          audience,
-          scope: "mcp",
-          accessTokenFormat: "jwt",
-          accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
-          jwt: { sign: { alg: "RS256", kid: input.currentKid } },
-        }),
+        // A token is for the one resource asked for, and says so in `aud`; a resource the IdP does not know is refused.
+        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
+          const audience = resources.audienceOf(resource);
+          if (audience === undefined) throw new input.errors.InvalidTarget("this resource is unknown to the local IdP");
+          return {
+            audience,
+            scope: "mcp",
+            accessTokenFormat: "jwt",
+            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+            jwt: { sign: { alg: "RS256", kid: input.currentKid } },
+          };
+        },
       },
     },
+    fetch: input.clientMetadataDocuments.fetch,
     extraClientMetadata: {
       properties: [LOOPBACK_CHECK_PROPERTY],
-      validator: (_ctx: unknown, key: string, _value: unknown, metadata: { redirect_uris?: string[] }) => {
+      validator: (
+        _ctx: unknown,
+        key: string,
+        _value: unknown,
+        metadata: { client_id?: string; redirect_uris?: string[] },
+      ) => {
         if (key !== LOOPBACK_CHECK_PROPERTY) return;
+        // A metadata-document client may also return to https on its own origin (claude.ai, vscode.dev).
+        const documentOrigin = metadataDocumentOrigin(metadata.client_id);
         for (const uri of metadata.redirect_uris ?? []) {
-          if (!LOOPBACK_HOSTS.has(URL.parse(uri)?.hostname ?? "")) {
-            throw new input.errors.InvalidClientMetadata(
-              "redirect_uris must use a loopback host (127.0.0.1, localhost or [::1])",
-            );
-          }
+          const url = URL.parse(uri);
+          if (LOOPBACK_HOSTS.has(url?.hostname ?? "")) continue;
+          if (documentOrigin !== undefined && url?.protocol === "https:" && url.origin === documentOrigin) continue;
+          throw new input.errors.InvalidClientMetadata(
+            "redirect_uris must use a loopback host (127.0.0.1, localhost or [::1]) or the client_id's own https origin",
+          );
         }
       },
     },
@@ -146,6 +161,12 @@ export function providerConfiguration(input: IdpConfigurationInput): Record<stri
       BackchannelAuthenticationRequest: 600,
     },
   };
+}
+
+/** The origin of an https client_id (a metadata-document client); undefined for registered clients' opaque ids. */
+function metadataDocumentOrigin(clientId: string | undefined): string | undefined {
+  const url = clientId === undefined ? null : URL.parse(clientId);
+  return url?.protocol === "https:" ? url.origin : undefined;
 }
 
 export function escapeHtml(text: string): string {

@@ -10,6 +10,8 @@ import { handleInteraction, isInteractionPath } from "./login-page.js";
 import { loadOidcProvider, withoutOidcProviderNotices } from "./load-oidc-provider.js";
 import { IdpMemoryStore } from "./memory-adapter.js";
 import { SigningKeyRing } from "./signing-keys.js";
+import { ResourceServers } from "./resource-servers.js";
+import { clientMetadataDocumentSettings, type ClientMetadataDocumentOptions } from "./client-metadata-documents.js";
 
 export interface LocalIdp {
   /** e.g. http://127.0.0.1:PORT (exact string, no trailing slash). */
@@ -25,6 +27,8 @@ export interface LocalIdp {
   setJwksAvailable(available: boolean): void;
   currentKid(): string;
   jwksFetchCount(): number;
+  /** Makes a resource server known (RFC 8707): tokens asked for `resource` carry it as their audience. */
+  registerResource(resource: string): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export interface LocalIdpOptions {
   seed: Seed;
   /** How long a rotated-out key stays published; default two hours (tokens live one). */
   keyGraceMs?: number;
+  /** Client ID Metadata Documents; tests serve theirs through `testOnlyDocumentOrigin`. */
+  clientMetadataDocuments?: ClientMetadataDocumentOptions;
 }
 
 /** Thrown by startLocalIdp for options it refuses. */
@@ -72,6 +78,8 @@ export async function startLocalIdp(options: LocalIdpOptions): Promise<LocalIdp>
   const oidc = await loadOidcProvider();
   const keys = await SigningKeyRing.create(options.keyGraceMs ?? DEFAULT_KEY_GRACE_MS);
   const store = new IdpMemoryStore();
+  const resources = new ResourceServers(seed.workspace.federationAudience);
+  const clientMetadataDocuments = clientMetadataDocumentSettings(options.clientMetadataDocuments ?? {}, oidc.errors);
   // Cookie keys outlive Provider rebuilds so a login in progress survives a key rotation.
   const cookieKeys = [randomBytes(32).toString("base64url")];
 
@@ -95,6 +103,8 @@ export async function startLocalIdp(options: LocalIdpOptions): Promise<LocalIdp>
       adapter: store.adapterClass(),
       cookieKeys,
       errors: oidc.errors,
+      resources,
+      clientMetadataDocuments,
     });
     const next = await withoutOidcProviderNotices(() => new oidc.default(issuer, configuration));
     next.silent = true;
@@ -171,6 +181,7 @@ export async function startLocalIdp(options: LocalIdpOptions): Promise<LocalIdp>
     },
     currentKid: () => keys.current().kid,
     jwksFetchCount: () => jwksFetches,
+    registerResource: (resource) => resources.register(resource),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

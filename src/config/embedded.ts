@@ -60,6 +60,8 @@ export function embeddedConfigBase(
             audience: s.audience,
             roleClaim: "role",
             subjectTokenSource: "caller",
+            // offline_access: the local IdP gives public clients rotating refresh tokens, so nobody signs in hourly.
+            clientScopes: ["openid", "offline_access"],
           },
         ],
         roleToServicePrincipal: s.roleToServicePrincipal,

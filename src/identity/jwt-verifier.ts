@@ -77,6 +77,8 @@ function checkClaims(payload: JWTPayload, nowS: number, limits: { clockTolerance
 export function createJwtVerifier(options: {
   issuer: string;
   audience?: string;
+  /** Further audiences that name this server, read per token (its own resource identifiers, bound after listening). */
+  alsoAudiences?: () => readonly string[];
   /** The JWKS URL, or how to discover it (on first use). */
   jwksUri: string | (() => Promise<string>);
   algorithms: string[];
@@ -110,7 +112,7 @@ export function createJwtVerifier(options: {
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
-        ...(options.audience ? { audience: options.audience } : {}),
+        ...audienceOption(options.audience, options.alsoAudiences?.()),
         algorithms: options.algorithms,
         clockTolerance: options.clockToleranceS,
         requiredClaims: ["exp", "sub"],
@@ -128,11 +130,23 @@ export function createJwtVerifier(options: {
   };
 }
 
+/** jose's `audience` check: any one of them must be in `aud`; none given, `aud` is not checked. */
+function audienceOption(audience: string | undefined, also: readonly string[] = []): { audience?: string[] } {
+  const audiences = audience ? [audience, ...also] : [...also];
+  return audiences.length > 0 ? { audience: audiences } : {};
+}
+
 export function federationVerifier(
   issuer: FederationIssuerConfig,
   options: Pick<
     Parameters<typeof createJwtVerifier>[0],
-    "clockToleranceS" | "maxTokenBytes" | "maxTokenLifetimeS" | "jwks" | "verifiedCacheEntries" | "now"
+    | "clockToleranceS"
+    | "maxTokenBytes"
+    | "maxTokenLifetimeS"
+    | "jwks"
+    | "verifiedCacheEntries"
+    | "now"
+    | "alsoAudiences"
   >,
 ) {
   return createJwtVerifier({

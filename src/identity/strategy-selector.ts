@@ -49,6 +49,8 @@ export function createCredentialResolver(
     logger: Logger;
     /** Milliseconds since the epoch, for inbound token checks; the system clock unless a test gives another. */
     now?: () => number;
+    /** This server's own resource identifiers, accepted as a Federation token's audience (resource-audience.ts). */
+    ownAudiences?: () => readonly string[];
   },
 ): CredentialResolver {
   const cache = new TokenCache(config.identity.tokenCache.maxEntries, config.identity.tokenCache.refreshMarginS);
@@ -56,7 +58,7 @@ export function createCredentialResolver(
     config,
     (role) => scopesToRequest({ mode: "federation", role }, config, options.tools),
     cache,
-    { now: options.now },
+    { now: options.now, ownAudiences: options.ownAudiences },
   );
   const obo = createOboStrategy(config, { now: options.now });
   const m2mScopes = scopesToRequest({ mode: "m2m" }, config, options.tools);

@@ -17,6 +17,7 @@ import { DoorRefusals, type DoorRequest } from "./door-refusals.js";
 import { classifyPost, ModernEra } from "./modern-era.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
+import { protectedResourceMetadata, resourceIdentifiers } from "./protected-resource.js";
 
 export interface HttpServerDeps {
   config: Config;
@@ -102,15 +103,11 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   await new Promise<void>((resolve) => server.listen(config.server.port, config.server.host, resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
-  const base = (config.server.publicUrl ?? url).replace(/\/+$/, "");
-  const metadataUrl = `${base}/.well-known/oauth-protected-resource${path}`;
-  const resourceMetadata = {
-    resource: `${base}${path}`,
-    authorization_servers: deps.authorizationServers,
-    scopes_supported: deps.scopesSupported,
-    bearer_methods_supported: ["header"],
-    resource_name: "databricks-governed-mcp",
-  };
+  const resource = resourceIdentifiers(config.server, url);
+  const metadataUrl = `${resource.root}/.well-known/oauth-protected-resource${path}`;
+  const servers = { authorizationServers: deps.authorizationServers, scopesSupported: deps.scopesSupported };
+  const rootMetadata = protectedResourceMetadata(resource.root, servers);
+  const endpointMetadata = protectedResourceMetadata(resource.endpoint, servers);
 
   const modern = new ModernEra({
     dispatcher: deps.dispatcher,
@@ -229,12 +226,10 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
           const r = await deps.readiness();
           return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks });
         }
-        if (
-          pathname === "/.well-known/oauth-protected-resource" ||
-          pathname === `/.well-known/oauth-protected-resource${path}`
-        ) {
-          return sendJson(res, 200, resourceMetadata, { "cache-control": "max-age=300" });
-        }
+        if (pathname === "/.well-known/oauth-protected-resource")
+          return sendJson(res, 200, rootMetadata, { "cache-control": "max-age=300" });
+        if (pathname === `/.well-known/oauth-protected-resource${path}`)
+          return sendJson(res, 200, endpointMetadata, { "cache-control": "max-age=300" });
         if (pathname === "/metrics" && deps.metrics) return await deps.metrics(req, res);
         sendJson(res, 404, { error: "not_found" });
       } catch (err) {

@@ -66,6 +66,32 @@ describe("npm run emulator", () => {
     await expect(fetch(`${String(banner.base_url)}/oidc/v1/keys`)).rejects.toThrow();
   });
 
+  it("issues IdP tokens for each --mcp-resource (as their audience) and refuses any other resource", async () => {
+    const resource = "http://127.0.0.1:4321/mcp";
+    const { child, banner } = await startCli("--port", "0", "--mcp-resource", resource);
+    try {
+      const client = (banner.idp_clients as { client_id: string; client_secret: string }[])[0]!;
+      const ask = (asked: string) =>
+        fetch(`${String(banner.idp_issuer)}/token`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString("base64")}`,
+          },
+          body: new URLSearchParams({ grant_type: "client_credentials", resource: asked }),
+        });
+      const granted = await ask(resource);
+      expect(granted.status).toBe(200);
+      const { access_token } = (await granted.json()) as { access_token: string };
+      expect(JSON.parse(Buffer.from(access_token.split(".")[1]!, "base64url").toString()).aud).toBe(resource);
+      const refused = await ask("http://127.0.0.1:3000/mcp");
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ error: "invalid_target" });
+    } finally {
+      await stop(child, "SIGTERM");
+    }
+  });
+
   // The signal is sent the moment the banner arrives: the handlers must already be in place.
   it("exits 0 on SIGINT (Ctrl-C)", async () => {
     const { child } = await startCli("--port", "0");

@@ -301,7 +301,7 @@ describe("dynamic client registration", () => {
     expect(body.token_endpoint_auth_method).toBe("none");
   });
 
-  it("lets a registered client log a user in with an MCP resource indicator and get the federation audience", async () => {
+  it("lets a registered client log a user in with a known MCP resource indicator; the token's audience is that resource", async () => {
     const redirectUri = "http://localhost:41999/oauth/callback";
     const registered = await register({
       redirect_uris: [redirectUri],
@@ -313,6 +313,7 @@ describe("dynamic client registration", () => {
     const browser = new Browser();
     const { verifier, challenge } = pkce();
     const mcpResource = "http://127.0.0.1:8765/mcp";
+    idp.registerResource(mcpResource);
     const loginUrl = await browser.followToClient(
       await browser.request(
         authorizeUrl({
@@ -343,8 +344,12 @@ describe("dynamic client registration", () => {
       }),
     });
     expect(tokenRes.status).toBe(200);
-    const { payload } = await verify(((await tokenRes.json()) as { access_token: string }).access_token);
-    expect(payload).toMatchObject({ sub: "evan.east", role: "east_sales", aud: AUDIENCE, client_id: clientId });
+    const { payload } = await jwtVerify(
+      ((await tokenRes.json()) as { access_token: string }).access_token,
+      createLocalJWKSet(await jwks()),
+      { algorithms: ["RS256"], issuer: idp.issuer, audience: mcpResource },
+    );
+    expect(payload).toMatchObject({ sub: "evan.east", role: "east_sales", aud: mcpResource, client_id: clientId });
   });
 
   it("refuses a redirect URI that is not on loopback with RFC 7591's invalid_redirect_uri", async () => {

@@ -158,7 +158,7 @@ describe("MCP authorization challenges", () => {
     expect(challenge).toContain(metadata());
     expect(challenge).not.toContain("error=");
     // The first authorization server is the IdP: the challenge names scopes it knows, not the workspace's.
-    expect(challenge).toContain('scope="openid"');
+    expect(challenge).toContain('scope="openid offline_access"');
   });
 
   it("answers an expired token with 401 invalid_token", async () => {

@@ -24,11 +24,14 @@ export async function startTestStack(
     env?: Record<string, string>;
     /** The server's time for inbound tokens and the IdP keys' cache age (the system clock unless given). */
     identityNow?: () => number;
+    /** Loopback origin serving the Client ID Metadata Documents of `.test` client_ids (see ClientMetadataServer). */
+    clientMetadataDocumentOrigin?: string;
   } = {},
 ): Promise<TestStack> {
   const workspace = await startLocalWorkspace({
     genieStepDelayMs: options.genieStepDelayMs ?? 20,
     clock: options.genieClock,
+    clientMetadataDocuments: { testOnlyDocumentOrigin: options.clientMetadataDocumentOrigin },
   });
   const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-spool-"));
   const app = await startApp({

@@ -55,7 +55,7 @@ export function createFederationStrategy(
   config: Config,
   scopesOfRole: (role: string) => readonly string[],
   cache: TokenCache,
-  options: { now?: () => number } = {},
+  options: { now?: () => number; ownAudiences?: () => readonly string[] } = {},
 ): FederationStrategy {
   const { federation } = config.identity;
   const host = config.workspace.host!;
@@ -70,6 +70,8 @@ export function createFederationStrategy(
         jwks: federation.jwks,
         verifiedCacheEntries: config.identity.tokenCache.maxEntries,
         now: options.now,
+        // RFC 8707: a token issued for this server's own resource URL is for this server, whatever the IdP calls it.
+        alsoAudiences: options.ownAudiences,
       }),
     });
 

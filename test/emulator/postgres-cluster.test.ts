@@ -1,0 +1,56 @@
+import { existsSync } from "node:fs";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { startPostgresCluster, type PostgresCluster } from "../../emulator/postgres/cluster.js";
+
+const started: PostgresCluster[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((c) => c.stop()));
+});
+
+async function query(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
+
+describe("a throw-away PostgreSQL cluster from the npm-shipped binaries", () => {
+  it("starts on loopback, answers SQL as its superuser, and holds databases of its own", async () => {
+    const cluster = await startPostgresCluster();
+    started.push(cluster);
+    expect(cluster.host).toBe("127.0.0.1");
+    const [row] = await query(
+      cluster.url(),
+      "SELECT current_user AS who, current_setting('fsync') AS fsync, version() AS v",
+    );
+    expect(row).toMatchObject({ who: cluster.superuser, fsync: "off" });
+    expect(String(row!.v)).toMatch(/^PostgreSQL \d+/);
+    await query(cluster.url(), "CREATE DATABASE ws_one");
+    const [inDb] = await query(cluster.url("ws_one"), "SELECT current_database() AS db");
+    expect(inDb).toEqual({ db: "ws_one" });
+  });
+
+  it("refuses a connection with the wrong password", async () => {
+    const cluster = await startPostgresCluster();
+    started.push(cluster);
+    const wrong = cluster.url().replace(encodeURIComponent(cluster.password), "not-the-password");
+    await expect(query(wrong, "SELECT 1")).rejects.toThrow(/password authentication failed/);
+  });
+
+  it("runs two clusters side by side on different ports, and stop removes the server and its data", async () => {
+    const [a, b] = await Promise.all([startPostgresCluster(), startPostgresCluster()]);
+    expect(a.port).not.toBe(b.port);
+    const [dir] = await query(a.url(), "SELECT current_setting('data_directory') AS d");
+    const dataDir = String(dir!.d);
+    expect(existsSync(dataDir)).toBe(true);
+    await a.stop();
+    expect(existsSync(dataDir)).toBe(false);
+    await expect(query(a.url(), "SELECT 1")).rejects.toThrow();
+    expect(await query(b.url(), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    await b.stop();
+  });
+});
