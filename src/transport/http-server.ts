@@ -136,15 +136,15 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     } catch (err) {
       return door.refuseCaller(at, asGovernedError(err));
     }
-    // Identity before era: a caller without a valid credential always gets the 401 challenge that starts its sign-in,
-    // and learns nothing else of the server; a refusal's rows then name who was refused.
+    // Identity before version and era: a caller without a valid credential always gets the 401 challenge that starts
+    // its sign-in, and learns nothing else of the server; a refusal's rows then name who was refused.
+    if (!isProtocolVersionSupported(req))
+      return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
     const era = classifyPost(req, body);
     // A body that is no JSON-RPC message at all is refused below as it always was (-32700), whatever its era.
     if (era.kind === "reject" && era.rung !== "jsonrpc-shape")
       return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era, body), caller);
     if (era.kind === "modern") return serveModern(at, caller);
-    if (!isProtocolVersionSupported(req))
-      return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
     const checked = checkPost(req.headers, body);
     if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
     if (await refusedForScopes(at, caller)) return;

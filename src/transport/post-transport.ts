@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import {
   isInitializeRequest,
-  SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type RequestId,
@@ -10,6 +9,7 @@ import {
 } from "@modelcontextprotocol/server";
 // The JSON-RPC envelope is the same in both eras; v1's schema checks it without running the protocol layer.
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { SPOKEN_PROTOCOL_VERSIONS } from "./http-guards.js";
 
 /** Messages one POST may carry in a batch. */
 export const MAX_BATCH_MESSAGES = 100;
@@ -30,7 +30,7 @@ export function unsupportedVersion(header: string | string[] | undefined): Proto
   return {
     status: 400,
     code: -32600,
-    message: `Unsupported MCP-Protocol-Version: ${String(header).slice(0, 40)}; send one of ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}.`,
+    message: `Unsupported MCP-Protocol-Version: ${String(header).slice(0, 40)}; send one of ${SPOKEN_PROTOCOL_VERSIONS.join(", ")}.`,
   };
 }
 
