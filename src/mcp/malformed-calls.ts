@@ -119,7 +119,11 @@ export function auditMalformedCalls(server: Server, audit: AuditSink, caller: Re
 }
 
 /** Refuses and audits malformed calls on a transport whose onmessage is already set (by a protocol server or entry). */
-export function gateTransport(transport: Transport & InvalidMessageSource, audit: AuditSink, caller: ResolvedCaller): void {
+export function gateTransport(
+  transport: Transport & InvalidMessageSource,
+  audit: AuditSink,
+  caller: ResolvedCaller,
+): void {
   const deliver = transport.onmessage;
   if (!deliver) return;
   const { identity } = caller;
