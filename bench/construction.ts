@@ -13,6 +13,7 @@ import type { DispatcherDeps } from "../src/mcp/tool-dispatcher.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
 import type { Config } from "../src/config/schema.js";
 import { ALL_TOOLS } from "../tools/index.js";
+import { ToolPolicy } from "../src/policy/tool-policy.js";
 import { median, type Figure } from "./stats.js";
 
 const us = (v: number) => `${(v * 1000).toFixed(1)} µs`;
@@ -31,7 +32,7 @@ function timeEach(n: number, fn: () => unknown): number {
 export async function measureConstruction(config: Config, options: { iterations: number }): Promise<Figure[]> {
   const deps: DispatcherDeps = {
     config,
-    catalog: buildToolCatalog(ALL_TOOLS),
+    policy: new ToolPolicy(buildToolCatalog(ALL_TOOLS), config),
     audit: { record: async () => undefined },
     logger: pino({ level: "silent" }),
     workspaceFor: () => {
@@ -85,10 +86,11 @@ export async function measureConstruction(config: Config, options: { iterations:
     },
     {
       benchmark: "per-request work",
-      figure: "audit spool append until durable: one O_DSYNC write in the thread pool (median)",
+      figure: "audit spool append until durable: a write to the kernel, then fdatasync in the thread pool (median)",
       measured: us(fsync),
       target: "report",
-      detail: "on the call's path (the record is durable before the answer); the event loop keeps serving meanwhile",
+      detail:
+        "what a refusal before the workspace waits for; a call that reaches the workspace syncs its intent while the workspace works",
     },
   ];
 }

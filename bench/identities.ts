@@ -119,3 +119,72 @@ async function tokenCacheAlone(stack: RemoteStack, entries: number): Promise<Fig
     detail: `${size} entries, of which the workspace token is ${Math.round(tokenBytes)} B`,
   };
 }
+
+/**
+ * Heap and RSS of the server while `calls` calls go round `identities` distinct callers (half Federation, half OBO),
+ * each caller coming back `calls / identities` times: once the caches are full and evicting, memory stays flat.
+ */
+export async function measureSustainedMemory(
+  stack: RemoteStack,
+  options: { calls: number; identities: number; cacheSize: number; settleMs: number },
+): Promise<Figure[]> {
+  const users = stack.seed.users.map((u) => u.userName);
+  const mcp = new McpWireClient(stack.mcpUrl, 64);
+  // Each identity's credential is minted once, as a caller keeps its token between calls.
+  const authorizations: string[] = [];
+  for (let i = 0; i < options.identities; i += 1) {
+    const token =
+      i % 2 === 0
+        ? await stack.mintIdpToken({
+            sub: `sustained-subject-${i}`,
+            email: `sustained-${i}@example.com`,
+            role: ROLES[(i / 2) % ROLES.length]!,
+          })
+        : await stack.issueToken(users[i % users.length]!, ["all-apis"], 3600);
+    authorizations.push(`Bearer ${token}`);
+  }
+  const call = (i: number) =>
+    mcp.callTool("check_identity", {}, { authorization: authorizations[i % options.identities]! });
+  const settle = async () => {
+    await sleep(options.settleMs);
+    return settledMemory();
+  };
+  try {
+    await closedLoop(20, 4, call);
+    const base = await settle();
+    const checkpoints: { calls: number; heapUsed: number; rss: number }[] = [];
+    let done = 0;
+    let errors = 0;
+    for (const quarter of [1, 2, 3, 4]) {
+      const target = Math.round((options.calls * quarter) / 4);
+      const start = done;
+      errors += (await closedLoop(target - start, 32, (i) => call(start + i))).errors;
+      done = target;
+      const m = await settle();
+      checkpoints.push({ calls: done, heapUsed: m.heapUsed, rss: m.rss });
+    }
+    // Every identity has come back at least twice by the half-way mark: caches full and evicting since.
+    const half = checkpoints[1]!;
+    const last = checkpoints.at(-1)!;
+    const heapGrowth = last.heapUsed - half.heapUsed;
+    const heapLimit = Math.max(2 * 1024 * 1024, 0.1 * half.heapUsed);
+    // RSS moves with the allocator's arenas and the collector's reservations, up and down: bounded means the end
+    // stays within 10 % of the highest RSS the first half already reached.
+    const firstHalfPeak = Math.max(base.rss, ...checkpoints.slice(0, 2).map((c) => c.rss));
+    const rssGrowth = last.rss - firstHalfPeak;
+    const rssLimit = 0.1 * firstHalfPeak;
+    const trail = checkpoints.map((c) => `${mib(c.heapUsed)}/${mib(c.rss)} @${c.calls}`).join(" → ");
+    return [
+      {
+        benchmark: "memory under sustained load",
+        figure: `heap growth over the second half of ${options.calls} calls across ${options.identities} identities; RSS at the end over the first half's peak`,
+        measured: `heap ${mib(heapGrowth)}, RSS ${mib(rssGrowth)}`,
+        target: "bounded: heap ≤ max(2 MiB, 10 %), RSS ≤ 10 % of the first half's peak",
+        pass: heapGrowth <= heapLimit && rssGrowth <= rssLimit && base.collected && errors === 0,
+        detail: `heap/RSS ${mib(base.heapUsed)}/${mib(base.rss)} → ${trail}; caches ${options.cacheSize} each${base.collected ? "" : " (no --expose-gc: unreliable)"}${errors ? `; ${errors} calls failed` : ""}`,
+      },
+    ];
+  } finally {
+    await mcp.close();
+  }
+}

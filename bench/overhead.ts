@@ -73,11 +73,15 @@ export async function measureAddedLatency(
   });
 }
 
-/** Throughput ratios at concurrency 64, in alternating blocks, without and with 20 ms injected upstream latency. */
+/** Which throughput rows to measure: no upstream latency, 20 ms (the local engine's worst case), 100 ms (a warehouse). */
+export type ThroughputRow = "none" | "20ms" | "100ms";
+
+/** Throughput ratios at concurrency 64, in alternating blocks, without and with injected upstream latency. */
 export async function measureThroughput(
   target: OverheadTarget,
   options: OverheadOptions,
   label = "overhead (HTTP, c=64)",
+  rows: readonly ThroughputRow[] = ["none", "20ms", "100ms"],
 ): Promise<Figure[]> {
   return withArms(target, options.warmup, async (arms) => {
     const figure = async (figureName: string, target: number) => {
@@ -92,13 +96,61 @@ export async function measureThroughput(
         detail: `MCP ${perSecond(throughput(run.a))} vs direct ${perSecond(throughput(run.b))}; p50 ${ms(quantile(run.a.latencies, 0.5))} vs ${ms(quantile(run.b.latencies, 0.5))}${failures(run.a, run.b)}`,
       } satisfies Figure;
     };
-    const figures = [await figure("throughput MCP / direct, no upstream latency", 0.6)];
-    await target.setStatementLatency(20);
-    try {
-      figures.push(await figure("throughput MCP / direct, 20 ms upstream latency", 0.95));
-    } finally {
-      await target.setStatementLatency(0);
+    const figures: Figure[] = [];
+    if (rows.includes("none")) figures.push(await figure("throughput MCP / direct, no upstream latency", 0.6));
+    for (const [row, latency, goal] of [
+      ["20ms", 20, 0.95],
+      ["100ms", 100, 0.98],
+    ] as const) {
+      if (!rows.includes(row)) continue;
+      await target.setStatementLatency(latency);
+      try {
+        figures.push(await figure(`throughput MCP / direct, ${latency} ms upstream latency`, goal));
+      } finally {
+        await target.setStatementLatency(0);
+      }
     }
     return figures;
+  });
+}
+
+/** Concurrency levels of the throughput curve. */
+export const CURVE_LEVELS = [1, 16, 64, 256] as const;
+
+/**
+ * Throughput of both arms at each concurrency level against the same upstream, reported as a curve; the knee is the
+ * lowest level at which the MCP arm reaches 90 % of the best throughput it showed.
+ */
+export async function measureThroughputCurve(
+  target: OverheadTarget,
+  options: OverheadOptions,
+  label = "throughput curve (HTTP)",
+): Promise<Figure[]> {
+  return withArms(target, options.warmup, async (arms) => {
+    const points: { c: number; mcp: number; direct: number }[] = [];
+    for (const c of CURVE_LEVELS) {
+      // Each level runs for a similar wall time: fewer calls where each one waits alone.
+      const calls = Math.max(4 * c, c === 1 ? Math.ceil(options.calls / 4) : options.calls);
+      const run = await alternate(calls, c, 4, arms);
+      points.push({ c, mcp: throughput(run.a), direct: throughput(run.b) });
+    }
+    const best = Math.max(...points.map((p) => p.mcp));
+    const knee = points.find((p) => p.mcp >= 0.9 * best)!;
+    return [
+      {
+        benchmark: label,
+        figure: `MCP calls/s at c=${CURVE_LEVELS.join("/")}`,
+        measured: points.map((p) => perSecond(p.mcp)).join(" / "),
+        target: "report",
+        detail: `direct ${points.map((p) => perSecond(p.direct)).join(" / ")}; MCP / direct ${points.map((p) => ratio(p.mcp / p.direct)).join(" / ")}`,
+      },
+      {
+        benchmark: label,
+        figure: "knee (lowest concurrency reaching 90 % of the best MCP throughput)",
+        measured: `c=${knee.c}`,
+        target: "report",
+        detail: `best ${perSecond(best)}; past the knee more concurrency adds queueing, not calls`,
+      },
+    ];
   });
 }

@@ -1,7 +1,9 @@
 /**
  * `npm run bench` (full) and `npm run bench:smoke` (a short run for CI): every figure measured side by side in one run
  * against the local workspace on loopback, printed as a table with its target. `--markdown FILE` also writes the table
- * into FILE between its bench markers; `--only a,b` runs some benchmarks.
+ * into FILE between its bench markers; `--only a,b` runs some benchmarks, or single rows of one (`overhead.c1`,
+ * `overhead.c64`, `overhead.20ms`, `overhead.100ms`); `--spool disk` or `--spool tmpfs` measures the overhead rows
+ * with that spool only.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
@@ -9,9 +11,15 @@ import { parseArgs } from "node:util";
 import { measureCeiling } from "./ceiling.js";
 import { measureConstruction } from "./construction.js";
 import { measureGenie } from "./genie.js";
-import { measureIdentityScale } from "./identities.js";
+import { measureIdentityScale, measureSustainedMemory } from "./identities.js";
 import { measureLargeResults } from "./large-results.js";
-import { measureAddedLatency, measureThroughput, type OverheadTarget } from "./overhead.js";
+import {
+  measureAddedLatency,
+  measureThroughput,
+  measureThroughputCurve,
+  type OverheadTarget,
+  type ThroughputRow,
+} from "./overhead.js";
 import { startRemoteStack } from "./remote-workspace.js";
 import { withStack } from "./stack.js";
 import { markdownTable, textTable, type Figure } from "./stats.js";
@@ -23,6 +31,7 @@ const { values } = parseArgs({
     smoke: { type: "boolean", default: false },
     only: { type: "string" },
     markdown: { type: "string" },
+    spool: { type: "string" },
   },
 });
 
@@ -33,6 +42,8 @@ const FULL = {
   tokens: { calls: 10_000, oboCallers: 100, coldCalls: 1000, rotations: 2 },
   genie: { messages: 20 },
   identities: { callers: 10_000, cacheSize: 1000, settleMs: 11_000 },
+  memory: { calls: 100_000, identities: 10_000, cacheSize: 1000, settleMs: 11_000 },
+  curve: { calls: 2000, warmup: 200 },
   large: { rows: 100_000 },
   construction: { iterations: 5000 },
 };
@@ -43,6 +54,8 @@ const SMOKE: typeof FULL = {
   tokens: { calls: 200, oboCallers: 20, coldCalls: 100, rotations: 0 },
   genie: { messages: 3 },
   identities: { callers: 200, cacheSize: 40, settleMs: 0 },
+  memory: { calls: 2000, identities: 200, cacheSize: 40, settleMs: 0 },
+  curve: { calls: 100, warmup: 10 },
   large: { rows: 20_000 },
   construction: { iterations: 300 },
 };
@@ -51,7 +64,10 @@ const TMPFS = "/dev/shm";
 const OVERHEAD_PRINCIPAL = "fed-exchange-sp-executive";
 const plan = values.smoke ? SMOKE : FULL;
 const only = values.only ? new Set(values.only.split(",")) : undefined;
-const wanted = (name: keyof typeof FULL) => !only || only.has(name);
+const wanted = (name: keyof typeof FULL) => !only || only.has(name) || [...only].some((o) => o.startsWith(`${name}.`));
+/** One row of a benchmark: wanted when its benchmark or the row itself is named. */
+const wantedRow = (benchmark: keyof typeof FULL, row: string) =>
+  !only || only.has(benchmark) || only.has(`${benchmark}.${row}`);
 
 function machine(): string {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -68,9 +84,11 @@ async function main(): Promise<void> {
     console.error(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   };
 
-  if (wanted("overhead")) {
+  if (wanted("overhead") || wanted("curve")) {
     // The workspace in its own process, as a real one is remote: the server's CPU does not slow the workspace down.
-    const spools = [undefined, ...((!values.smoke || process.env.BENCH_TMPFS) && existsSync(TMPFS) ? [TMPFS] : [])];
+    const tmpfs = (!values.smoke || process.env.BENCH_TMPFS) && existsSync(TMPFS) && values.spool !== "disk";
+    const spools = [...(values.spool === "tmpfs" ? [] : [undefined]), ...(tmpfs ? [TMPFS] : [])];
+    const throughputRows = (["c64", "20ms", "100ms"] as const).filter((row) => wantedRow("overhead", row));
     for (const spoolRoot of spools) {
       const remote = await startRemoteStack({ spoolRoot });
       const where = spoolRoot ? ", audit spool on tmpfs" : "";
@@ -83,12 +101,22 @@ async function main(): Promise<void> {
           authorization: `Bearer ${await remote.tokenOf(OVERHEAD_PRINCIPAL)}`,
           setStatementLatency: (ms) => remote.setStatementLatency(ms),
         };
-        await step(`overhead c=1${where}`, () =>
-          measureAddedLatency(target, plan.overhead, `overhead (HTTP, c=1${where})`),
-        );
-        await step(`overhead c=64${where}`, () =>
-          measureThroughput(target, plan.overhead, `overhead (HTTP, c=64${where})`),
-        );
+        if (wantedRow("overhead", "c1"))
+          await step(`overhead c=1${where}`, () =>
+            measureAddedLatency(target, plan.overhead, `overhead (HTTP, c=1${where})`),
+          );
+        if (throughputRows.length > 0)
+          await step(`overhead c=64${where}`, () =>
+            measureThroughput(
+              target,
+              plan.overhead,
+              `overhead (HTTP, c=64${where})`,
+              throughputRows.map((row): ThroughputRow => (row === "c64" ? "none" : row)),
+            ),
+          );
+        // The curve once, with the spool where operators keep it (on disk).
+        if (wanted("curve") && !spoolRoot)
+          await step("throughput curve", () => measureThroughputCurve(target, plan.curve));
       } finally {
         await remote.stop();
       }
@@ -128,6 +156,17 @@ async function main(): Promise<void> {
     });
     try {
       await step("identities", () => measureIdentityScale(remote, plan.identities));
+    } finally {
+      await remote.stop();
+    }
+  }
+
+  if (wanted("memory")) {
+    const remote = await startRemoteStack({
+      overrides: { identity: { tokenCache: { maxEntries: plan.memory.cacheSize } } },
+    });
+    try {
+      await step("memory", () => measureSustainedMemory(remote, plan.memory));
     } finally {
       await remote.stop();
     }

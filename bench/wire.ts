@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Pool } from "undici";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
-import { buildSalesStatement } from "../tools/query-sales-data.js";
+import { buildSalesStatement } from "../tools/kinds/sales-query.js";
 
 /** Below Node's default server keep-alive (5 s), so an idle connection is never reused just as the server closes it. */
 const KEEP_ALIVE_MS = 4000;

@@ -18,6 +18,7 @@ const OPTIONS = {
   seed: { type: "string" },
   admin: { type: "boolean", default: false },
   "genie-step-ms": { type: "string" },
+  "max-run-time-s": { type: "string" },
   "mcp-resource": { type: "string", multiple: true, default: DEFAULT_MCP_RESOURCES },
 } as const;
 
@@ -39,6 +40,17 @@ function port(value: string | undefined, flag: string): number {
     process.exit(2);
   }
   return n;
+}
+
+/** `--max-run-time-s`: a statement's longest run, whole seconds from 1 to 172800 (Databricks' STATEMENT_TIMEOUT range). */
+function maxRunTimeMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 172_800) {
+    console.error(`--max-run-time-s must be whole seconds from 1 to 172800, got ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return n * 1000;
 }
 
 // Signals are handled from the first moment: one that arrives while starting (or right after the banner) still ends
@@ -64,6 +76,7 @@ try {
     seed,
     adminRoutes: values.admin,
     genieStepDelayMs: values["genie-step-ms"] ? Number(values["genie-step-ms"]) : undefined,
+    maxRunTimeMs: maxRunTimeMs(values["max-run-time-s"]),
   });
   trustMcpResource(workspace, values["mcp-resource"]);
   console.log(

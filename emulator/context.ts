@@ -31,4 +31,6 @@ export interface WorkspaceContext {
   genieStepDelayMs: number;
   /** Time Genie messages advance on (their steps and result retention); tests move a fake one. */
   clock: Clock;
+  /** Time a statement's `wait_timeout` runs on; tests move a fake one. */
+  statementClock: Clock;
 }

@@ -23,6 +23,7 @@ export const Scopes = {
   vectorSearch: "vectorsearch.vector-search-indexes",
   vectorSearchEndpoints: "vectorsearch.vector-search-endpoints",
   currentUserRead: "iam.current-user:read",
+  unityCatalog: "unity-catalog",
   offlineAccess: "offline_access",
 } as const;
 

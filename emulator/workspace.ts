@@ -10,7 +10,9 @@ import type { WorkspaceContext } from "./context.js";
 import { ApiError } from "./http/errors.js";
 import { Router, sendError, sendJson, readJsonObject } from "./http/router.js";
 import { Seed } from "./seed/schema.js";
-import { createSqlEngine } from "./sql/engine.js";
+import { createSqlEngine, DEFAULT_MAX_RUN_TIME_MS } from "./sql/engine.js";
+import { sharedCluster, type ClusterAddress } from "./postgres/address.js";
+import { startPostgresCluster, type PostgresCluster } from "./postgres/cluster.js";
 import { registerSqlRoutes } from "./sql/routes.js";
 import { registerWarehouseRoutes, WarehouseState, WarehouseStates } from "./sql/warehouses.js";
 import { registerDiscoveryRoutes } from "./discovery.js";
@@ -21,6 +23,8 @@ import { registerGenieRoutes } from "./genie/routes.js";
 import { registerGenieSpaceRoutes } from "./genie/spaces.js";
 import { registerVectorSearchRoutes } from "./vectorsearch/routes.js";
 import { registerServingRoutes } from "./serving/routes.js";
+import { registerUnityCatalogFunctionRoutes } from "./unity-catalog/routes.js";
+import { registerUnityCatalogConnectionRoutes } from "./unity-catalog/connections.js";
 import { startLocalIdp, type LocalIdp } from "./idp/provider.js";
 import type { ClientMetadataDocumentOptions } from "./idp/client-metadata-documents.js";
 import { systemClock, type Clock } from "../src/clock.js";
@@ -35,8 +39,17 @@ export interface LocalWorkspaceOptions {
   genieStepDelayMs?: number;
   /** Time Genie messages advance on; the system clock unless a test moves a fake one. */
   clock?: Clock;
+  /** Time statements' `wait_timeout` runs on: `clock` unless given (tests faking Genie's time may keep this real). */
+  statementClock?: Clock;
   /** Serve `/__admin/*` (fault injection and counters over HTTP). Off unless asked for. */
   adminRoutes?: boolean;
+  /**
+   * The PostgreSQL cluster the workspace makes its database in; by default the one this process shares
+   * (emulator/postgres/address.ts), else a cluster of its own, started here and stopped on close.
+   */
+  postgres?: ClusterAddress;
+  /** A statement's longest run before it fails with Databricks' timeout error (default 30 s). */
+  maxRunTimeMs?: number;
   /** The local IdP's Client ID Metadata Document settings (tests: the loopback origin for `.test` client_ids). */
   clientMetadataDocuments?: ClientMetadataDocumentOptions;
 }
@@ -73,13 +86,29 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   const directory = new Directory(seed);
   const faults = new FaultInjector();
   const counters = new Counters();
-  const idp = await startLocalIdp({
-    host,
-    port: options.idpPort ?? 0,
-    seed,
-    clientMetadataDocuments: options.clientMetadataDocuments,
-  });
-  const engine = await createSqlEngine(seed, directory, counters);
+  const address = options.postgres ?? sharedCluster();
+  // The cluster (about half a second) starts while the IdP does.
+  const [idp, own] = await Promise.all([
+    startLocalIdp({
+      host,
+      port: options.idpPort ?? 0,
+      seed,
+      clientMetadataDocuments: options.clientMetadataDocuments,
+    }),
+    address ? undefined : startPostgresCluster(),
+  ]);
+  const stopCluster = async (cluster: PostgresCluster | undefined) => cluster?.stop();
+  let engine;
+  try {
+    engine = await createSqlEngine(seed, directory, counters, {
+      cluster: address ?? own!,
+      maxRunTimeMs: options.maxRunTimeMs ?? DEFAULT_MAX_RUN_TIME_MS,
+    });
+  } catch (err) {
+    await idp.close();
+    await stopCluster(own);
+    throw err;
+  }
 
   const router = new Router();
   const server: Server = createServer();
@@ -96,6 +125,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     // A taken port must not leave the IdP and the engine running behind a rejected start.
     await idp.close();
     await engine.close();
+    await stopCluster(own);
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -113,6 +143,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
     idpJwksUri: idp.jwksUri,
     genieStepDelayMs: options.genieStepDelayMs ?? 150,
     clock: options.clock ?? systemClock,
+    statementClock: options.statementClock ?? options.clock ?? systemClock,
   } as WorkspaceContext;
   const tokens = await WorkspaceTokens.create(context);
   context.auth = tokens;
@@ -126,6 +157,8 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
   registerGenieRoutes(router, context);
   registerVectorSearchRoutes(router, context);
   registerServingRoutes(router, context);
+  registerUnityCatalogFunctionRoutes(router, context);
+  registerUnityCatalogConnectionRoutes(router, context);
   if (options.adminRoutes) registerAdminRoutes(router, context, idp, tokens);
 
   server.on("request", (req, res) => {
@@ -158,6 +191,7 @@ export async function startLocalWorkspace(options: LocalWorkspaceOptions = {}): 
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await idp.close();
       await engine.close();
+      await stopCluster(own);
     },
   };
 }

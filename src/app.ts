@@ -24,7 +24,9 @@ import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { RefusalAggregator } from "./audit/refusal-aggregator.js";
-import { ALL_TOOLS } from "../tools/index.js";
+import { discoverCatalog, loadToolCatalog, readConfiguredCatalog } from "../tools/catalog/load.js";
+import { startupDiscovery } from "./databricks/catalog-discovery.js";
+import { ToolPolicy } from "./policy/tool-policy.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
@@ -104,17 +106,23 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   }
 
   const host = config.workspace.host!;
-  const catalog = buildToolCatalog(ALL_TOOLS);
-  const scopes = scopesFor(ALL_TOOLS);
+  const discovery = startupDiscovery(config);
+  const discovered = await discoverCatalog(readConfiguredCatalog(config), discovery).finally(() => discovery.close());
+  const { tools, skipped } = loadToolCatalog(config, discovered.raw);
+  for (const tool of [...discovered.skipped, ...skipped])
+    logger.info({ tool: tool.name }, `${tool.name} is not offered: ${tool.reason}`);
+  const catalog = buildToolCatalog(tools);
+  const policy = new ToolPolicy(catalog, config);
+  const scopes = scopesFor(tools);
   const ownResource = new ResourceAudience();
   const resolver = createCredentialResolver(config, {
-    tools: ALL_TOOLS,
+    tools,
     logger,
     now: options.identityNow,
     ownAudiences: () => ownResource.identifiers,
   });
   const metrics = config.observability.metrics
-    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit })
+    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit, toolNames: policy.rules.all })
     : undefined;
   const httpClient = new WorkspaceHttpClient(host, {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
@@ -135,6 +143,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const refusals = new RefusalAggregator((entry) => audit.record(entry), logger);
   const sink: AuditSink = {
     record: (entry) => audit.record(entry),
+    begin: (intent) => audit.begin(intent),
     admit: (call) => audit.admit(call),
     refuseUnverified: (refusal) => refusals.refuse(refusal),
   };
@@ -146,7 +155,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     : ConversationHandles.ephemeral();
   const dispatcher: DispatcherDeps = {
     config,
-    catalog,
+    policy,
     audit: sink,
     logger,
     workspaceViews: new WorkspaceViewCache(

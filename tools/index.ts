@@ -1,17 +1,31 @@
-import type { ToolDefinition } from "./types.js";
-import { checkIdentityTool } from "./check-identity.js";
-import { querySalesDataTool } from "./query-sales-data.js";
-import { genieQueryTool } from "./genie-query.js";
-import { queryKnowledgeBaseTool } from "./query-knowledge-base.js";
-import { queryAuditLogTool } from "./query-audit-log.js";
-import { askSupervisorTool } from "./ask-supervisor.js";
+import { buildCatalog, DEFAULT_CATALOG_FILE, readCatalogFile } from "./catalog/load.js";
 
-/** Every governed tool, in the order `tools/list` shows them. */
-export const ALL_TOOLS = [
-  checkIdentityTool,
-  querySalesDataTool,
-  genieQueryTool,
-  queryKnowledgeBaseTool,
-  queryAuditLogTool,
-  askSupervisorTool,
-] as unknown as readonly ToolDefinition[];
+/** Resource names that give the default catalog its shape; the server binds the configured ones (loadToolCatalog). */
+const EXAMPLE_WORKSPACE = {
+  warehouseId: "example-warehouse",
+  salesTable: "main.sales.deals",
+  auditTable: "main.governance.mcp_audit",
+  genieSpaceId: "example-space",
+  vectorIndex: "main.knowledge.docs_index",
+  supervisorEndpoint: "sales-supervisor-agent",
+};
+
+/**
+ * The default catalog's tools, in the order `tools/list` shows them: their names, scopes, roles and schemas
+ * (snapshots, sign-in scopes). Calls always go to the tools the server built from its configuration.
+ */
+export const ALL_TOOLS = buildCatalog(readCatalogFile(DEFAULT_CATALOG_FILE, "the default catalog"), {
+  workspace: EXAMPLE_WORKSPACE,
+  source: "the default catalog",
+}).tools;
+
+/** Names of the default catalog's tools. */
+export const DEFAULT_TOOL_NAMES: readonly string[] = ALL_TOOLS.map((t) => t.name);
+
+/** The default catalog's role → tools matrix (the roles each entry names). */
+export const DEFAULT_RBAC: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  [...new Set(ALL_TOOLS.flatMap((t) => t.roles ?? []))].map((role) => [
+    role,
+    ALL_TOOLS.filter((t) => t.roles?.includes(role)).map((t) => t.name),
+  ]),
+);

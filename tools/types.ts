@@ -1,18 +1,19 @@
 import type { z } from "zod";
 import type { ToolAnnotations } from "@modelcontextprotocol/server";
-import type { Config, ToolName } from "../src/config/schema.js";
 import type { ResolvedCaller } from "../src/identity/types.js";
 import type { WorkspaceApi } from "../src/databricks/workspace-api.js";
 import type { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";
 import type { Clock } from "../src/clock.js";
 import type { ConversationHandles } from "../src/policy/conversation-handle.js";
 
-/** What a tool handler gets for one call: the caller's own client, never a global one. */
+/**
+ * What a tool handler gets for one call: the caller's own client and the call's limits, never the configuration.
+ * A tool's resource (warehouse, table, space, index, endpoint, function, connection) is bound when it is built.
+ */
 export interface ToolContext {
   caller: ResolvedCaller;
   /** Tools this caller may use (for check_identity). */
-  allowedTools: readonly ToolName[];
-  config: Config;
+  allowedTools: readonly string[];
   /** Databricks APIs, authenticated as this caller. */
   workspace: WorkspaceApi;
   requestId: string;
@@ -40,9 +41,9 @@ export interface ToolResult<O> {
   rowsReturned?: number;
 }
 
-/** A tool: schemas (public API — snapshotted), the scopes it needs, annotations and a handler. */
+/** A tool: schemas (public API — snapshotted), the scopes it needs, annotations, limits and a handler. */
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
-  name: ToolName;
+  name: string;
   title: string;
   /** What the model reads to decide when to call the tool. */
   description: string;
@@ -51,5 +52,9 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   /** Workspace OAuth scopes the handler's API calls need (any one of `all-apis` or these). */
   scopes: readonly string[];
   annotations: ToolAnnotations;
+  /** Milliseconds a call may take before it is cancelled. */
+  timeoutMs?: number;
+  /** Federation roles that may call it by default (the roles' side of the catalog; MCP_RBAC overrides). */
+  roles?: readonly string[];
   handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
 }

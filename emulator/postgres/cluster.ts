@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
@@ -181,7 +182,18 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
   const url = (database = "postgres") =>
     `postgres://${superuser}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`;
 
+  // A process that exits without stopping the cluster (process.exit, an uncaught error) takes its server with it.
+  const killOnExit = () => {
+    server.kill("SIGKILL"); // an exit handler cannot wait; the server's own sessions end when they see it gone
+    try {
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 10 });
+    } catch {
+      // Left in the OS temp directory; nothing reads it again.
+    }
+  };
+  process.once("exit", killOnExit);
   const stop = async () => {
+    process.off("exit", killOnExit);
     if (server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((resolve) => server.once("exit", resolve));
       server.kill("SIGINT"); // fast shutdown: open sessions are ended, no checkpoint wait beyond the minimum

@@ -25,6 +25,7 @@ export const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
   "nvl2",
   "try_divide",
   "round",
+  "current_setting",
 ]);
 
 const b = (name: string) => `${BUILTIN_SCHEMA}.${name}`;

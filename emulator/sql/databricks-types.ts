@@ -1,4 +1,6 @@
-import { types } from "@electric-sql/pglite";
+import pg from "pg";
+
+const types = pg.types.builtins;
 
 /** A result column as the Statement Execution API describes it (ColumnInfo). */
 export interface SqlColumn {

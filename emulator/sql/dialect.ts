@@ -113,7 +113,7 @@ function identifierText(ident: string): string {
 
 /**
  * Databricks SQL → Postgres, token by token (never inside literals, quoted identifiers or comments):
- * `:name` markers → `$n::type`, `current_user()` → `current_user`, the `main` catalog dropped from three-part names,
+ * `:name` markers → `$n::type`, `current_user()` → the caller's name, the `main` catalog dropped from three-part names,
  * unqualified calls of Databricks built-ins → the builtin schema's functions, Databricks cast types (STRING, DOUBLE).
  */
 export function translateStatement(
@@ -233,6 +233,13 @@ export function translateStatement(
       if (castTarget && CAST_TYPES[lower] && !/^\s+precision\b/i.test(rest)) {
         out += CAST_TYPES[lower];
         i += word.length;
+        continue;
+      }
+      // The caller's name without the workspace's role prefix (emulator/sql/caller-functions.ts); a bare
+      // `current_user` stays Postgres' role, which role functions such as pg_has_role take.
+      if (lower === "current_user" && /^\s*\(\s*\)/.test(rest) && !endsWithDot(out)) {
+        out += `${BUILTIN_SCHEMA}."current_user"()`;
+        i += word.length + /^\s*\(\s*\)/.exec(rest)![0].length;
         continue;
       }
       if (NILADIC.has(lower) && /^\s*\(\s*\)/.test(rest)) {

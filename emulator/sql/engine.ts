@@ -1,9 +1,12 @@
-import { PGlite, protocol, types } from "@electric-sql/pglite";
+import pg from "pg";
 import type { Seed } from "../seed/schema.js";
 import type { Directory } from "../directory.js";
 import type { Counters } from "../faults.js";
 import type { Principal } from "../principal.js";
+import { connection, type ClusterAddress } from "../postgres/address.js";
 import { builtinFunctionsDdl } from "./builtins.js";
+import { ucFunctionsDdl } from "../unity-catalog/functions.js";
+import { callerFunctionsDdl } from "./caller-functions.js";
 import { parseCatalogCommand, runCatalogCommand } from "./catalog-commands.js";
 import { columnInfo, type SqlColumn } from "./databricks-types.js";
 import { DialectError, translateStatement, type TranslatedStatement } from "./dialect.js";
@@ -11,6 +14,7 @@ import { generateDeals } from "./deals.js";
 import { INFORMATION_SCHEMA, informationSchemaDdl } from "./information-schema.js";
 import { mapPgError } from "./pg-errors.js";
 import { SqlError, catalogNotFound, schemaNotFound } from "./sql-error.js";
+import { createWorkspaceDatabase, q, runAll, type WorkspaceDatabase } from "./workspace-database.js";
 
 export { SqlError, type ServiceErrorCode } from "./sql-error.js";
 export type { SqlColumn } from "./databricks-types.js";
@@ -25,6 +29,7 @@ export interface SqlResult {
   rows: (string | null)[][];
 }
 export interface ExecuteOptions {
+  /** Aborting it cancels the statement's backend (pg_cancel_backend); the statement then fails as CANCELLED. */
   signal?: AbortSignal;
   /** The request's `query_tags`, kept with the statement in the counters (query history). */
   queryTags?: unknown;
@@ -39,15 +44,28 @@ export interface SqlEngine {
     parameters: SqlParameter[],
     options?: ExecuteOptions,
   ): Promise<SqlResult>;
+  /** The workspace's database, as the cluster's superuser (tests hold locks and read pg_stat_activity through it). */
+  readonly database: { name: string; url: string };
   close(): Promise<void>;
 }
+
+export interface EngineOptions {
+  cluster: ClusterAddress;
+  /** A statement's longest run (Postgres statement_timeout); past it, it fails with Databricks' timeout error. */
+  maxRunTimeMs: number;
+  /** Sessions one principal may have open at once (statements beyond wait for one). */
+  sessionsPerPrincipal?: number;
+}
+
+/** The run time a statement gets unless the workspace is started with another. */
+export const DEFAULT_MAX_RUN_TIME_MS = 30_000;
 
 /** The engine's one Unity Catalog catalog; three-part names in it lose the catalog on the way to Postgres. */
 const CATALOG = "main";
 /** Where the governed tables' rows really live; no caller may read it. */
 const PRIVATE_SCHEMA = "uc_private";
-
-const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
+/** How often a cancel is repeated while its statement has not yet stopped (it may not have reached the backend). */
+const CANCEL_RETRY_MS = 20;
 
 /** The UC name `main.sales.deals` → Postgres `sales.deals` (the engine's one catalog is `main`). */
 function pgName(ucName: string): { schema: string; table: string } {
@@ -55,83 +73,106 @@ function pgName(ucName: string): { schema: string; table: string } {
   return { schema: schema!, table: table! };
 }
 
-/** Text of a value in the JSON_ARRAY format: strings, with dates and timestamps in Databricks' spelling. */
-function cell(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
-  return String(value);
+/** Every value arrives as Postgres' text; `cell` turns it into the JSON_ARRAY spelling of its type. */
+const RAW_TEXT = { getTypeParser: () => (value: string) => value };
+const OID = pg.types.builtins;
+
+/** A timestamp's text (UTC sessions) as an ISO instant; values outside the ISO range keep Postgres' text. */
+function isoTimestamp(text: string): string {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::?\d\d)?)?$/.exec(text);
+  if (!m) return text;
+  const offset = m[3] ? (m[3].length === 3 ? `${m[3]}:00` : m[3].replace(/^([+-]\d\d)(\d\d)$/, "$1:$2")) : "Z";
+  const instant = new Date(`${m[1]}T${m[2]}${offset}`);
+  return Number.isNaN(instant.getTime()) ? text : instant.toISOString();
+}
+
+/** A value in the JSON_ARRAY format: booleans as true/false, doubles as JavaScript prints them, ISO timestamps. */
+function cell(oid: number, value: string | null): string | null {
+  if (value === null) return null;
+  switch (oid) {
+    case OID.BOOL:
+      return value === "t" ? "true" : value === "f" ? "false" : value;
+    case OID.FLOAT4:
+    case OID.FLOAT8:
+      return String(Number(value));
+    case OID.TIMESTAMP:
+    case OID.TIMESTAMPTZ:
+      return isoTimestamp(value);
+    default:
+      return value;
+  }
 }
 
 /**
- * Row filters and column masks live in a security-barrier view over a private table no caller can touch; in a view,
- * `current_user` is the invoker, so Postgres itself evaluates them for each caller, whatever SQL the caller wrote.
+ * The set-up of a workspace's database, in order, as the superuser: Databricks built-ins, the caller functions, the
+ * governed tables (row filters and column masks in security-barrier views over a private schema no caller can touch;
+ * in a view, `current_user` is the invoker, so Postgres evaluates them for each caller, whatever SQL the caller
+ * wrote), grants, and information_schema. Add a step by adding to this list.
  */
-async function applyGovernance(db: PGlite, seed: Seed, directory: Directory): Promise<void> {
+function setupSteps(seed: Seed, db: WorkspaceDatabase, createdAt: Date): ((client: pg.Client) => Promise<void>)[] {
   const deals = pgName(seed.tables.deals.name);
   const audit = pgName(seed.tables.audit.name);
-  const principals = [...seed.users.map((u) => u.userName), ...seed.servicePrincipals.map((s) => s.applicationId)];
-  const ddl: string[] = [
-    "CREATE ROLE uc_owner NOLOGIN",
-    "CREATE SCHEMA uc_private AUTHORIZATION uc_owner",
-    ...seed.groups.map((g) => `CREATE ROLE ${q(g)} NOLOGIN NOINHERIT`),
-    ...principals.map((p) => `CREATE ROLE ${q(p)} NOLOGIN`),
-    ...principals.flatMap((p) =>
-      directory
-        .groupsOf(p)
-        .filter((g) => seed.groups.includes(g))
-        .map((g) => `GRANT ${q(g)} TO ${q(p)}`),
-    ),
-    `CREATE FUNCTION public.is_member(g text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = g) AND pg_has_role(current_user, g, 'MEMBER') $$`,
-    `CREATE FUNCTION public.is_account_group_member(g text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT public.is_member(g) $$`,
-    `CREATE TABLE uc_private.deals (deal_id text PRIMARY KEY, account text NOT NULL, region text NOT NULL, owner_email text NOT NULL, product text NOT NULL, amount numeric(12,2) NOT NULL, margin_pct numeric(5,2), quarter text NOT NULL, close_date date NOT NULL)`,
-    "ALTER TABLE uc_private.deals OWNER TO uc_owner",
-    `CREATE SCHEMA IF NOT EXISTS ${q(deals.schema)} AUTHORIZATION uc_owner`,
-    `CREATE SCHEMA IF NOT EXISTS ${q(audit.schema)} AUTHORIZATION uc_owner`,
-    // Audit rows: one per tool call, written by the server's service principal, readable by the configured readers.
-    `CREATE TABLE ${q(audit.schema)}.${q(audit.table)} (record_id text PRIMARY KEY, event_time timestamptz NOT NULL, request_id text, mode text, credential_source text, human text, workspace_principal text, role text, tool text, arguments text, outcome text, error_code text, rows_returned integer, latency_ms integer, statement_ids text)`,
-    `ALTER TABLE ${q(audit.schema)}.${q(audit.table)} OWNER TO uc_owner`,
-    // Dangerous built-ins stay with the superuser; callers cannot change role or read files.
-    "REVOKE EXECUTE ON FUNCTION set_config(text, text, boolean) FROM PUBLIC",
-    "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-    "REVOKE ALL ON SCHEMA uc_private FROM PUBLIC",
-  ];
-  for (const sql of ddl) await db.exec(sql);
-  await db.query(
-    `INSERT INTO uc_private.deals SELECT * FROM json_populate_recordset(NULL::uc_private.deals, $1::json)`,
-    [JSON.stringify(generateDeals(seed))],
-  );
-  const columns = [
-    "deal_id",
-    "account",
-    "region",
-    "owner_email",
-    "product",
-    "amount",
-    "margin_pct",
-    "quarter",
-    "close_date",
-  ];
+  const owner = q(db.role("uc_owner"));
+  const grantees = (names: string[]) => names.map((n) => q(db.role(n))).join(", ");
+  const columns = ["deal_id", "account", "region", "owner_email", "product", "amount", "margin_pct", "quarter"];
   const masks = seed.tables.deals.columnMasks;
-  const select = columns
+  const select = [...columns, "close_date"]
     .map((c) =>
       masks[c] ? `(${translateExpression(masks[c])})::${c === "margin_pct" ? "numeric(5,2)" : "text"} AS ${c}` : c,
     )
     .join(", ");
-  await db.exec(`SET ROLE uc_owner`);
-  await db.exec(
-    `CREATE VIEW ${q(deals.schema)}.${q(deals.table)} WITH (security_barrier) AS SELECT ${select} FROM uc_private.deals WHERE ${translateExpression(seed.tables.deals.rowFilter)}`,
-  );
-  await db.exec(`RESET ROLE`);
-  const grantees = (names: string[]) => names.map(q).join(", ");
   const dealReaders = seed.tables.deals.grants.filter((g) => g.level === "SELECT").map((g) => g.principal);
-  const grants = [
-    `GRANT USAGE ON SCHEMA ${q(deals.schema)} TO ${grantees(dealReaders)}`,
-    `GRANT SELECT ON ${q(deals.schema)}.${q(deals.table)} TO ${grantees(dealReaders)}`,
-    `GRANT USAGE ON SCHEMA ${q(audit.schema)} TO ${grantees([...seed.tables.audit.readers, ...seed.tables.audit.writers])}`,
-    `GRANT SELECT ON ${q(audit.schema)}.${q(audit.table)} TO ${grantees([...seed.tables.audit.readers, ...seed.tables.audit.writers])}`,
-    `GRANT INSERT ON ${q(audit.schema)}.${q(audit.table)} TO ${grantees(seed.tables.audit.writers)}`,
+  const auditUsers = [...seed.tables.audit.readers, ...seed.tables.audit.writers];
+  const ddl = (sql: string[]) => (client: pg.Client) => runAll(client, sql);
+  return [
+    ddl([
+      "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+      // Dangerous built-ins stay with the superuser; callers cannot change role or read files.
+      "REVOKE EXECUTE ON FUNCTION set_config(text, text, boolean) FROM PUBLIC",
+    ]),
+    ddl(builtinFunctionsDdl()),
+    ddl(callerFunctionsDdl(db.rolePrefix)),
+    ddl([
+      `CREATE SCHEMA ${PRIVATE_SCHEMA} AUTHORIZATION ${owner}`,
+      `REVOKE ALL ON SCHEMA ${PRIVATE_SCHEMA} FROM PUBLIC`,
+      `CREATE TABLE ${PRIVATE_SCHEMA}.deals (deal_id text PRIMARY KEY, account text NOT NULL, region text NOT NULL, owner_email text NOT NULL, product text NOT NULL, amount numeric(12,2) NOT NULL, margin_pct numeric(5,2), quarter text NOT NULL, close_date date NOT NULL)`,
+      `ALTER TABLE ${PRIVATE_SCHEMA}.deals OWNER TO ${owner}`,
+      `CREATE SCHEMA IF NOT EXISTS ${q(deals.schema)} AUTHORIZATION ${owner}`,
+      `CREATE SCHEMA IF NOT EXISTS ${q(audit.schema)} AUTHORIZATION ${owner}`,
+      // Audit rows: one per tool call, written by the server's service principal, readable by the configured readers.
+      `CREATE TABLE ${q(audit.schema)}.${q(audit.table)} (record_id text PRIMARY KEY, event_time timestamptz NOT NULL, request_id text, mode text, credential_source text, human text, workspace_principal text, role text, tool text, arguments text, outcome text, error_code text, rows_returned integer, latency_ms integer, statement_ids text)`,
+      `ALTER TABLE ${q(audit.schema)}.${q(audit.table)} OWNER TO ${owner}`,
+    ]),
+    async (client) => {
+      await client.query(
+        `INSERT INTO ${PRIVATE_SCHEMA}.deals SELECT * FROM json_populate_recordset(NULL::${PRIVATE_SCHEMA}.deals, $1::json)`,
+        [JSON.stringify(generateDeals(seed))],
+      );
+    },
+    // The view belongs to the data's owner, so it reads the private table with the owner's rights, filtered.
+    ddl([
+      `SET ROLE ${owner}`,
+      `CREATE VIEW ${q(deals.schema)}.${q(deals.table)} WITH (security_barrier) AS SELECT ${select} FROM ${PRIVATE_SCHEMA}.deals WHERE ${translateExpression(seed.tables.deals.rowFilter)}`,
+      "RESET ROLE",
+    ]),
+    ddl([
+      `GRANT USAGE ON SCHEMA ${q(deals.schema)} TO ${grantees(dealReaders)}`,
+      `GRANT SELECT ON ${q(deals.schema)}.${q(deals.table)} TO ${grantees(dealReaders)}`,
+      `GRANT USAGE ON SCHEMA ${q(audit.schema)} TO ${grantees(auditUsers)}`,
+      `GRANT SELECT ON ${q(audit.schema)}.${q(audit.table)} TO ${grantees(auditUsers)}`,
+      `GRANT INSERT ON ${q(audit.schema)}.${q(audit.table)} TO ${grantees(seed.tables.audit.writers)}`,
+    ]),
+    ddl(ucFunctionsDdl(seed, (name) => db.role(name))),
+    ddl(
+      informationSchemaDdl({
+        catalog: CATALOG,
+        schemas: [...catalogSchemas(seed)].filter((s) => s !== INFORMATION_SCHEMA),
+        privateSchema: PRIVATE_SCHEMA,
+        owner: "uc_owner",
+        createdAt,
+      }),
+    ),
   ];
-  for (const sql of grants) await db.exec(sql);
 }
 
 /**
@@ -149,36 +190,51 @@ function catalogSchemas(seed: Seed): Set<string> {
   return new Set([pgName(seed.tables.deals.name).schema, pgName(seed.tables.audit.name).schema, INFORMATION_SCHEMA]);
 }
 
-/** Type modifiers of a statement's result columns (numeric precision and scale), which query results leave out. */
-async function resultTypmods(db: PGlite, sql: string): Promise<number[]> {
-  const parts = [
-    protocol.serialize.parse({ text: sql }),
-    protocol.serialize.describe({ type: "S" }),
-    protocol.serialize.sync(),
-  ];
-  const message = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((offset, p) => (message.set(p, offset), offset + p.length), 0);
-  const { messages } = await db.execProtocol(message);
-  const description = messages.find((m) => m.name === "rowDescription") as
-    { fields: { dataTypeModifier: number }[] } | undefined;
-  return description?.fields.map((f) => f.dataTypeModifier) ?? [];
-}
+const canceled = () => new SqlError("OPERATION_CANCELED", "HY008", "The statement was cancelled.", "CANCELLED");
 
-/** PGlite with the seed's governance applied; statements run one at a time, each as its caller's own role. */
-export async function createSqlEngine(seed: Seed, directory: Directory, counters: Counters): Promise<SqlEngine> {
-  const db = await PGlite.create();
-  await applyGovernance(db, seed, directory);
-  for (const sql of builtinFunctionsDdl()) await db.exec(sql);
+/**
+ * A database of its own in a PostgreSQL cluster, with the seed's governance applied. Each statement runs in a session
+ * logged in as its caller's own role (a pool per principal), so statements of different callers run at once.
+ */
+export async function createSqlEngine(
+  seed: Seed,
+  directory: Directory,
+  counters: Counters,
+  config: EngineOptions,
+): Promise<SqlEngine> {
+  const db = await createWorkspaceDatabase(config.cluster, seed, directory);
+  const setup = new pg.Client(connection(config.cluster, db.name));
+  try {
+    await setup.connect();
+    for (const step of setupSteps(seed, db, new Date())) await step(setup);
+  } catch (error) {
+    await setup.end().catch(() => undefined);
+    await db.drop().catch(() => undefined);
+    throw error;
+  }
+  await setup.end();
+
   const schemas = catalogSchemas(seed);
-  const layout = {
-    catalog: CATALOG,
-    schemas: [...schemas].filter((s) => s !== INFORMATION_SCHEMA),
-    privateSchema: PRIVATE_SCHEMA,
-    owner: "uc_owner",
-    createdAt: new Date(),
-  };
-  for (const sql of informationSchemaDdl(layout)) await db.exec(sql);
-  let queue: Promise<unknown> = Promise.resolve();
+  const pools = new Map<string, pg.Pool>();
+  // Cancels come from the superuser, who may signal any backend; one session is plenty.
+  const admin = new pg.Pool({ ...connection(config.cluster, db.name), max: 1 });
+  admin.on("error", () => undefined);
+  let closed = false;
+
+  function poolOf(principal: string): pg.Pool {
+    let pool = pools.get(principal);
+    if (!pool) {
+      pool = new pg.Pool({
+        ...connection(config.cluster, db.name, { user: db.role(principal), password: db.loginPassword }),
+        max: config.sessionsPerPrincipal ?? 8,
+        idleTimeoutMillis: 30_000,
+      });
+      // A session the server ended (cluster stopping) is dropped from the pool, not thrown.
+      pool.on("error", () => undefined);
+      pools.set(principal, pool);
+    }
+    return pool;
+  }
 
   /** The request's catalog and schema, checked: the one catalog, and a schema it holds. */
   function defaults(options: ExecuteOptions | undefined): { schema?: string } {
@@ -189,92 +245,115 @@ export async function createSqlEngine(seed: Seed, directory: Directory, counters
     return { schema };
   }
 
-  /** Rows as JSON_ARRAY text, and the columns as ColumnInfo (numeric precision from a describe of the statement). */
-  async function toResult(
-    sql: string,
-    result: { fields: { name: string; dataTypeID: number }[]; rows: unknown },
-  ): Promise<SqlResult> {
-    const raw = result.rows as unknown[][];
-    const typmods = result.fields.some((f) => f.dataTypeID === types.NUMERIC) ? await resultTypmods(db, sql) : [];
-    const rows = raw.map((row) =>
-      row.map((v, i) =>
-        result.fields[i]!.dataTypeID === types.DATE && v instanceof Date ? v.toISOString().slice(0, 10) : cell(v),
-      ),
-    );
-    const columns = result.fields.map((f, position) =>
-      columnInfo(f.name, position, f.dataTypeID, typmods[position] ?? -1, () => rows.map((r) => r[position]!)),
+  /** Rows as JSON_ARRAY text, and the columns as ColumnInfo (numeric precision from the result's type modifiers). */
+  function toResult(result: pg.QueryArrayResult<(string | null)[]>): SqlResult {
+    const fields = result.fields;
+    const rows = result.rows.map((row) => row.map((v, i) => cell(fields[i]!.dataTypeID, v)));
+    const columns = fields.map((f, position) =>
+      columnInfo(f.name, position, f.dataTypeID, f.dataTypeModifier, () => rows.map((r) => r[position]!)),
     );
     return { columns, rows };
   }
 
-  /** A SHOW or DESCRIBE statement, answered from information_schema by queries that run as the caller. */
-  async function runCatalog(translated: TranslatedStatement, schema: string | undefined): Promise<SqlResult> {
-    const command = parseCatalogCommand(translated.sql);
-    if (translated.values.length > 0)
-      throw new SqlError("INVALID_PARAMETER_VALUE", "22023", "Parameters are not supported in this statement.");
-    return runCatalogCommand(command, {
-      catalog: CATALOG,
-      schema,
-      schemas,
-      catalogQualified: translated.catalogQualified,
-      query: async (sql, values) => {
-        const result = await db.query<unknown[]>(sql, values, { rowMode: "array" });
-        return (result.rows as unknown[][]).map((row) => row.map(cell));
-      },
-    });
+  /** Asks the server to stop `pid`'s statement until it has stopped; the first ask may land before the query does. */
+  async function cancelBackend(pid: number, running: () => boolean): Promise<void> {
+    while (running() && !closed) {
+      await admin.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => undefined);
+      if (running()) await new Promise((resolve) => setTimeout(resolve, CANCEL_RETRY_MS));
+    }
   }
 
-  async function run(
+  async function inSession(
+    client: pg.PoolClient,
+    translated: TranslatedStatement,
+    schema: string | undefined,
+  ): Promise<SqlResult> {
+    const query = (sql: string, values: unknown[]) =>
+      client.query<(string | null)[]>({ text: sql, values, rowMode: "array", types: RAW_TEXT });
+    // The request's schema (USE SCHEMA) comes first; `public` keeps is_member() resolvable.
+    const searchPath = schema === undefined ? "" : `; SET LOCAL search_path = ${q(schema)}, public`;
+    await client.query(
+      `BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(config.maxRunTimeMs))}${searchPath}`,
+    );
+    let result: SqlResult;
+    if (translated.kind === "catalog") {
+      if (translated.values.length > 0)
+        throw new SqlError("INVALID_PARAMETER_VALUE", "22023", "Parameters are not supported in this statement.");
+      result = await runCatalogCommand(parseCatalogCommand(translated.sql), {
+        catalog: CATALOG,
+        schema,
+        schemas,
+        catalogQualified: translated.catalogQualified,
+        query: async (sql, values) => {
+          const r = await query(sql, values ?? []);
+          return r.rows.map((row) => row.map((v, i) => cell(r.fields[i]!.dataTypeID, v)));
+        },
+      });
+    } else result = toResult(await query(translated.sql, translated.values));
+    await client.query("COMMIT");
+    return result;
+  }
+
+  async function execute(
     principal: Principal,
     statement: string,
     parameters: SqlParameter[],
     options: ExecuteOptions | undefined,
   ): Promise<SqlResult> {
-    let translated;
     const { schema } = defaults(options);
+    let translated: TranslatedStatement;
     try {
       translated = translateStatement(statement, parameters, CATALOG);
     } catch (err) {
       if (err instanceof DialectError) throw new SqlError(err.errorClass, err.sqlState, err.message);
       throw err;
     }
-    if (options?.signal?.aborted)
-      throw new SqlError("OPERATION_CANCELED", "HY008", "The statement was cancelled.", "CANCELLED");
-    // The request's schema (USE SCHEMA) comes first; `public` keeps is_member() resolvable.
-    const searchPath = schema === undefined ? "" : `; SET LOCAL search_path = ${q(schema)}, public`;
-    await db.exec(
-      `BEGIN${translated.isInsert ? "" : " READ ONLY"}; SET LOCAL ROLE ${q(principal.name)}; SET LOCAL statement_timeout = 30000${searchPath}`,
-    );
+    const signal = options?.signal;
+    if (signal?.aborted) throw canceled();
+    if (!db.principals.has(principal.name))
+      throw new SqlError("INSUFFICIENT_PERMISSIONS", "42501", `User ${principal.name} is not known to this workspace.`);
+    const client = await poolOf(principal.name).connect();
+    let running = true;
+    let broken = false;
+    const pid = (client as unknown as { processID: number }).processID;
+    const onAbort = () => void cancelBackend(pid, () => running);
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      let result: SqlResult;
-      if (translated.kind === "catalog") result = await runCatalog(translated, schema);
-      else {
-        const raw = await db.query<unknown[]>(translated.sql, translated.values, { rowMode: "array" });
-        result = await toResult(translated.sql, raw);
-      }
-      await db.exec("COMMIT");
-      return result;
+      if (signal?.aborted) throw canceled();
+      return await inSession(client, translated, schema);
     } catch (err) {
-      await db.exec("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch(() => (broken = true));
+      if (signal?.aborted) throw canceled();
       if (err instanceof SqlError) throw err;
       throw mapPgError(err, {
         principal: principal.name,
         catalog: CATALOG,
         catalogQualified: translated.catalogQualified,
+        rolePrefix: db.rolePrefix,
+        maxRunTimeMs: config.maxRunTimeMs,
       });
+    } finally {
+      running = false;
+      signal?.removeEventListener("abort", onAbort);
+      client.release(broken);
     }
   }
 
   return {
+    database: { name: db.name, url: pgUrl(config.cluster, db.name) },
     execute(principal, statement, parameters, options) {
       counters.statements.push({ principal: principal.name, statement, parameters, queryTags: options?.queryTags });
-      const job = queue.then(() => run(principal, statement, parameters, options));
-      queue = job.catch(() => undefined);
-      return job;
+      return execute(principal, statement, parameters, options);
     },
     async close() {
-      await queue;
-      await db.close();
+      if (closed) return;
+      closed = true;
+      await Promise.all([...pools.values(), admin].map((p) => p.end().catch(() => undefined)));
+      await db.drop().catch(() => undefined);
     },
   };
+}
+
+function pgUrl(address: ClusterAddress, database: string): string {
+  return `postgres://${encodeURIComponent(address.superuser)}:${encodeURIComponent(address.password)}@${address.host}:${address.port}/${encodeURIComponent(database)}`;
 }

@@ -35,8 +35,8 @@ export function informationSchemaDdl(layout: CatalogLayout): string[] {
     `CREATE VIEW ${INFORMATION_SCHEMA}.${name} WITH (security_barrier) AS ${select}`;
   return [
     // Postgres' own information_schema moves aside where no caller can use it.
-    `ALTER SCHEMA ${INFORMATION_SCHEMA} RENAME TO pg_information_schema`,
-    "REVOKE ALL ON SCHEMA pg_information_schema FROM PUBLIC",
+    `ALTER SCHEMA ${INFORMATION_SCHEMA} RENAME TO postgres_information_schema`,
+    "REVOKE ALL ON SCHEMA postgres_information_schema FROM PUBLIC",
     `CREATE SCHEMA ${INFORMATION_SCHEMA}`,
     view(
       "catalogs",

@@ -37,6 +37,10 @@ export interface StatementContext {
   catalog: string;
   /** `schema.table` names written with the catalog (see TranslatedStatement.catalogQualified). */
   catalogQualified: ReadonlySet<string>;
+  /** The workspace's role prefix, which no message shows (roles read as the seed names them). */
+  rolePrefix?: string;
+  /** The statement's maximum run time, which a timeout message states. */
+  maxRunTimeMs?: number;
 }
 
 /** `relation "sales.x" does not exist` → the name as the statement wrote it, with its catalog if it had one. */
@@ -65,7 +69,11 @@ function invalidCast(message: string): SqlError | undefined {
 export function mapPgError(err: unknown, ctx: StatementContext): SqlError {
   const e = err as { code?: string; message?: string };
   const code = e.code ?? "XX000";
-  const message = (e.message ?? "query failed").replace(/uc_private\./g, "main.").replace(/"uc_private"/g, "main");
+  const message = (e.message ?? "query failed")
+    .replace(/uc_private\./g, "main.")
+    .replace(/"uc_private"/g, "main")
+    .split(ctx.rolePrefix || "\u0000")
+    .join("");
   const errorClass = ERROR_CLASSES[code] ?? "SQL_EXECUTION_ERROR";
   if (code === "42501")
     return new SqlError(
@@ -86,7 +94,16 @@ export function mapPgError(err: unknown, ctx: StatementContext): SqlError {
   const crossCatalog = /^cross-database references are not implemented: "?([^"]+)"?$/.exec(message);
   if (code === "0A000" && crossCatalog) return tableNotFound(crossCatalog[1]!.split("."));
   if (code === "25006") return new SqlError(errorClass, code, "This statement may not modify data.");
-  if (code === "57014") return new SqlError("QUERY_EXECUTION_TIMEOUT_EXCEEDED", code, message, "DEADLINE_EXCEEDED");
+  if (code === "57014" && /statement timeout/.test(message)) {
+    const seconds = Math.round((ctx.maxRunTimeMs ?? 0) / 1000);
+    return new SqlError(
+      "QUERY_EXECUTION_TIMEOUT_EXCEEDED",
+      "57KD0",
+      `The execution of the query was cancelled due to exceeding the timeout (${seconds}s). Increase the timeout or simplify the query.`,
+      "DEADLINE_EXCEEDED",
+    );
+  }
+  if (code === "57014") return new SqlError("OPERATION_CANCELED", "HY008", "The statement was cancelled.", "CANCELLED");
   if (code === "54001" || code === "53200") return new SqlError(errorClass, code, message, "RESOURCE_EXHAUSTED");
   // The embedded engine loses its prepared statement when parsing exhausts its stack (very long expressions).
   if (code === "26000")

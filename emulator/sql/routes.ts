@@ -12,6 +12,7 @@ import {
   type ResultFormat,
 } from "./result-formats.js";
 import { ResultLinks } from "./result-links.js";
+import { afterTime, cancelTimer, type ClockTimer } from "../../src/clock.js";
 
 type State = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED" | "CLOSED";
 
@@ -278,13 +279,14 @@ export function registerSqlRoutes(router: Router, ctx: WorkspaceContext): void {
       }
     })();
     if (wait > 0) {
-      let timer: NodeJS.Timeout | undefined;
+      // The answer comes when the statement ends or at wait_timeout on the workspace's clock, whichever is first.
+      let timer: ClockTimer | undefined;
       const timedOut = await Promise.race([
         s.done.then(() => false),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), wait * 1000).unref())),
+        new Promise<boolean>((r) => (timer = afterTime(ctx.statementClock, wait * 1000, () => r(true)))),
       ]);
       // The answer must not keep the request (and its parameters) alive for the rest of wait_timeout.
-      clearTimeout(timer);
+      cancelTimer(timer);
       if (timedOut && body.on_wait_timeout === "CANCEL") {
         s.state = "CANCELED";
         s.finishedAt = Date.now();

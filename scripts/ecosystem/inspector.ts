@@ -8,7 +8,7 @@
  *   npx tsx scripts/ecosystem/inspector.ts
  */
 import { join } from "node:path";
-import { TOOL_NAMES } from "../../src/config/schema.js";
+import { DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
 import { ROOT, log, node22, runCommand, startStack, tempDir, type Stack } from "./stack.js";
 
 const INSPECTOR = join(ROOT, "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");

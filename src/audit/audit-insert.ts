@@ -1,3 +1,4 @@
+import { carriedBytes } from "./record-bounds.js";
 import type { SpooledRecord } from "./spool.js";
 
 export const AUDIT_COLUMNS: readonly (readonly [string, string])[] = [
@@ -42,21 +43,43 @@ export const INSERT_ENVELOPE_BYTES = 8192;
 /** A record's parameter names as the largest batch index would spell them, so the measure is never short. */
 const WIDEST_INDEX = "r9999_";
 
+/** What a column's parameter carries besides its value: `{"name":…,"value":…,"type":…}`, a separator, `:name, `. */
+const COLUMN_OVERHEAD = new Map(
+  AUDIT_COLUMNS.map(([column, type]) => {
+    const name = `${WIDEST_INDEX}${column}`;
+    const envelope = Buffer.byteLength(JSON.stringify({ name, value: null, type })) - carriedBytes(null);
+    return [column, envelope + 1 + name.length + 3];
+  }),
+);
+
+/** Bytes one column's value adds to the INSERT request: its parameter as JSON, and its name in the VALUES tuple. */
+function columnInsertBytes(column: string, value: unknown): number {
+  return COLUMN_OVERHEAD.get(column)! + carriedBytes(valueOf(value));
+}
+
 /**
  * Bytes one record adds to the INSERT request, serialized as it is sent (each parameter as JSON, plus its name in
  * the VALUES tuple); an upper bound whatever its place in the batch.
  */
 export function recordInsertBytes(record: SpooledRecord): number {
   let bytes = 4; // "(", ")" and ", " around the tuple
-  for (const [column, type] of AUDIT_COLUMNS) {
-    const name = `${WIDEST_INDEX}${column}`;
-    bytes += Buffer.byteLength(JSON.stringify({ name, value: valueOf(record[column]), type })) + 1;
-    bytes += name.length + 3; // ":name, " in the tuple
-  }
+  for (const [column] of AUDIT_COLUMNS) bytes += columnInsertBytes(column, record[column]);
+  return bytes;
+}
+
+/** The part of `recordInsertBytes` that the given columns' values make up. */
+export function columnsInsertBytes(record: SpooledRecord, columns: ReadonlySet<string>): number {
+  let bytes = 0;
+  for (const [column] of AUDIT_COLUMNS) if (columns.has(column)) bytes += columnInsertBytes(column, record[column]);
   return bytes;
 }
 
 const measured = new WeakMap<SpooledRecord, number>();
+
+/** Records a record's `recordInsertBytes` already known, so cutting a batch does not measure it again. */
+export function rememberInsertBytes(record: SpooledRecord, bytes: number): void {
+  measured.set(record, bytes);
+}
 
 function costOf(record: SpooledRecord): number {
   let bytes = measured.get(record);

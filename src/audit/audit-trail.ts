@@ -3,8 +3,14 @@ import type { Logger } from "pino";
 import { afterTime, cancelTimer, systemClock, type Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
 import { ErrorCodes, GovernedError } from "../errors.js";
-import type { AuditEntry } from "../mcp/tool-dispatcher.js";
-import { buildAuditInsert, cutBatch, recordInsertBytes } from "./audit-insert.js";
+import type { AuditEntry, AuditIntent } from "../mcp/tool-dispatcher.js";
+import {
+  buildAuditInsert,
+  columnsInsertBytes,
+  cutBatch,
+  recordInsertBytes,
+  rememberInsertBytes,
+} from "./audit-insert.js";
 import { DeadLetterFile } from "./dead-letter.js";
 import { boundedArguments, boundedText, carriedBytes } from "./record-bounds.js";
 import { AuditSpool, type SpooledRecord } from "./spool.js";
@@ -41,9 +47,56 @@ function statementIdsColumn(ids: readonly string[]): string {
 
 const wholeOrNull = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? null : Math.trunc(n));
 
+/** The columns that say how a call ended (with the record id they belong to). */
+function outcomeColumns(entry: AuditEntry, recordId = ""): SpooledRecord {
+  return {
+    record_id: recordId,
+    outcome: boundedText(entry.outcome, 32),
+    error_code: boundedText(entry.errorCode, 64),
+    rows_returned: wholeOrNull(entry.rowsReturned),
+    latency_ms: wholeOrNull(entry.latencyMs),
+    statement_ids: statementIdsColumn(entry.statementIds),
+  };
+}
+
+/** How a begun call's record reads until its outcome joins it, and after a crash that left it without one. */
+const UNFINISHED: AuditEntry = {
+  requestId: "",
+  mode: "",
+  credentialSource: "",
+  tool: "",
+  arguments: null,
+  outcome: "unknown",
+  latencyMs: Number.NaN,
+  statementIds: [],
+};
+
+const OUTCOME_COLUMNS: ReadonlySet<string> = new Set([
+  "outcome",
+  "error_code",
+  "rows_returned",
+  "latency_ms",
+  "statement_ids",
+]);
+
+const UNFINISHED_BYTES = columnsInsertBytes(outcomeColumns(UNFINISHED), OUTCOME_COLUMNS);
+
+/** A call whose intent is spooled and whose outcome is not yet. */
+interface OpenCall {
+  intent: SpooledRecord;
+  /** `recordInsertBytes` of the intent. */
+  intentBytes: number;
+  /** The call's arguments, fitted again should the outcome leave them less room. */
+  args: unknown;
+  /** Resolves once the intent is on disk. */
+  durable: Promise<void>;
+}
+
 export interface AuditTrailOptions {
   /** Time for event times, the flush interval and backoff; the system clock unless a test gives another. */
   clock?: Clock;
+  /** Makes the spool's data durable; fdatasync unless a test gives another. */
+  sync?: (fd: number) => Promise<void>;
 }
 
 /** Every tool call's record: durable in the local spool before the result is sent, then batched into the table. */
@@ -51,6 +104,8 @@ export class AuditTrail {
   private readonly spool: AuditSpool;
   private readonly deadLetter: DeadLetterFile;
   private readonly clock: Clock;
+  /** Begun calls by request id, until their outcome is recorded. */
+  private readonly inFlight = new Map<string, OpenCall>();
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -73,7 +128,11 @@ export class AuditTrail {
     options: AuditTrailOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
-    this.spool = new AuditSpool(config.audit.spoolDir);
+    this.spool = new AuditSpool(config.audit.spoolDir, undefined, {
+      clock: this.clock,
+      commitDelayMs: config.audit.commitDelayMs,
+      sync: options.sync,
+    });
     this.deadLetter = new DeadLetterFile(config.audit.spoolDir);
     this.batchLimit = config.audit.batchSize;
   }
@@ -112,45 +171,110 @@ export class AuditTrail {
     return false;
   }
 
-  /** Builds the one audit record of a call or refusal, bounded in size whatever came in, and spools it durably. */
-  async record(entry: AuditEntry): Promise<void> {
-    if (this.fullBeyond(HEADROOM)) {
-      this.unspooledRecords += 1;
-      this.logger.error(
-        { requestId: boundedText(entry.requestId, 128), outcome: entry.outcome, errorCode: entry.errorCode },
-        "audit spool full beyond its headroom: record not spooled",
-      );
-      throw new GovernedError(
-        ErrorCodes.AUDIT_UNAVAILABLE,
-        "The audit trail cannot take another record now, so this answer is withheld.",
-        { retryAfterS: 30, hint: "Retry later." },
-      );
-    }
-    const record: SpooledRecord = {
+  /** Spooled beyond its headroom: the record is refused, logged and counted, and the answer withheld. */
+  private refuseUnspooled(entry: AuditEntry): never {
+    this.unspooledRecords += 1;
+    this.logger.error(
+      { requestId: boundedText(entry.requestId, 128), outcome: entry.outcome, errorCode: entry.errorCode },
+      "audit spool full beyond its headroom: record not spooled",
+    );
+    throw new GovernedError(
+      ErrorCodes.AUDIT_UNAVAILABLE,
+      "The audit trail cannot take another record now, so this answer is withheld.",
+      { retryAfterS: 30, hint: "Retry later." },
+    );
+  }
+
+  /** The columns that say who asked for what, bounded in size whatever came in. */
+  private whoColumns(call: AuditIntent): SpooledRecord {
+    return {
       record_id: randomUUID(),
       event_time: new Date(this.clock.now()).toISOString(),
-      request_id: boundedText(entry.requestId, 128),
-      mode: boundedText(entry.mode, 64),
-      credential_source: boundedText(entry.credentialSource, 64),
-      human: boundedText(entry.human, 320),
-      workspace_principal: boundedText(entry.workspacePrincipal, 320),
-      role: boundedText(entry.role, 128),
-      tool: boundedText(entry.tool, 128),
+      request_id: boundedText(call.requestId, 128),
+      mode: boundedText(call.mode, 64),
+      credential_source: boundedText(call.credentialSource, 64),
+      human: boundedText(call.human, 320),
+      workspace_principal: boundedText(call.workspacePrincipal, 320),
+      role: boundedText(call.role, 128),
+      tool: boundedText(call.tool, 128),
       arguments: "",
-      outcome: boundedText(entry.outcome, 32),
-      error_code: boundedText(entry.errorCode, 64),
-      rows_returned: wholeOrNull(entry.rowsReturned),
-      latency_ms: wholeOrNull(entry.latencyMs),
-      statement_ids: statementIdsColumn(entry.statementIds),
     };
-    // Every other field is capped, so the arguments get what is left of the record's ceiling.
-    const budget = this.config.audit.maxRecordBytes - recordInsertBytes(record) + carriedBytes("");
-    record.arguments = boundedArguments(entry.arguments, this.config.audit.maxArgumentChars, budget);
-    await this.spool.append(record);
+  }
+
+  /**
+   * Every other field is capped, so the arguments get what is left of the record's ceiling. Returns the record's
+   * `recordInsertBytes`.
+   */
+  private fitArguments(record: SpooledRecord, args: unknown): number {
+    record.arguments = "";
+    const others = recordInsertBytes(record) - carriedBytes("");
+    const fitted = boundedArguments(
+      args,
+      this.config.audit.maxArgumentChars,
+      this.config.audit.maxRecordBytes - others,
+    );
+    record.arguments = fitted;
+    return others + carriedBytes(fitted);
+  }
+
+  /**
+   * Spools the intent of a call about to reach the workspace: who asks for what, as a record whose outcome is
+   * `unknown` until `record` completes it. Its durable write runs while the call runs; `record` waits for it.
+   */
+  begin(call: AuditIntent): void {
+    // Beyond the headroom no intent is spooled; `record` then refuses the answer as it would have.
+    if (this.fullBeyond(HEADROOM)) return;
+    const intent = this.whoColumns(call);
+    Object.assign(intent, outcomeColumns(UNFINISHED, intent.record_id));
+    const intentBytes = this.fitArguments(intent, call.arguments);
+    const durable = this.spool.begin(intent);
+    // Awaited by `record`; marked handled here so a failure before then is not an unhandled rejection.
+    durable.catch(() => undefined);
+    this.inFlight.set(call.requestId, { intent, intentBytes, args: call.arguments, durable });
+  }
+
+  /**
+   * The one audit record of a call or refusal. A begun call's outcome joins its intent: in the kernel before this
+   * resolves, on disk within the commit delay, and this resolves once the intent is on disk. Any other record (a
+   * refusal before the workspace) is spooled whole and on disk before this resolves.
+   */
+  async record(entry: AuditEntry): Promise<void> {
+    const open = this.inFlight.get(entry.requestId);
+    if (open) {
+      this.inFlight.delete(entry.requestId);
+      await this.finish(open, entry);
+    } else {
+      if (this.fullBeyond(HEADROOM)) this.refuseUnspooled(entry);
+      const record = this.whoColumns(entry);
+      Object.assign(record, outcomeColumns(entry, record.record_id));
+      rememberInsertBytes(record, this.fitArguments(record, entry.arguments));
+      await this.spool.append(record);
+    }
     // A full batch is written at once; smaller ones wait for the flush interval, so the table gets one INSERT per
-    // interval rather than one per call (the spool already made each record durable). While the table is failing,
+    // interval rather than one per call (the spool already holds each record). While the table is failing,
     // new records wait for the backoff instead of each forcing another failed write.
     if (!this.backingOff && this.spool.depth() >= this.config.audit.batchSize) this.wake?.();
+  }
+
+  private async finish(open: OpenCall, entry: AuditEntry): Promise<void> {
+    const outcome = outcomeColumns(entry, open.intent.record_id);
+    let bytes = open.intentBytes - UNFINISHED_BYTES + columnsInsertBytes(outcome, OUTCOME_COLUMNS);
+    if (bytes > this.config.audit.maxRecordBytes) {
+      // The outcome took more room than the intent left it (many statement ids): the arguments are fitted again.
+      const joined = { ...open.intent, ...outcome };
+      this.fitArguments(joined, open.args);
+      outcome.arguments = joined.arguments;
+      bytes = recordInsertBytes(joined);
+    }
+    const finished = this.spool.finish(outcome);
+    rememberInsertBytes(finished.record, bytes);
+    finished.durable.catch((err: unknown) =>
+      this.logger.error(
+        { requestId: boundedText(entry.requestId, 128), err: { code: (err as { code?: string }).code } },
+        "audit outcome not made durable; it stays in the spool file as written",
+      ),
+    );
+    await open.durable;
   }
 
   /** Writes one batch; false when the workspace could not take it now (it stays spooled, to be retried later). */

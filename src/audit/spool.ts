@@ -1,7 +1,6 @@
 import {
   closeSync,
   existsSync,
-  fstatSync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
@@ -11,6 +10,8 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { Clock } from "../clock.js";
+import { CommittedFile } from "./committed-file.js";
 import { APPEND_DURABLY, writeDurably } from "./durable-file.js";
 
 export interface SpooledRecord {
@@ -18,33 +19,41 @@ export interface SpooledRecord {
   [key: string]: unknown;
 }
 
+export interface AuditSpoolOptions {
+  /** Time for the outcome commit delay; the system clock unless a test gives another. */
+  clock?: Clock;
+  /** At the latest this long after an outcome is appended, it is on disk (0: at once). */
+  commitDelayMs?: number;
+  /** Makes the spool file's data durable; fdatasync unless a test gives another. */
+  sync?: (fd: number) => Promise<void>;
+}
+
+/** A spool line: a whole record, the intent of a call about to reach the workspace, or that call's outcome. */
+type SpoolLine = SpooledRecord | { intent: SpooledRecord } | { outcome: SpooledRecord };
+
+const isRecord = (value: unknown): value is SpooledRecord =>
+  typeof value === "object" && value !== null && typeof (value as SpooledRecord).record_id === "string";
+
 /**
- * A durable local spool: records are appended as JSON lines, on disk before `append` resolves; concurrent appends
- * share one durable write (group commit). Acknowledged ids (written to the table) are logged the same
- * way; on open, every appended-but-unacknowledged record is pending again, once per id. A torn last line is skipped.
+ * A durable local spool of audit records as JSON lines. A record is spooled whole (`append`: on disk before it
+ * resolves), or in two lines around a workspace call: its intent (`begin`: on disk while the call runs) and its outcome
+ * (`finish`: in the kernel at once, on disk within the commit delay). Acknowledged ids (written to the table) are
+ * logged durably beside it; on open, every record not acknowledged is pending again, once per id, and an intent
+ * without its outcome is pending as it was written (outcome `unknown`). A torn last line is skipped.
  */
 export class AuditSpool {
   private readonly spoolPath: string;
   private readonly ackPath: string;
-  private spoolFd: number;
+  private readonly file: CommittedFile;
   private ackFd: number;
+  private readonly commitDelayMs: number;
   private readonly pendingRecords = new Map<string, SpooledRecord>();
-  /** Bytes of each pending record's line, and their sum: what the spool holds that the table does not. */
+  /** Bytes of each pending record's lines, and their sum: what the spool holds that the table does not. */
   private readonly pendingLineBytes = new Map<string, number>();
   private pendingBytes = 0;
-  /** Bytes in the spool file, acknowledged lines included, since it was last emptied. */
-  private fileBytes = 0;
-  private queue: {
-    line: string;
-    bytes: number;
-    record: SpooledRecord;
-    resolve: () => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  private flushing = false;
-  private flushed: Promise<void> = Promise.resolve();
+  /** Intents whose outcome is not spooled yet, with the bytes of their line. */
+  private readonly open = new Map<string, { record: SpooledRecord; bytes: number }>();
   private acked: Promise<void> = Promise.resolve();
-  syncs = 0;
   appends = 0;
   compactions = 0;
 
@@ -52,14 +61,20 @@ export class AuditSpool {
   constructor(
     dir: string,
     private readonly compactAfterBytes = 4 * 1024 * 1024,
+    options: AuditSpoolOptions = {},
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.spoolPath = join(dir, "audit-spool.jsonl");
     this.ackPath = join(dir, "audit-acked.jsonl");
+    this.commitDelayMs = options.commitDelayMs ?? 0;
     this.replay();
-    this.spoolFd = openSync(this.spoolPath, APPEND_DURABLY, 0o600);
+    this.file = new CommittedFile(this.spoolPath, options);
     this.ackFd = openSync(this.ackPath, APPEND_DURABLY, 0o600);
-    this.fileBytes = fstatSync(this.spoolFd).size;
+  }
+
+  /** Durable writes of the spool file so far (each covering every line before it). */
+  get syncs(): number {
+    return this.file.syncs;
   }
 
   private hold(record: SpooledRecord, bytes: number): void {
@@ -89,13 +104,25 @@ export class AuditSpool {
       });
   }
 
+  /** Joins intents and outcomes; an intent left without outcome (the process died during its call) stays as written. */
   private replay(): void {
     const acked = new Set(AuditSpool.lines(this.ackPath).map(String));
-    for (const record of AuditSpool.lines(this.spoolPath) as SpooledRecord[]) {
-      if (record && typeof record.record_id === "string" && !acked.has(record.record_id))
-        this.hold(record, Buffer.byteLength(JSON.stringify(record)) + 1);
+    const intents = new Map<string, SpooledRecord>();
+    const whole: SpooledRecord[] = [];
+    for (const line of AuditSpool.lines(this.spoolPath) as SpoolLine[]) {
+      if (typeof line !== "object" || line === null) continue;
+      if ("intent" in line && isRecord(line.intent)) intents.set(line.intent.record_id, line.intent);
+      else if ("outcome" in line && isRecord(line.outcome)) {
+        const intent = intents.get(line.outcome.record_id);
+        // An outcome is written after its intent, so one without is not a record (a corrupted file): skipped.
+        if (!intent) continue;
+        intents.delete(line.outcome.record_id);
+        whole.push({ ...intent, ...line.outcome });
+      } else if (isRecord(line)) whole.push(line);
     }
-    // Compact: rewrite the spool with only the pending records, then start a fresh ack log.
+    for (const record of [...whole, ...intents.values()])
+      if (!acked.has(record.record_id)) this.hold(record, Buffer.byteLength(JSON.stringify(record)) + 1);
+    // Compact: rewrite the spool with only the pending records, whole, then start a fresh ack log.
     const tmp = `${this.spoolPath}.tmp`;
     const fd = openSync(tmp, "w", 0o600);
     for (const record of this.pendingRecords.values()) writeSync(fd, `${JSON.stringify(record)}\n`);
@@ -107,40 +134,55 @@ export class AuditSpool {
     closeSync(ackFd);
   }
 
-  /** Resolves once the record is on disk. */
+  private write(line: SpoolLine): { seq: number; bytes: number } {
+    const text = `${JSON.stringify(line)}\n`;
+    const before = this.file.bytes;
+    const seq = this.file.append(text);
+    this.appends += 1;
+    return { seq, bytes: this.file.bytes - before };
+  }
+
+  /** Spools a whole record; resolves once it is on disk. */
   append(record: SpooledRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const line = `${JSON.stringify(record)}\n`;
-      this.queue.push({ line, bytes: Buffer.byteLength(line), record, resolve, reject });
-      this.appends += 1;
-      if (!this.flushing) this.flush();
-    });
+    try {
+      const { seq, bytes } = this.write(record);
+      this.hold(record, bytes);
+      return this.file.commit(seq);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
-   * Group commit off the event loop: one durable write per batch, in the thread pool; appends that arrive while a
-   * batch is on its way to disk form the next batch.
+   * Spools the intent of a call before it reaches the workspace (in the kernel when this returns, so it survives the
+   * process); the promise resolves once it is on disk. Until `finish`, it is not pending for the table.
    */
-  private flush(): void {
-    this.flushing = true;
-    this.flushed = (async () => {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        try {
-          await writeDurably(this.spoolFd, batch.map((b) => b.line).join(""));
-          this.syncs += 1;
-          for (const b of batch) {
-            this.fileBytes += b.bytes;
-            this.hold(b.record, b.bytes);
-            b.resolve();
-          }
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-      this.flushing = false;
-    })();
+  begin(intent: SpooledRecord): Promise<void> {
+    const { seq, bytes } = this.write({ intent });
+    this.open.set(intent.record_id, { record: intent, bytes });
+    return this.file.commit(seq);
+  }
+
+  /**
+   * Spools the outcome of a begun call (in the kernel when this returns) and makes the joined record pending; the
+   * promise resolves once the outcome is on disk, within the commit delay. Returns the joined record.
+   */
+  finish(outcome: SpooledRecord): { record: SpooledRecord; durable: Promise<void> } {
+    const intent = this.open.get(outcome.record_id);
+    if (!intent) throw new Error("audit outcome without an open intent");
+    this.open.delete(outcome.record_id);
+    let written: { seq: number; bytes: number };
+    try {
+      written = this.write({ outcome });
+    } catch (err) {
+      // The intent stands for the call (outcome `unknown`), so the table still gets a row for it.
+      this.hold(intent.record, intent.bytes);
+      throw err;
+    }
+    const { seq, bytes } = written;
+    const record = { ...intent.record, ...outcome };
+    this.hold(record, intent.bytes + bytes);
+    return { record, durable: this.file.commit(seq, this.commitDelayMs) };
   }
 
   /** Records appended but not yet written to the table, oldest first. */
@@ -180,24 +222,22 @@ export class AuditSpool {
   }
 
   /**
-   * Once every record is in the table, both files start over, so a long-running server's spool does not grow with
-   * everything it ever wrote. Synchronous, so no append can land in between; losing it in a crash only replays
-   * acknowledged records, which the idempotent INSERT skips.
+   * Once every record is in the table and no call is under way, both files start over, so a long-running server's
+   * spool does not grow with everything it ever wrote. Synchronous, so no append can land in between; losing it in a
+   * crash only replays acknowledged records, which the idempotent INSERT skips.
    */
   private emptyWhenAllWritten(): void {
-    if (this.fileBytes < this.compactAfterBytes) return;
-    if (this.pendingRecords.size > 0 || this.queue.length > 0 || this.flushing) return;
-    ftruncateSync(this.spoolFd, 0);
+    if (this.file.bytes < this.compactAfterBytes) return;
+    if (this.pendingRecords.size > 0 || this.open.size > 0) return;
+    this.file.truncate();
     ftruncateSync(this.ackFd, 0);
-    this.fileBytes = 0;
     this.compactions += 1;
   }
 
-  /** Closes the files once every append already made is on disk. */
+  /** Closes the files once every line already appended is on disk. */
   async close(): Promise<void> {
-    await this.flushed;
     await this.acked;
-    closeSync(this.spoolFd);
+    await this.file.close();
     closeSync(this.ackFd);
   }
 }

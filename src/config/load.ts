@@ -135,8 +135,10 @@ function fromEnv(env: Env): Json {
       workspaceViewTtlS: int(env, "MCP_WORKSPACE_VIEW_TTL_S"),
     },
     policy: { rbac: json(env, "MCP_RBAC") },
+    catalog: { file: env.MCP_TOOLS_FILE },
     audit: {
       spoolDir: env.MCP_AUDIT_SPOOL_DIR,
+      commitDelayMs: int(env, "MCP_AUDIT_COMMIT_DELAY_MS"),
       maxRecordBytes: int(env, "MCP_AUDIT_MAX_RECORD_BYTES"),
       maxBatchBytes: int(env, "MCP_AUDIT_MAX_BATCH_BYTES"),
       maxSpoolRecords: int(env, "MCP_AUDIT_SPOOL_MAX_RECORDS"),

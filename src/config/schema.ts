@@ -2,26 +2,9 @@ import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
 
-export const TOOL_NAMES = [
-  "check_identity",
-  "query_sales_data",
-  "genie_query",
-  "query_knowledge_base",
-  "query_audit_log",
-  "ask_supervisor",
-] as const;
-export const ToolName = z.enum(TOOL_NAMES);
+/** A tool's name as catalogs spell it; which names exist is the catalog's business (tools/catalog). */
+export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a tool name is lower_snake_case");
 export type ToolName = z.infer<typeof ToolName>;
-
-/** The default role → tools matrix (DESIGN.md). */
-export const DEFAULT_RBAC: Record<string, ToolName[]> = {
-  west_sales: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base"],
-  east_sales: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base"],
-  managers: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base"],
-  executive: [...TOOL_NAMES],
-  finance: ["check_identity", "query_sales_data", "genie_query", "query_knowledge_base", "query_audit_log"],
-  admin: [...TOOL_NAMES],
-};
 
 const FederationIssuer = z.object({
   issuer: z.string().url().describe("Exact `iss` of the external IdP; a trailing slash matters."),
@@ -53,7 +36,7 @@ export const ConfigSchema = z.object({
     warehouseId: z.string().min(1).describe("SQL warehouse for query_sales_data and query_audit_log."),
     salesTable: z.string().default("main.sales.deals"),
     auditTable: z.string().default("main.governance.mcp_audit"),
-    genieSpaceId: z.string().min(1),
+    genieSpaceId: z.string().min(1).optional().describe("Genie space of genie_query; unset: that tool is not offered."),
     vectorIndex: z.string().default("main.knowledge.docs_index"),
     supervisorEndpoint: z.string().default("sales-supervisor-agent"),
   }),
@@ -144,7 +127,7 @@ export const ConfigSchema = z.object({
             .boolean()
             .default(false)
             .describe("Let unauthenticated HTTP callers act as the server's SP. Dangerous."),
-          tools: z.array(ToolName).default([...TOOL_NAMES]),
+          tools: z.array(ToolName).optional().describe("Tools the server's own identity may use; unset: all."),
         })
         .prefault({}),
       local: z
@@ -184,7 +167,10 @@ export const ConfigSchema = z.object({
     .prefault({}),
   policy: z
     .object({
-      rbac: z.record(z.string(), z.array(ToolName)).default(DEFAULT_RBAC),
+      rbac: z
+        .record(z.string(), z.array(ToolName))
+        .optional()
+        .describe("Role → tools (MCP_RBAC); unset: the roles each catalog entry names."),
     })
     .prefault({}),
   audit: z
@@ -192,6 +178,13 @@ export const ConfigSchema = z.object({
       spoolDir: z.string().default(".spool"),
       batchSize: z.number().int().positive().max(1000).default(100),
       flushIntervalMs: z.number().int().positive().default(500),
+      commitDelayMs: z
+        .number()
+        .int()
+        .min(0, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at least 0" })
+        .max(1000, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at most 1000" })
+        .default(10)
+        .describe("At the latest this long after a call's outcome is spooled, it is on disk (group commit)."),
       maxArgumentChars: z.number().int().positive().default(512),
       maxRecordBytes: z
         .number()
@@ -229,13 +222,16 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   timeouts: z
+    .record(ToolName, z.number().int().positive())
+    .default({})
+    .describe("Per-tool call deadline in ms, over the catalog entry's timeoutMs."),
+  catalog: z
     .object({
-      check_identity: z.number().int().positive().default(15_000),
-      query_sales_data: z.number().int().positive().default(60_000),
-      genie_query: z.number().int().positive().default(120_000),
-      query_knowledge_base: z.number().int().positive().default(20_000),
-      query_audit_log: z.number().int().positive().default(60_000),
-      ask_supervisor: z.number().int().positive().default(120_000),
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("MCP_TOOLS_FILE: a YAML or JSON tool catalog; unset: the demo's tools."),
     })
     .prefault({}),
   observability: z

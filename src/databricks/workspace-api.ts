@@ -68,6 +68,42 @@ export interface WorkspaceApi {
     body: Record<string, unknown>,
     options?: CallOptions,
   ): Promise<Record<string, unknown>>;
+  /** A Unity Catalog function's FunctionInfo (input_params and all). */
+  getFunction(fullName: string, options?: CallOptions): Promise<FunctionInfo>;
+  /** The functions of a schema the caller may see. */
+  listFunctions(catalog: string, schema: string, options?: CallOptions): Promise<{ functions?: FunctionInfo[] }>;
+  /** An HTTP call through a Unity Catalog connection (serving endpoints' external-function call); the remote's answer. */
+  externalFunction(request: ExternalFunctionRequest, options?: CallOptions): Promise<unknown>;
+}
+
+/** FunctionInfo of the Unity Catalog functions API, the fields tools read. */
+export interface FunctionInfo {
+  name: string;
+  full_name?: string;
+  catalog_name?: string;
+  schema_name?: string;
+  comment?: string;
+  data_type?: string;
+  input_params?: {
+    parameters?: {
+      name: string;
+      type_name?: string;
+      type_text?: string;
+      position?: number;
+      parameter_default?: string;
+      comment?: string;
+    }[];
+  };
+}
+
+/** The body of POST /api/2.0/external-function: headers, json and params travel as JSON text. */
+export interface ExternalFunctionRequest {
+  connection_name: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  headers?: string;
+  json?: string;
+  params?: string;
 }
 
 export interface GenieMessage {
@@ -246,5 +282,16 @@ export function createWorkspaceApi(
       call("POST", `/api/2.0/vector-search/indexes/${enc(indexName)}/query`, body, options, true),
     invokeServing: (endpoint, body, options) =>
       call("POST", `/serving-endpoints/${enc(endpoint)}/invocations`, body, options),
+    getFunction: (fullName, options) =>
+      call("GET", `/api/2.1/unity-catalog/functions/${enc(fullName)}`, undefined, options),
+    listFunctions: (catalog, schema, options) =>
+      call(
+        "GET",
+        `/api/2.1/unity-catalog/functions?catalog_name=${enc(catalog)}&schema_name=${enc(schema)}`,
+        undefined,
+        options,
+      ),
+    // The remote call may change something there: never retried.
+    externalFunction: (request, options) => call("POST", "/api/2.0/external-function", request, options, false),
   };
 }

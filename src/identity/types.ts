@@ -23,6 +23,8 @@ export interface CallerIdentity {
   source: CredentialSource;
   /** The human: an email (OBO, U2M) or the external IdP subject (Federation); absent for M2M. */
   human?: string;
+  /** Federation: the verified token's `email` claim, when it carries one (tools may bind it as a parameter). */
+  email?: string;
   /** Federation: the exact `iss` that verified `human`. Two IdPs may issue one `sub`: the pair is who the human is. */
   issuer?: string;
   /** The Federation role, or a configured role for other modes. */

@@ -1,7 +1,6 @@
 import { Server, type McpServerFactory } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { ResolvedCaller } from "../identity/types.js";
-import { allowedTools } from "../policy/tool-access.js";
 import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
@@ -39,10 +38,7 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
     // The list depends on who asks: no shared cache may keep it, and no client may reuse it for long.
     cacheHints: { "tools/list": { cacheScope: "private", ttlMs: 0 } },
   });
-  server.setRequestHandler("tools/list", () => {
-    const allowed = allowedTools(caller.identity, deps.config);
-    return { tools: allowed.flatMap((name) => deps.catalog.get(name)?.listing ?? []) };
-  });
+  server.setRequestHandler("tools/list", () => ({ tools: deps.policy.listing(caller.identity) }));
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const running = inFlight?.register(callerKey, ctx.mcpReq.id);
     const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal, running?.signal]);

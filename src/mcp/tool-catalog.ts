@@ -1,6 +1,5 @@
 import { z } from "zod";
 import type { Tool } from "@modelcontextprotocol/server";
-import type { ToolName } from "../config/schema.js";
 import type { ToolDefinition } from "../../tools/types.js";
 import { portableSchema } from "./portable-schema.js";
 
@@ -12,7 +11,7 @@ export interface CatalogEntry {
   listing: Tool;
 }
 
-export type ToolCatalog = ReadonlyMap<ToolName, CatalogEntry>;
+export type ToolCatalog = ReadonlyMap<string, CatalogEntry>;
 
 function jsonSchema(schema: z.ZodObject<z.ZodRawShape>, io: "input" | "output"): Tool["inputSchema"] {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
@@ -20,7 +19,7 @@ function jsonSchema(schema: z.ZodObject<z.ZodRawShape>, io: "input" | "output"):
 }
 
 export function buildToolCatalog(definitions: readonly ToolDefinition[]): ToolCatalog {
-  const catalog = new Map<ToolName, CatalogEntry>();
+  const catalog = new Map<string, CatalogEntry>();
   for (const definition of definitions) {
     const input = z.object(definition.inputSchema).strict();
     catalog.set(definition.name, {

@@ -1,14 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { CallToolResult, ServerNotification } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
-import type { Config, ToolName } from "../config/schema.js";
-import { ErrorCodes, GovernedError, PolicyError, InputError, asGovernedError, auditOutcomeFor } from "../errors.js";
+import type { Config } from "../config/schema.js";
+import { ErrorCodes, GovernedError, InputError, asGovernedError, auditOutcomeFor } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
-import { allowedTools } from "../policy/tool-access.js";
-import { missingScopes } from "../policy/scopes.js";
+import type { ToolPolicy } from "../policy/tool-policy.js";
 import type { WorkspaceApi } from "../databricks/workspace-api.js";
 import type { WorkspaceViewCache } from "../identity/workspace-view-cache.js";
-import type { ToolCatalog } from "./tool-catalog.js";
 import type { ToolContext } from "../../tools/types.js";
 import { endToolSpan, startToolSpan } from "../observability/tracing.js";
 import { linkedAbort } from "../linked-abort.js";
@@ -17,7 +15,8 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
 import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
 
-export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled";
+/** `unknown`: the call reached the workspace and the process died before its outcome was spooled. */
+export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled" | "unknown";
 
 /** One row of the audit trail, before the trail stamps it with an id and time. */
 export interface AuditEntry {
@@ -36,9 +35,14 @@ export interface AuditEntry {
   statementIds: string[];
 }
 
-/** Durable: resolves once the entry is on disk, before the call's result is sent. */
+/** Who asks for what, spooled before a call reaches the workspace. */
+export type AuditIntent = Omit<AuditEntry, "outcome" | "errorCode" | "rowsReturned" | "latencyMs" | "statementIds">;
+
+/** Durable: resolves once no crash can lose the entry (docs/operations.md), before the call's result is sent. */
 export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
+  /** Spools the intent of a call about to reach the workspace; its `record` then completes it. */
+  begin?(intent: AuditIntent): void;
   /** False when a new call may not start because its record could not be kept (the spool is full). */
   admit?(call: { requestId: string; tool: string }): boolean;
   /** Records a refusal at the door without a verified identity (folded per source); resolves to its request id. */
@@ -53,13 +57,14 @@ export interface CallExtra {
 
 export interface DispatcherDeps {
   config: Config;
-  catalog: ToolCatalog;
+  /** Who sees and may call which tool (the catalog it holds is the one tools/list shows). */
+  policy: ToolPolicy;
   audit: AuditSink;
   logger: Logger;
   /** The caller's own Databricks client for this call (never a shared one). */
   workspaceFor(
     caller: ResolvedCaller,
-    tool: ToolName,
+    tool: string,
     requestId: string,
     recordStatement: (id: string) => void,
   ): WorkspaceApi;
@@ -72,6 +77,9 @@ export interface DispatcherDeps {
   /** Time for tools' deadlines and waits; the system clock unless a test gives another. */
   clock?: Clock;
 }
+
+/** A tool's deadline when its definition names none. */
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** An MCP tool error result: `isError`, a stable code first, what to do next; never a stack or a token. */
 export function toolError(err: GovernedError): CallToolResult {
@@ -114,32 +122,22 @@ export async function dispatchToolCall(
   const span = startToolSpan(name, requestId);
   const statementIds: string[] = [];
   const { identity } = caller;
-  const allowed = allowedTools(identity, deps.config);
   let rowsReturned: number | undefined;
   let result: CallToolResult;
   let failure: GovernedError | undefined;
+  const intent: AuditIntent = {
+    requestId,
+    mode: identity.mode,
+    credentialSource: identity.source,
+    human: identity.human,
+    workspacePrincipal: identity.expectedPrincipal,
+    role: identity.role,
+    tool: String(name).slice(0, 128),
+    arguments: withVerifiedIssuer(args, identity),
+  };
 
   try {
-    const entry = deps.catalog.get(name as ToolName);
-    if (!entry || !allowed.includes(entry.definition.name)) {
-      throw new PolicyError(
-        ErrorCodes.TOOL_NOT_ALLOWED,
-        `The tool '${String(name).slice(0, 64)}' is not available to this caller.`,
-        {
-          hint: "Call tools/list to see the tools you may use.",
-        },
-      );
-    }
-    const missing = missingScopes(identity.scopes, entry.definition.scopes);
-    if (missing.length > 0) {
-      throw new PolicyError(
-        ErrorCodes.SCOPE_MISSING,
-        `The credential lacks the scope(s) ${missing.join(", ")} that ${entry.definition.name} needs.`,
-        {
-          hint: "Sign in again granting these scopes.",
-        },
-      );
-    }
+    const entry = deps.policy.authorize(identity, String(name));
     const parsed = entry.input.safeParse(args ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -148,7 +146,7 @@ export async function dispatchToolCall(
         `Invalid argument ${issue.path.join(".") || "(arguments)"}: ${issue.message}`,
       );
     }
-    const timeoutMs = deps.config.timeouts[entry.definition.name];
+    const timeoutMs = entry.definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // The deadline, its timer and the tool's waits read one clock, so a test that moves it moves all three.
     const clock = deps.clock ?? systemClock;
     const deadline = clock.now() + timeoutMs;
@@ -157,8 +155,7 @@ export async function dispatchToolCall(
     const recordStatement = (id: string) => void (statementIds.includes(id) || statementIds.push(id));
     const ctx: ToolContext = {
       caller,
-      allowedTools: allowed,
-      config: deps.config,
+      allowedTools: deps.policy.allowed(identity),
       workspace: deps.workspaceFor(caller, entry.definition.name, requestId, recordStatement),
       requestId,
       workspaceViews: deps.workspaceViews,
@@ -178,6 +175,7 @@ export async function dispatchToolCall(
       },
     };
     try {
+      deps.audit.begin?.(intent);
       const out = await entry.definition.handler(parsed.data as never, ctx);
       rowsReturned = out.rowsReturned;
       result = {
@@ -206,14 +204,7 @@ export async function dispatchToolCall(
   }
 
   const entry: AuditEntry = {
-    requestId,
-    mode: identity.mode,
-    credentialSource: identity.source,
-    human: identity.human,
-    workspacePrincipal: identity.expectedPrincipal,
-    role: identity.role,
-    tool: String(name).slice(0, 128),
-    arguments: withVerifiedIssuer(args, identity),
+    ...intent,
     outcome: failure ? auditOutcomeFor(failure) : "allowed",
     errorCode: failure?.code,
     rowsReturned,
@@ -222,7 +213,7 @@ export async function dispatchToolCall(
   };
   // The request id lets an agent or an operator find this call's audit row and the statements it caused.
   result._meta = { ...result._meta, request_id: requestId };
-  // The result is sent only after its audit record is durable.
+  // The result is sent only once its audit record survives a crash of the process, and its intent a loss of power.
   await deps.audit.record(entry);
   endToolSpan(span, entry);
   deps.onCallFinished?.(entry);

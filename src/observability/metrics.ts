@@ -1,8 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { TOOL_NAMES } from "../config/schema.js";
 import type { AuditEntry } from "../mcp/tool-dispatcher.js";
-
-const KNOWN_TOOLS: ReadonlySet<string> = new Set(TOOL_NAMES);
 
 /** What the token cache exposes; counters the cache does not keep yet read as zero. */
 export interface TokenCacheCounters {
@@ -25,6 +22,8 @@ export interface MetricsSources {
   auditSpoolDepth?(): number;
   /** The audit trail, read at scrape time (it may be built after the metrics). */
   audit?(): AuditTrailCounters;
+  /** Tool names that may appear as a label; any other name counts as "other" (bounded cardinality). */
+  toolNames?: readonly string[];
 }
 
 /** A counter whose value is read from a monotonic source at scrape time. */
@@ -49,9 +48,11 @@ export class ServerMetrics {
   private readonly calls: Counter<"tool" | "outcome" | "mode">;
   private readonly latency: Histogram<"tool" | "outcome">;
   private readonly upstreamErrors: Counter<"status" | "family">;
+  private readonly knownTools: ReadonlySet<string>;
 
   constructor(sources: MetricsSources = {}) {
     const { registry } = this;
+    this.knownTools = new Set(sources.toolNames ?? []);
     collectDefaultMetrics({ register: registry, prefix: "mcp_process_" });
     this.calls = new Counter({
       name: "mcp_tool_calls_total",
@@ -132,7 +133,7 @@ export class ServerMetrics {
   /** Observes one finished tool call (wired to the dispatcher's onCallFinished). */
   observeCall(entry: Pick<AuditEntry, "tool" | "outcome" | "mode" | "latencyMs">): void {
     // Unknown tool names come from callers; fold them into one label value so they cannot grow the series.
-    const tool = KNOWN_TOOLS.has(entry.tool) ? entry.tool : "other";
+    const tool = this.knownTools.has(entry.tool) ? entry.tool : "other";
     this.calls.inc({ tool, outcome: entry.outcome, mode: entry.mode });
     this.latency.observe({ tool, outcome: entry.outcome }, entry.latencyMs / 1000);
   }

@@ -4,9 +4,6 @@ import type { InboundLadderRejection, JSONRPCMessage } from "@modelcontextprotoc
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
-import type { ToolName } from "../config/schema.js";
-import { missingScopes } from "../policy/scopes.js";
-import { allowedTools } from "../policy/tool-access.js";
 import type { InboundRequest, ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
 import { InFlightCalls } from "../mcp/in-flight-calls.js";
@@ -276,10 +273,8 @@ function scopesLackedFor(body: unknown, caller: ResolvedCaller, dispatcher: Disp
   if (!body || typeof body !== "object" || Array.isArray(body)) return [];
   const b = body as { method?: unknown; params?: { name?: unknown } };
   if (b.method !== "tools/call" || typeof b.params?.name !== "string") return [];
-  const entry = dispatcher.catalog.get(b.params.name as ToolName);
   // Unknown or forbidden tools are refused by the dispatcher, with its own error and audit record.
-  if (!entry || !allowedTools(caller.identity, dispatcher.config).includes(entry.definition.name)) return [];
-  return missingScopes(caller.identity.scopes, entry.definition.scopes);
+  return dispatcher.policy.lackingScopes(caller.identity, b.params.name);
 }
 
 function toolNameOf(body: unknown): string | undefined {

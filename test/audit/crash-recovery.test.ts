@@ -97,4 +97,55 @@ describe("the audit trail across a warehouse outage and kill -9", () => {
       await kill9(third);
     }
   }, 60_000);
+
+  it("leaves one row with outcome 'unknown' for a call cut by kill -9 while the workspace worked on it, under the request id its statement carries", async () => {
+    const server = await connectStdio(env);
+    const spoolPath = join(spoolDir, "audit-spool.jsonl");
+    // check_identity asks SCIM and runs a statement at once; SCIM never answers, so the call is under way when killed.
+    workspace.faults.add({ pathPrefix: "/api/2.0/preview/scim/v2/Me", stalls: 1 });
+    const answered = server.callTool({ name: "check_identity", arguments: {} }).then(
+      () => true,
+      () => false,
+    );
+    let requestId: string | undefined;
+    const tagged = () =>
+      workspace.counters.statements.some((s) =>
+        (s.queryTags as { key: string; value: string }[] | undefined)?.some(
+          (t) => t.key === "request_id" && t.value === requestId,
+        ),
+      );
+    // Bounded generously: the intent is in the spool file, and its statement reached the warehouse.
+    for (const end = Date.now() + 30_000; Date.now() < end && !(requestId && tagged()); await sleep(20)) {
+      const intent = readFileSync(spoolPath, "utf8")
+        .split("\n")
+        .flatMap((line) => {
+          try {
+            return [(JSON.parse(line) as { intent?: { request_id: string; tool: string } }).intent];
+          } catch {
+            return [];
+          }
+        })
+        .find((i) => i?.tool === "check_identity");
+      requestId = intent?.request_id;
+    }
+    expect(requestId).toBeDefined();
+    expect(tagged()).toBe(true);
+    await kill9(server);
+    expect(await answered).toBe(false);
+    workspace.faults.clear();
+
+    const restarted = await connectStdio(env);
+    try {
+      const rows = await waitForAudit(workspace, (r) => countOf(r, requestId!) >= 1);
+      expect(countOf(rows, requestId!)).toBe(1);
+      expect(rows.find((r) => r.request_id === requestId)).toMatchObject({
+        tool: "check_identity",
+        outcome: "unknown",
+        human: "olivia.obo@example.com",
+        statement_ids: "[]",
+      });
+    } finally {
+      await kill9(restarted);
+    }
+  }, 60_000);
 });

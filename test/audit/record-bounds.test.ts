@@ -159,3 +159,25 @@ describe("an audit record has a bounded size whatever the input", () => {
     expect(kept.at(-1)).toBe(`…${ids.length - kept.length + 1} more`);
   });
 });
+
+describe("the byte count of a column value", () => {
+  it("is exactly the JSON the INSERT carries, for plain text and for text JSON escapes", async () => {
+    const { carriedBytes } = await import("../../src/audit/record-bounds.js");
+    const samples = [
+      "",
+      "plain-id_123 ok",
+      'a"quote',
+      "back\\slash",
+      "tab\there",
+      "\u0001",
+      "é",
+      "日本",
+      "\ud83d\ude00",
+      "\ud800",
+      "~ ! } {",
+    ];
+    for (const value of samples)
+      expect(carriedBytes(value), JSON.stringify(value)).toBe(Buffer.byteLength(JSON.stringify(value)));
+    expect(carriedBytes(null)).toBe(4);
+  });
+});

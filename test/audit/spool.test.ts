@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -121,5 +121,16 @@ describe("AuditSpool size", () => {
     expect(spool.compactions).toBe(0);
     await spool.close();
     expect(new AuditSpool(dir).pending().map((r) => r.record_id)).toEqual(["r-2"]);
+  });
+});
+
+describe("AuditSpool intents and outcomes", () => {
+  it("keeps a call's intent pending as its record when its outcome cannot be written", async () => {
+    const spool = new AuditSpool(freshDir());
+    await spool.begin({ record_id: "r-1", request_id: "req-1", outcome: "unknown" });
+    // The spool file's descriptor closed under it: the next write fails as a full or failing disk would.
+    closeSync((spool as unknown as { file: { fd: number } }).file.fd);
+    expect(() => spool.finish({ record_id: "r-1", outcome: "allowed" })).toThrow();
+    expect(spool.pending()).toEqual([{ record_id: "r-1", request_id: "req-1", outcome: "unknown" }]);
   });
 });

@@ -16,6 +16,11 @@ describe("audit configuration", () => {
     expect(audit.maxSpoolBytes).toBe(64 * 1024 * 1024);
   });
 
+  it("makes an outcome durable within 10 ms by default, and takes another bound from MCP_AUDIT_COMMIT_DELAY_MS", () => {
+    expect(loadConfig(minimal).audit.commitDelayMs).toBe(10);
+    expect(loadConfig({ ...minimal, MCP_AUDIT_COMMIT_DELAY_MS: "0" }).audit.commitDelayMs).toBe(0);
+  });
+
   it("takes the bounds from the environment", () => {
     const { audit } = loadConfig({
       ...minimal,
@@ -38,6 +43,8 @@ describe("audit configuration", () => {
     ["MCP_AUDIT_SPOOL_MAX_RECORDS", "0"],
     ["MCP_AUDIT_SPOOL_MAX_BYTES", "1000"],
     ["MCP_AUDIT_SPOOL_MAX_BYTES", "lots"],
+    ["MCP_AUDIT_COMMIT_DELAY_MS", "5000"],
+    ["MCP_AUDIT_COMMIT_DELAY_MS", "-1"],
   ])("refuses %s=%s, naming the variable", (variable, value) => {
     expect(() => loadConfig({ ...minimal, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...minimal, [variable]: value })).toThrow(new RegExp(variable));

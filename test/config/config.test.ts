@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, parseConfig, ConfigError } from "../../src/config/load.js";
-import { DEFAULT_RBAC, TOOL_NAMES } from "../../src/config/schema.js";
+import { DEFAULT_RBAC, DEFAULT_TOOL_NAMES } from "../../tools/index.js";
 
 const minimal = {
   DATABRICKS_HOST: "https://example.cloud.databricks.com",
@@ -15,7 +15,8 @@ describe("configuration", () => {
     expect(config.server.transport).toBe("stdio");
     expect(config.identity.obo.trustProxyHeader).toBe(false);
     expect(config.identity.m2m.allowHttpCallers).toBe(false);
-    expect(config.policy.rbac).toEqual(DEFAULT_RBAC);
+    // No MCP_RBAC: the roles each catalog entry names decide.
+    expect(config.policy.rbac).toBeUndefined();
   });
 
   it("trusts the Apps proxy header by default only inside Databricks Apps", () => {
@@ -57,7 +58,7 @@ describe("configuration", () => {
   });
 
   it("refuses an RBAC matrix naming a tool that does not exist", () => {
-    expect(() => loadConfig({ ...minimal, MCP_RBAC: JSON.stringify({ west_sales: ["drop_tables"] }) })).toThrow(
+    expect(() => loadConfig({ ...minimal, MCP_RBAC: JSON.stringify({ west_sales: ["DROP TABLES"] }) })).toThrow(
       /policy\.rbac/,
     );
   });
@@ -71,6 +72,6 @@ describe("configuration", () => {
     expect(withTool("query_audit_log")).toEqual(["admin", "executive", "finance"]);
     expect(withTool("ask_supervisor")).toEqual(["admin", "executive"]);
     expect(withTool("check_identity")).toHaveLength(6);
-    expect(DEFAULT_RBAC.admin).toEqual([...TOOL_NAMES]);
+    expect(DEFAULT_RBAC.admin).toEqual([...DEFAULT_TOOL_NAMES]);
   });
 });

@@ -101,6 +101,7 @@ describe("npm run emulator", () => {
   for (const [args, reason] of [
     [["--port", "70000"], '--port must be a port number (0-65535), got "70000"'],
     [["--bogus"], "Unknown option '--bogus'"],
+    [["--max-run-time-s", "0"], '--max-run-time-s must be whole seconds from 1 to 172800, got "0"'],
   ] as const) {
     it(`refuses ${args.join(" ")} with exit code 2 and a one-line reason, no stack trace`, async () => {
       const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], {

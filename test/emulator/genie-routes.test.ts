@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, inject, describe, expect, it } from "vitest";
 import { systemClock, type Clock } from "../../src/clock.js";
 import { FakeClock } from "../support/fake-clock.js";
 import type { WorkspaceContext } from "../../emulator/context.js";
@@ -88,6 +88,7 @@ async function startGenie(
     idpJwksUri: "",
     genieStepDelayMs: stepDelayMs,
     clock,
+    statementClock: systemClock,
   } as WorkspaceContext;
   registerGenieRoutes(router, ctx, options);
   const server = createServer((req, res) => {
@@ -110,7 +111,10 @@ async function startGenie(
 beforeAll(async () => {
   directory = new Directory(seed);
   counters = new Counters();
-  engine = await createSqlEngine(seed, directory, counters);
+  engine = await createSqlEngine(seed, directory, counters, {
+    cluster: inject("postgresCluster"),
+    maxRunTimeMs: 30_000,
+  });
   tokens = await WorkspaceTokens.create({ seed, directory, baseUrl: "http://127.0.0.1" } as WorkspaceContext);
   for (const [name, { userName, scopes }] of Object.entries(CALLERS))
     bearer[name] = (await tokens.issue(userName, scopes, 3600)).access_token;

@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -52,5 +54,33 @@ describe("a throw-away PostgreSQL cluster from the npm-shipped binaries", () => 
     await expect(query(a.url(), "SELECT 1")).rejects.toThrow();
     expect(await query(b.url(), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
     await b.stop();
+  });
+
+  it("a process that exits without stopping its cluster takes the server and its data with it", async () => {
+    const script = `import { startPostgresCluster } from "./emulator/postgres/cluster.ts";
+      const c = await startPostgresCluster();
+      const client = new (await import("pg")).default.Client({ connectionString: c.url() });
+      await client.connect();
+      const { rows } = await client.query("SELECT current_setting('data_directory') AS d");
+      await client.end();
+      console.log(JSON.stringify({ url: c.url(), dataDir: rows[0].d }));
+      process.exit(0);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code).toBe(0);
+    const { url, dataDir } = JSON.parse(out.trim()) as { url: string; dataDir: string };
+    // The server goes away as soon as it sees the signal; bounded generously, the bound decides nothing.
+    let refused = false;
+    for (const end = Date.now() + 20_000; !refused && Date.now() < end;)
+      refused = await query(url, "SELECT 1").then(
+        () => false,
+        () => true,
+      );
+    expect(refused).toBe(true);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });

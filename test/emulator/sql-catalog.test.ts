@@ -216,7 +216,7 @@ describe("information_schema", () => {
   });
 
   it("Postgres' own information_schema, which named the catalog postgres, is out of reach", async () => {
-    expect((await refusal("SELECT * FROM pg_information_schema.tables", westToken)).message).toMatch(
+    expect((await refusal("SELECT * FROM postgres_information_schema.tables", westToken)).message).toMatch(
       /^\[INSUFFICIENT_PERMISSIONS\]/,
     );
     expect(await rows("SELECT DISTINCT table_catalog FROM information_schema.tables", westToken)).toEqual([["main"]]);

@@ -10,7 +10,8 @@ import { WorkspaceViewCache } from "../../src/identity/workspace-view-cache.js";
 import { buildToolCatalog } from "../../src/mcp/tool-catalog.js";
 import { dispatchToolCall, type AuditEntry, type DispatcherDeps } from "../../src/mcp/tool-dispatcher.js";
 import { ConversationHandles } from "../../src/policy/conversation-handle.js";
-import { genieQueryTool } from "../../tools/genie-query.js";
+import { loadToolCatalog } from "../../tools/catalog/load.js";
+import { ToolPolicy } from "../../src/policy/tool-policy.js";
 import type { ToolContext, ToolDefinition } from "../../tools/types.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { operatorEnvironment } from "../support/workspace-env.js";
@@ -39,16 +40,18 @@ function dispatcherOn(clock: Clock | undefined) {
   const contexts: ToolContext[] = [];
   const audited: AuditEntry[] = [];
   const http = new WorkspaceHttpClient(workspace.baseUrl, { clock });
-  const genie = {
+  const config = loadConfig(operatorEnvironment(workspace), { timeouts: { genie_query: TIMEOUT_MS } });
+  const genieQueryTool = loadToolCatalog(config).tools.find((t) => t.name === "genie_query")!;
+  const genie: ToolDefinition = {
     ...genieQueryTool,
     handler: (args, ctx) => {
       contexts.push(ctx);
       return genieQueryTool.handler(args, ctx);
     },
-  } satisfies typeof genieQueryTool;
+  };
   const deps: DispatcherDeps = {
-    config: loadConfig(operatorEnvironment(workspace), { timeouts: { genie_query: TIMEOUT_MS } }),
-    catalog: buildToolCatalog([genie as unknown as ToolDefinition]),
+    config,
+    policy: new ToolPolicy(buildToolCatalog([genie]), config),
     audit: { record: async (entry) => void audited.push(entry) },
     logger: pino({ level: "silent" }),
     workspaceFor: (who, _tool, requestId, recordStatement) =>

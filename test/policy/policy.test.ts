@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
-import { TOOL_NAMES } from "../../src/config/schema.js";
-import { allowedTools, scopesToRequest } from "../../src/policy/tool-access.js";
-import { ALL_TOOLS } from "../../tools/index.js";
+import type { Config } from "../../src/config/schema.js";
+import { accessRules, allowedTools as allowedBy, scopesToRequest } from "../../src/policy/tool-access.js";
+import { ALL_TOOLS, DEFAULT_TOOL_NAMES } from "../../tools/index.js";
 import { missingScopes, scopesFor } from "../../src/policy/scopes.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
 
@@ -11,6 +11,7 @@ const config = loadConfig({
   DATABRICKS_WAREHOUSE_ID: "w",
   DATABRICKS_GENIE_SPACE_ID: "g",
 });
+const allowedTools = (identity: CallerIdentity, c: Config) => allowedBy(identity, accessRules(ALL_TOOLS, c));
 const federated = (role?: string): CallerIdentity => ({
   mode: "federation",
   source: "exchange",
@@ -32,7 +33,7 @@ describe("tool access", () => {
 
   it("lets OBO rely on Unity Catalog unless a tool list is configured", () => {
     const obo: CallerIdentity = { mode: "obo", source: "bearer", human: "a@example.com", scopes: [] };
-    expect(allowedTools(obo, config)).toEqual(TOOL_NAMES);
+    expect(allowedTools(obo, config)).toEqual(DEFAULT_TOOL_NAMES);
     const narrowed = loadConfig(
       {
         DATABRICKS_HOST: "https://x.cloud.databricks.com",

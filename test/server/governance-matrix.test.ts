@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { DEFAULT_RBAC, TOOL_NAMES } from "../../src/config/schema.js";
+import { DEFAULT_RBAC, DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
 import { callOrRefusal, rowsAsObjects, textOf } from "../support/results.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
-import { MASK_LIFTED, MINIMAL_ARGS, REGION_OF } from "./matrix-expectations.js";
+import { MASK_LIFTED, MINIMAL_ARGS, REGION_OF, UC_REFUSES_USERS } from "./matrix-expectations.js";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -63,6 +63,13 @@ describe.each(Object.keys(DEFAULT_RBAC))("Federation role %s over HTTP", (role) 
     const margins = rows.map((r) => r.margin_pct);
     if (MASK_LIFTED.has(role)) expect(margins.every((m) => typeof m === "number")).toBe(true);
     else expect(margins.every((m) => m === null)).toBe(true);
+  });
+
+  it("gets its own regions from the region summary: the row filter applies inside the function", async () => {
+    const result = await client.callTool({ name: "get_region_summary", arguments: { limit: 10 } });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    const regions = rowsAsObjects(result.structuredContent).map((r) => r.region);
+    expect(regions).toEqual(REGION_OF[role] ? [REGION_OF[role]] : ["CENTRAL", "EAST", "WEST"]);
   });
 
   it("may call every tool of its row", async () => {
@@ -142,8 +149,16 @@ describe.each(["olivia.obo@example.com", "wendy.west@example.com"])("OBO user %s
     });
   });
 
+  it("cannot call through a connection it may not USE: Unity Catalog denies it with ACCESS_DENIED", async () => {
+    for (const tool of ["github_search", "external_api_call"]) {
+      const result = await client.callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
+      expect(result.isError).toBe(true);
+      expect(result._meta?.error_code, textOf(result)).toBe("ACCESS_DENIED");
+    }
+  });
+
   it("may call the other tools, Unity Catalog granting them to all users", async () => {
-    for (const tool of TOOL_NAMES.filter((t) => t !== "query_audit_log")) {
+    for (const tool of TOOL_NAMES.filter((t) => !UC_REFUSES_USERS.includes(t))) {
       const result = await client.callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
       expect(result.isError, `${tool}: ${textOf(result)}`).toBeFalsy();
     }

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
-import { TOOL_NAMES, type ToolName } from "../../src/config/schema.js";
+import { DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
+type ToolName = string;
 import { connectStdio } from "../support/mcp-clients.js";
 import { callOrRefusal, rowsAsObjects, textOf } from "../support/results.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
-import { MINIMAL_ARGS } from "./matrix-expectations.js";
+import { MINIMAL_ARGS, UC_REFUSES_USERS } from "./matrix-expectations.js";
 import { serverServicePrincipal, workspaceEnv } from "./stdio-env.js";
 
 const OBO_USERS = ["olivia.obo@example.com", "wendy.west@example.com"] as const;
@@ -62,14 +63,16 @@ describe.each(OBO_USERS)("stdio as the OBO user %s (DATABRICKS_TOKEN)", (userNam
     }
   });
 
-  it("may call the tools Unity Catalog grants to all users, and is denied the audit log", async () => {
-    for (const tool of TOOL_NAMES.filter((t) => t !== "query_audit_log")) {
+  it("may call the tools Unity Catalog grants to all users, and is denied the audit log and the connections", async () => {
+    for (const tool of TOOL_NAMES.filter((t) => !UC_REFUSES_USERS.includes(t))) {
       const result = await client().callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
       expect(result.isError, `${tool}: ${textOf(result)}`).toBeFalsy();
     }
-    const denied = await client().callTool({ name: "query_audit_log", arguments: {} });
-    expect(denied.isError).toBe(true);
-    expect(denied._meta?.error_code).toBe("ACCESS_DENIED");
+    for (const tool of UC_REFUSES_USERS) {
+      const denied = await client().callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
+      expect(denied.isError).toBe(true);
+      expect(denied._meta?.error_code, `${tool}: ${textOf(denied)}`).toBe("ACCESS_DENIED");
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { startApp, type App } from "../../src/app.js";
-import type { Clock } from "../../src/clock.js";
+import { systemClock, type Clock } from "../../src/clock.js";
 
 export interface TestStack {
   workspace: LocalWorkspace;
@@ -31,6 +31,8 @@ export async function startTestStack(
   const workspace = await startLocalWorkspace({
     genieStepDelayMs: options.genieStepDelayMs ?? 20,
     clock: options.genieClock,
+    // Statements answer on real time: a test moving Genie's clock counts Genie's sleepers alone.
+    statementClock: systemClock,
     clientMetadataDocuments: { testOnlyDocumentOrigin: options.clientMetadataDocumentOrigin },
   });
   const spoolDir = mkdtempSync(join(tmpdir(), "governed-mcp-spool-"));

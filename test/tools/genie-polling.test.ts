@@ -8,7 +8,7 @@ import { ConversationHandles } from "../../src/policy/conversation-handle.js";
 import { loadConfig } from "../../src/config/load.js";
 import { operatorEnvironment } from "../support/workspace-env.js";
 import { FakeClock } from "../support/fake-clock.js";
-import { genieQueryTool } from "../../tools/genie-query.js";
+import { loadToolCatalog } from "../../tools/catalog/load.js";
 import type { ToolContext } from "../../tools/types.js";
 
 const USER = "wendy.west@example.com";
@@ -32,20 +32,23 @@ afterAll(async () => {
   await workspace?.close();
 });
 
+/** genie_query as the server builds it for the local workspace's configuration. */
+function genieQueryTool() {
+  return loadToolCatalog(loadConfig(operatorEnvironment(workspace))).tools.find((t) => t.name === "genie_query")!;
+}
+
 /** A genie_query context for a workspace user, its waits on `clock`. */
 async function contextFor(clock: FakeClock, signal: AbortSignal, progress: string[]): Promise<ToolContext> {
   const { access_token: accessToken } = await workspace.tokens.issue(USER, ["all-apis"], 3600);
   const credential = {
     token: async () => ({ accessToken, expiresAt: Date.now() / 1000 + 3600, scopes: ["all-apis"] }),
   };
-  const config = loadConfig(operatorEnvironment(workspace));
   return {
     caller: {
       identity: { mode: "obo", source: "bearer", human: USER, expectedPrincipal: USER, scopes: ["all-apis"] },
       credential,
     },
     allowedTools: ["genie_query"],
-    config,
     workspace: createWorkspaceApi(http, credential, { requestId: "polling", queryTags: {} }),
     requestId: "polling",
     workspaceViews: new WorkspaceViewCache(1, 0),
@@ -64,7 +67,7 @@ describe("genie_query polling", () => {
     const stop = new AbortController();
     const progress: string[] = [];
     const ctx = await contextFor(clock, stop.signal, progress);
-    const call = genieQueryTool.handler({ question: "What is the total amount by region?" }, ctx);
+    const call = genieQueryTool().handler({ question: "What is the total amount by region?" }, ctx);
     const outcome = call.then(
       () => "answered",
       (err: { code?: string }) => err.code,

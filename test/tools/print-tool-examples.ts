@@ -8,6 +8,24 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startLocalWorkspace } from "../../emulator/workspace.js";
 import { buildToolCatalog } from "../../src/mcp/tool-catalog.js";
 import { ALL_TOOLS } from "../../tools/index.js";
+import { DEFAULT_CATALOG_FILE, readCatalogFile } from "../../tools/catalog/load.js";
+
+/** The resource fields of each kind, as the catalog table shows them. */
+const RESOURCE_FIELDS = ["table", "space", "index", "endpoint", "function", "connection", "schema", "warehouse"];
+
+/** One row per entry of the default catalog: name, kind, resource, roles, deadline. */
+function catalogTable(): string[] {
+  const { tools } = readCatalogFile(DEFAULT_CATALOG_FILE) as { tools: Record<string, unknown>[] };
+  return [
+    "| tool | kind | resource | roles | timeout |",
+    "| --- | --- | --- | --- | --- |",
+    ...tools.map((t) => {
+      const field = RESOURCE_FIELDS.find((f) => typeof t[f] === "string")!;
+      const resource = `${field} \`${String(t[field])}\``;
+      return `| \`${String(t.name)}\` | ${String(t.kind)} | ${resource} | ${(t.roles as string[]).join(", ")} | ${Number(t.timeoutMs) / 1000} s |`;
+    }),
+  ];
+}
 import { startHttpApp } from "../support/http-app.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { callOrRefusal } from "../support/results.js";
@@ -64,6 +82,24 @@ const EXAMPLES: Example[] = [
   },
   {
     role: "west_sales",
+    tool: "get_region_summary",
+    args: { quarter: "2026-Q1" },
+    why: "A west_sales partner calls the Unity Catalog function; its row filter applies inside it, so only WEST comes back.",
+  },
+  {
+    role: "executive",
+    tool: "github_search",
+    args: { q: "databricks sdk", per_page: 2 },
+    why: "An executive searches GitHub through the `github` connection; the workspace adds the connection's credential.",
+  },
+  {
+    role: "admin",
+    tool: "external_api_call",
+    args: { account: "Acme Corp" },
+    why: "An admin calls the partner API through the `partner_api` connection (USE CONNECTION granted to executive and admin).",
+  },
+  {
+    role: "west_sales",
     tool: "query_audit_log",
     args: {},
     why: "A tool outside the caller's row of the RBAC matrix is the spec's unknown tool: a JSON-RPC error -32602, not a tool result, with a stable code in its message and data (and the refusal is audited).",
@@ -84,7 +120,8 @@ async function main(): Promise<void> {
   const out: string[] = [
     "# Tools",
     "",
-    "The six governed tools, each called once over streamable HTTP with the MCP SDK client against the embedded local",
+    "The default catalog's nine tools (`tools/default-catalog.yaml`; a catalog file of your own replaces it, see",
+    "[catalog.md](catalog.md)), each called once over streamable HTTP with the MCP SDK client against the embedded local",
     "workspace, as a Federation caller of the role shown. Inputs and outputs are what the client sent and received",
     "(ids and times differ from run to run). Regenerate with `npx tsx test/tools/print-tool-examples.ts > docs/tools.md && npx prettier --write docs/tools.md`.",
     "",
@@ -97,6 +134,13 @@ async function main(): Promise<void> {
     "",
     "The full input and output schemas are in `tools/__toolsnaps__/` (a test fails when they change without the",
     "snapshots being updated with `UPDATE_TOOLSNAPS=1`).",
+    "",
+    "## The default catalog",
+    "",
+    "`${workspace.<key>}` is a configured value (e.g. `DATABRICKS_GENIE_SPACE_ID`); a tool whose value is unset is not offered.",
+    "The roles are the Federation matrix (`MCP_RBAC` overrides it); OBO callers see every tool and Unity Catalog decides.",
+    "",
+    ...catalogTable(),
     "",
     "## Error codes",
     "",

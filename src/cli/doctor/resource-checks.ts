@@ -133,12 +133,13 @@ async function checkResources(
     () => warehouseVerdict(warehouseId, checks),
     `Check DATABRICKS_WAREHOUSE_ID and grant CAN_USE on warehouse ${warehouseId} to ${checks.who}.`,
   );
-  await check(
-    `Genie space ${genieSpaceId}`,
-    "dashboards.genie",
-    () => spaceVerdict(genieSpaceId, checks.get),
-    `Check DATABRICKS_GENIE_SPACE_ID and share the space (CAN RUN) with ${checks.who}.`,
-  );
+  if (genieSpaceId)
+    await check(
+      `Genie space ${genieSpaceId}`,
+      "dashboards.genie",
+      () => spaceVerdict(genieSpaceId, checks.get),
+      `Check DATABRICKS_GENIE_SPACE_ID and share the space (CAN RUN) with ${checks.who}.`,
+    );
   await check(
     `vector index ${vectorIndex}`,
     "vectorsearch.vector-search-indexes",

@@ -127,6 +127,8 @@ export function createFederationStrategy(
           mode: "federation",
           source: "exchange",
           human: String(payload.sub),
+          // Only an email the IdP has not marked unverified may be bound into a tool's parameters.
+          email: typeof payload.email === "string" && payload.email_verified !== false ? payload.email : undefined,
           issuer: entry.issuer.issuer,
           role,
           expectedPrincipal: sp,

@@ -1,10 +1,12 @@
 import { z } from "zod";
-import { ErrorCodes, UpstreamError, GovernedError, InputError, PolicyError } from "../src/errors.js";
-import type { GenieMessage } from "../src/databricks/workspace-api.js";
-import { MAX_HANDLE_CHARS, type ConversationOwner } from "../src/policy/conversation-handle.js";
+import { ErrorCodes, InputError, PolicyError } from "../../src/errors.js";
+import { pollGenieMessage } from "../../src/databricks/genie-polling.js";
+import { MAX_HANDLE_CHARS, type ConversationOwner } from "../../src/policy/conversation-handle.js";
+import { CatalogEntryBase } from "../catalog/schema.js";
+import { defineKind } from "./kind.js";
 import { freeText } from "./params.js";
 import { textTable } from "./render.js";
-import type { ToolContext, ToolDefinition } from "./types.js";
+import type { ToolContext } from "../types.js";
 
 const input = {
   question: freeText(2000, "A question about the sales data, in English."),
@@ -26,9 +28,6 @@ const output = {
   status: z.string().describe("Final Genie status."),
 };
 
-const FIRST_POLL_MS = 75;
-const MAX_POLL_MS = 2000;
-
 /** One answer for every conversation a caller cannot continue, whatever the reason: nothing to tell them apart. */
 const NOT_FOUND_MESSAGE = "No Genie conversation matches this conversation_id.";
 const NOT_FOUND_HINT = "Pass the conversation_id of one of your own genie_query answers, or omit it to start anew.";
@@ -42,17 +41,27 @@ function conversationOf(handle: string, owner: ConversationOwner, ctx: ToolConte
   throw new Refusal(ErrorCodes.NOT_FOUND, NOT_FOUND_MESSAGE, { hint: NOT_FOUND_HINT });
 }
 
-export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
-  name: "genie_query",
-  title: "Ask Genie",
-  description:
-    "Asks the Genie space a natural-language question about the sales data. Genie writes SQL and runs it as you (Unity Catalog applies). Returns the answer, the SQL, the rows, and a conversation_id for follow-ups. Sends progress notifications while Genie works.",
+const Entry = CatalogEntryBase.extend({
+  kind: z.literal("genie"),
+  space: z.string().min(1).describe("The Genie space id."),
+}).strict();
+
+type Input = z.infer<z.ZodObject<typeof input>>;
+
+/** A Genie space: a question, polled to completion as the caller, with a signed handle for follow-ups. */
+export const genieKind = defineKind("genie", Entry, (entry) => ({
+  name: entry.name,
+  title: entry.title,
+  description: entry.description,
   inputSchema: input,
   outputSchema: output,
   scopes: ["dashboards.genie"],
-  annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: false },
-  async handler(args, ctx) {
-    const space = ctx.config.workspace.genieSpaceId;
+  annotations: entry.annotations,
+  timeoutMs: entry.timeoutMs,
+  roles: entry.roles,
+  async handler(raw, ctx) {
+    const args = raw as Input;
+    const space = entry.space;
     const owner: ConversationOwner = { spaceId: space, identity: ctx.caller.identity };
     const options = { signal: ctx.signal, deadline: ctx.deadline };
     let conversationId: string;
@@ -67,33 +76,16 @@ export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
       conversationId = started.conversation_id;
       messageId = started.message_id;
     }
-    let message: GenieMessage;
-    let delay = FIRST_POLL_MS;
-    let lastStatus = "";
-    let polls = 0;
-    for (;;) {
-      if (ctx.signal.aborted)
-        throw new GovernedError(ErrorCodes.CANCELLED, "The Genie call was cancelled; polling stopped.");
-      message = await ctx.workspace.getMessage(space, conversationId, messageId, options);
-      polls += 1;
-      const progressed = message.status !== lastStatus;
-      if (progressed) {
-        lastStatus = message.status;
-        await ctx.reportProgress(polls, `Genie: ${message.status}`);
-      }
-      if (["COMPLETED", "FAILED", "CANCELLED", "QUERY_RESULT_EXPIRED"].includes(message.status)) break;
-      // Fast while Genie moves from step to step, backing off (capped) while it stays on one.
-      delay = progressed ? FIRST_POLL_MS : Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
-      await ctx.clock.sleep(delay, ctx.signal).catch(() => undefined);
-    }
-    if (message.status === "FAILED")
-      throw new UpstreamError(
-        ErrorCodes.QUERY_FAILED,
-        `Genie could not answer: ${message.error?.error ?? "unknown error"}. Rephrase the question or check your access.`,
-      );
-    if (message.status === "CANCELLED") throw new UpstreamError(ErrorCodes.CANCELLED, "Genie cancelled the message.");
-    if (message.status === "QUERY_RESULT_EXPIRED")
-      throw new UpstreamError(ErrorCodes.QUERY_RESULT_EXPIRED, "The Genie query result expired; ask again.");
+    const message = await pollGenieMessage(
+      ctx.workspace,
+      { spaceId: space, conversationId, messageId },
+      {
+        signal: ctx.signal,
+        deadline: ctx.deadline,
+        clock: ctx.clock,
+        onStatus: (polls, status) => ctx.reportProgress(polls, `Genie: ${status}`),
+      },
+    );
     const attachments = message.attachments ?? [];
     const text = attachments
       .map((a) => a.text?.content)
@@ -131,4 +123,4 @@ export const genieQueryTool: ToolDefinition<typeof input, typeof output> = {
       rowsReturned: rows.length,
     };
   },
-};
+}));

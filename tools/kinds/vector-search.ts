@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { freeText } from "./params.js";
-import type { ToolDefinition } from "./types.js";
+import { CatalogEntryBase } from "../catalog/schema.js";
+import { defineKind } from "./kind.js";
 
 const input = {
   query: freeText(2000, "What to look for in the knowledge base (policies, playbooks, product sheets)."),
@@ -30,21 +31,31 @@ const output = {
 };
 const COLUMNS = ["doc_id", "title", "category", "region", "content"];
 
-export const queryKnowledgeBaseTool: ToolDefinition<typeof input, typeof output> = {
-  name: "query_knowledge_base",
-  title: "Search the knowledge base",
-  description:
-    "Searches the sales knowledge base (Vector Search, hybrid by default) and returns passages with scores and their source fields.",
+const Entry = CatalogEntryBase.extend({
+  kind: z.literal("vector-search"),
+  index: z.string().min(1).describe("The Vector Search index (catalog.schema.index) with document columns."),
+}).strict();
+
+type Input = z.infer<z.ZodObject<typeof input>>;
+
+/** A Vector Search index of documents (doc_id, title, category, region, content), queried as the caller. */
+export const vectorSearchKind = defineKind("vector-search", Entry, (entry) => ({
+  name: entry.name,
+  title: entry.title,
+  description: entry.description,
   inputSchema: input,
   outputSchema: output,
   scopes: ["vectorsearch.vector-search-indexes"],
-  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(args, ctx) {
+  annotations: entry.annotations,
+  timeoutMs: entry.timeoutMs,
+  roles: entry.roles,
+  async handler(raw, ctx) {
+    const args = raw as Input;
     const filters: Record<string, string> = {};
     if (args.category) filters.category = args.category;
     if (args.region) filters.region = args.region;
     const response = await ctx.workspace.queryIndex(
-      ctx.config.workspace.vectorIndex,
+      entry.index,
       {
         query_text: args.query,
         num_results: args.num_results,
@@ -74,4 +85,4 @@ export const queryKnowledgeBaseTool: ToolDefinition<typeof input, typeof output>
       : "No passage matched.";
     return { structured: { passages }, text, rowsReturned: passages.length };
   },
-};
+}));

@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { ErrorCodes, InputError } from "../src/errors.js";
-import type { StatementParameter } from "../src/databricks/workspace-api.js";
+import { ErrorCodes, InputError } from "../../src/errors.js";
+import type { StatementParameter } from "../../src/databricks/workspace-api.js";
 import { freeText } from "./params.js";
 import { textTable } from "./render.js";
 import { typedRows } from "./typed-rows.js";
-import type { ToolDefinition } from "./types.js";
+import { CatalogEntryBase } from "../catalog/schema.js";
+import { defineKind } from "./kind.js";
 
 /** Identifiers come only from these tables, never from the input text. */
 const GROUP_COLUMNS = {
@@ -99,19 +100,33 @@ export function buildSalesStatement(
   };
 }
 
-export const querySalesDataTool: ToolDefinition<typeof input, typeof output> = {
-  name: "query_sales_data",
-  title: "Query sales data",
-  description:
-    "Queries the governed sales deals table with structured filters (region, quarter or date range, product, account), optionally grouped with aggregate metrics. Unity Catalog row filters and column masks apply to you: you only see rows and values you are entitled to.",
+const Entry = CatalogEntryBase.extend({
+  kind: z.literal("sales-query"),
+  warehouse: z.string().min(1).describe("SQL warehouse the statement runs on."),
+  table: z
+    .string()
+    .regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*$/, "a three-part name catalog.schema.table")
+    .describe(
+      "The deals table (deal_id, account, region, owner_email, product, amount, margin_pct, quarter, close_date).",
+    ),
+}).strict();
+
+/** The demo's deals table with structured filters and optional grouping: one fixed template, every value bound. */
+export const salesQueryKind = defineKind("sales-query", Entry, (entry) => ({
+  name: entry.name,
+  title: entry.title,
+  description: entry.description,
   inputSchema: input,
   outputSchema: output,
   scopes: ["sql"],
-  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(args, ctx) {
-    const { statement, parameters } = buildSalesStatement(ctx.config.workspace.salesTable, args);
+  annotations: entry.annotations,
+  timeoutMs: entry.timeoutMs,
+  roles: entry.roles,
+  async handler(raw, ctx) {
+    const args = raw as Input;
+    const { statement, parameters } = buildSalesStatement(entry.table, args);
     const result = await ctx.workspace.executeStatement({
-      warehouseId: ctx.config.workspace.warehouseId,
+      warehouseId: entry.warehouse,
       statement,
       parameters,
       rowLimit: args.limit + 1,
@@ -129,4 +144,4 @@ export const querySalesDataTool: ToolDefinition<typeof input, typeof output> = {
       rowsReturned: typed.length,
     };
   },
-};
+}));

@@ -1,4 +1,4 @@
-import type { StatementResult } from "../src/databricks/workspace-api.js";
+import type { StatementResult } from "../../src/databricks/workspace-api.js";
 
 const NUMERIC = new Set(["INT", "LONG", "DOUBLE", "DECIMAL", "SHORT", "FLOAT", "BYTE"]);
 

@@ -1,14 +1,18 @@
 import { z } from "zod";
-import type { StatementParameter } from "../src/databricks/workspace-api.js";
+import type { StatementParameter } from "../../src/databricks/workspace-api.js";
 import { freeText } from "./params.js";
 import { textTable } from "./render.js";
 import { typedRows } from "./typed-rows.js";
-import type { ToolDefinition } from "./types.js";
+import { CatalogEntryBase } from "../catalog/schema.js";
+import { defineKind } from "./kind.js";
 
 const input = {
   user: freeText(320, "Only calls by this human (email or IdP subject).").optional(),
   tool: freeText(64, "Only calls of this tool (its name, e.g. query_sales_data).").optional(),
-  outcome: z.enum(["allowed", "denied", "failed", "cancelled"]).optional().describe("Only calls with this outcome."),
+  outcome: z
+    .enum(["allowed", "denied", "failed", "cancelled", "unknown"])
+    .optional()
+    .describe("Only calls with this outcome (unknown: the server died while the call was under way)."),
   from_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or after this time (ISO 8601)."),
   to_time: z.iso.datetime({ offset: true }).optional().describe("Calls at or before this time (ISO 8601)."),
   limit: z.number().int().min(1).max(1000).default(100).describe("Maximum rows (≤ 1000), newest first."),
@@ -22,16 +26,30 @@ const output = {
   truncated: z.boolean().describe("True when more rows matched than the limit."),
 };
 
-export const queryAuditLogTool: ToolDefinition<typeof input, typeof output> = {
-  name: "query_audit_log",
-  title: "Query the audit log",
-  description:
-    "Reads the MCP audit trail (one row per tool call: who, which tool, outcome, rows, latency, statement ids) with your own credential, so Unity Catalog grants decide whether you may read it.",
+const Entry = CatalogEntryBase.extend({
+  kind: z.literal("audit-log"),
+  warehouse: z.string().min(1).describe("SQL warehouse the audit table is read on."),
+  table: z
+    .string()
+    .regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*$/, "a three-part name catalog.schema.table")
+    .describe("The audit table."),
+}).strict();
+
+type Input = z.infer<z.ZodObject<typeof input>>;
+
+/** The audit trail, read with the caller's own credential: Unity Catalog grants decide who may read it. */
+export const auditLogKind = defineKind("audit-log", Entry, (entry) => ({
+  name: entry.name,
+  title: entry.title,
+  description: entry.description,
   inputSchema: input,
   outputSchema: output,
   scopes: ["sql"],
-  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(args, ctx) {
+  annotations: entry.annotations,
+  timeoutMs: entry.timeoutMs,
+  roles: entry.roles,
+  async handler(raw, ctx) {
+    const args = raw as Input;
     const parameters: StatementParameter[] = [];
     const where: string[] = [];
     const bind = (clause: string, name: string, value: string | undefined, type: string) => {
@@ -45,9 +63,9 @@ export const queryAuditLogTool: ToolDefinition<typeof input, typeof output> = {
     bind("event_time >= :from_time", "from_time", args.from_time, "TIMESTAMP");
     bind("event_time <= :to_time", "to_time", args.to_time, "TIMESTAMP");
     parameters.push({ name: "row_limit", value: String(args.limit + 1), type: "INT" });
-    const statement = `SELECT ${COLUMNS} FROM ${ctx.config.workspace.auditTable}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY event_time DESC, record_id LIMIT :row_limit`;
+    const statement = `SELECT ${COLUMNS} FROM ${entry.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY event_time DESC, record_id LIMIT :row_limit`;
     const result = await ctx.workspace.executeStatement({
-      warehouseId: ctx.config.workspace.warehouseId,
+      warehouseId: entry.warehouse,
       statement,
       parameters,
       rowLimit: args.limit + 1,
@@ -62,4 +80,4 @@ export const queryAuditLogTool: ToolDefinition<typeof input, typeof output> = {
       rowsReturned: rows.length,
     };
   },
-};
+}));

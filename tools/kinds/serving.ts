@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { freeText } from "./params.js";
-import type { ToolDefinition } from "./types.js";
+import { CatalogEntryBase } from "../catalog/schema.js";
+import { defineKind } from "./kind.js";
 
 const input = {
   question: freeText(4000, "The question for the supervisor agent."),
@@ -44,18 +45,28 @@ interface ResponsesOutput {
   custom_outputs?: { sources?: { title?: string; id?: string; ref?: string }[] };
 }
 
-export const askSupervisorTool: ToolDefinition<typeof input, typeof output> = {
-  name: "ask_supervisor",
-  title: "Ask the supervisor agent",
-  description:
-    "Asks the sales supervisor agent (Model Serving), which routes to Genie and the knowledge base as you and answers with its sources.",
+const Entry = CatalogEntryBase.extend({
+  kind: z.literal("serving"),
+  endpoint: z.string().min(1).describe("A Model Serving endpoint that speaks the Responses-agent format."),
+}).strict();
+
+type Input = z.infer<z.ZodObject<typeof input>>;
+
+/** An agent on a Model Serving endpoint (Responses-agent input), invoked as the caller. */
+export const servingKind = defineKind("serving", Entry, (entry) => ({
+  name: entry.name,
+  title: entry.title,
+  description: entry.description,
   inputSchema: input,
   outputSchema: output,
   scopes: ["serving.serving-endpoints"],
-  annotations: { readOnlyHint: true, idempotentHint: false, openWorldHint: false },
-  async handler(args, ctx) {
+  annotations: entry.annotations,
+  timeoutMs: entry.timeoutMs,
+  roles: entry.roles,
+  async handler(raw, ctx) {
+    const args = raw as Input;
     const body = { input: [...(args.history ?? []), { role: "user", content: args.question }] };
-    const response = (await ctx.workspace.invokeServing(ctx.config.workspace.supervisorEndpoint, body, {
+    const response = (await ctx.workspace.invokeServing(entry.endpoint, body, {
       signal: ctx.signal,
       deadline: ctx.deadline,
     })) as ResponsesOutput;
@@ -79,4 +90,4 @@ export const askSupervisorTool: ToolDefinition<typeof input, typeof output> = {
       rowsReturned: sources.length,
     };
   },
-};
+}));
