@@ -11,11 +11,24 @@ function typeArrays(node: unknown, path = "$"): string[] {
   return [...here, ...Object.entries(node).flatMap(([key, child]) => typeArrays(child, `${path}.${key}`))];
 }
 
+/** Paths of property schemas with no validation keyword (only annotations such as a description). */
+function untypedProperties(node: unknown, path = "$"): string[] {
+  if (!node || typeof node !== "object" || Array.isArray(node)) return [];
+  const properties = ((node as { properties?: Record<string, unknown> }).properties ?? {}) as Record<string, unknown>;
+  return Object.entries(properties).flatMap(([name, child]) => {
+    const keys = Object.keys((child as object) ?? {});
+    const bare = keys.every((k) => ["description", "title", "default", "examples"].includes(k));
+    return [...(bare ? [`${path}.${name}`] : []), ...untypedProperties(child, `${path}.${name}`)];
+  });
+}
+
 describe("tool schemas are portable to single-type dialects (Gemini function declarations, ADK)", () => {
   it.each(ALL_TOOLS.map((t) => t.name))("%s: no `type` array in its input or output schema", (name) => {
     const { listing } = buildToolCatalog(ALL_TOOLS).get(name)!;
     expect(typeArrays(listing.inputSchema)).toEqual([]);
     expect(typeArrays(listing.outputSchema)).toEqual([]);
+    expect(untypedProperties(listing.inputSchema)).toEqual([]);
+    expect(untypedProperties(listing.outputSchema)).toEqual([]);
   });
 
   it("writes a nullable type as anyOf branches of one type each, keeping the node's other keywords", () => {
@@ -49,5 +62,26 @@ describe("tool schemas are portable to single-type dialects (Gemini function dec
       anyOf: [{ minLength: 1 }, { type: "null" }],
       allOf: [{ anyOf: [{ type: "string" }, { type: "null" }] }],
     });
+  });
+});
+
+describe("a property or item that accepts any JSON value", () => {
+  it("says so as one anyOf branch per JSON type, instead of a schema with no validation keyword", () => {
+    expect(
+      portableSchema({ type: "object", properties: { response: { description: "the service's answer" } } }),
+    ).toEqual({
+      type: "object",
+      properties: {
+        response: {
+          description: "the service's answer",
+          anyOf: ["object", "array", "string", "number", "boolean", "null"].map((type) => ({ type })),
+        },
+      },
+    });
+  });
+
+  it("leaves values that are not schemas alone (a default or an example may be an empty object)", () => {
+    const schema = { type: "object", properties: { filters: { type: "object", default: {} } } };
+    expect(portableSchema(schema)).toEqual(schema);
   });
 });
