@@ -105,14 +105,20 @@ async function overHttpAsFederationAndObo(stack: Stack): Promise<void> {
   expectPortable(adminList, "http federation admin");
   expect(
     JSON.stringify(toolNames(adminList.json)) === JSON.stringify([...TOOL_NAMES].sort()),
-    "http federation admin: tools/list shows all six tools",
+    "http federation admin: tools/list shows every tool of the catalog",
     adminList.json,
   );
   const westList = await inspector(overHttp(mcpUrl, west), "tools/list");
   expect(
     JSON.stringify(toolNames(westList.json)) ===
-      JSON.stringify(["check_identity", "genie_query", "query_knowledge_base", "query_sales_data"]),
-    "http federation west_sales: tools/list shows the four tools of its role",
+      JSON.stringify([
+        "check_identity",
+        "genie_query",
+        "get_region_summary",
+        "query_knowledge_base",
+        "query_sales_data",
+      ]),
+    "http federation west_sales: tools/list shows the five tools of its role",
     westList.json,
   );
 
@@ -194,7 +200,7 @@ async function overStdio(stack: Stack): Promise<void> {
   expectPortable(list, "stdio (embedded local workspace)");
   expect(
     JSON.stringify(toolNames(list.json)) === JSON.stringify([...TOOL_NAMES].sort()),
-    "stdio (embedded local workspace): tools/list shows the six tools",
+    "stdio (embedded local workspace): tools/list shows every tool of the catalog",
     list.json,
   );
 
