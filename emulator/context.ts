@@ -6,6 +6,7 @@ import type { Principal } from "./principal.js";
 import type { Seed } from "./seed/schema.js";
 import type { SqlEngine } from "./sql/engine.js";
 import type { WarehouseStates } from "./sql/warehouses.js";
+import type { WorkspaceUserGrants } from "./oidc/user-grants.js";
 
 /** Verifies a workspace bearer token and yields its principal; 401 ApiError when absent or invalid. */
 export interface Authenticator {
@@ -29,6 +30,8 @@ export interface WorkspaceContext {
   idpJwksUri: string;
   /** Delay of each Genie status step, in ms. */
   genieStepDelayMs: number;
+  /** Users' refresh tokens and revocations (set when the OAuth routes are registered). */
+  userGrants?: WorkspaceUserGrants;
   /** Time Genie messages advance on (their steps and result retention); tests move a fake one. */
   clock: Clock;
   /** Time a statement's `wait_timeout` runs on; tests move a fake one. */

@@ -20,6 +20,7 @@ import { withWorkspaceUser } from "./identity/local-user.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
+import { createBroker } from "./identity/broker/broker.js";
 import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
 import { AuditTrail } from "./audit/audit-trail.js";
@@ -114,11 +115,13 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const catalog = buildToolCatalog(tools);
   const policy = new ToolPolicy(catalog, config);
   const scopes = scopesFor(tools);
+  const broker = createBroker(config, { logger });
   const ownResource = new ResourceAudience();
   const resolver = createCredentialResolver(config, {
     tools,
     logger,
     now: options.identityNow,
+    brokered: broker?.strategy,
     ownAudiences: () => ownResource.identifiers,
   });
   const metrics = config.observability.metrics
@@ -222,6 +225,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     challengeScopes: config.identity.federation.issuers[0]?.clientScopes ?? scopes,
     readiness: () => readiness(host, config),
     metrics: metricsAt && !metricsAt.ownListener ? metricsAt.serve : undefined,
+    routes: broker?.handle,
     onShutdown: async () => {
       await refusals.stop();
       await audit.stop();
@@ -242,6 +246,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     async stop() {
       await metricsListener?.close();
       await http.shutdown();
+      await broker?.close();
       await httpClient.close();
       await stopWorkspace();
     },

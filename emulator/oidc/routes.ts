@@ -5,6 +5,7 @@ import { readForm, sendJson, type Router } from "../http/router.js";
 import { Scopes } from "../principal.js";
 import { matchFederation } from "./federation.js";
 import type { WorkspaceTokens } from "./tokens.js";
+import { WorkspaceUserGrants, redirectAllowed } from "./user-grants.js";
 
 const KNOWN_SCOPES = new Set<string>([...Object.values(Scopes), "openid", "email", "profile"]);
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -55,7 +56,15 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 /** The workspace's OAuth server: discovery, JWKS, client credentials, token exchange, PKCE login, refresh. */
 export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens: WorkspaceTokens): void {
   const codes = new Map<string, PendingCode>();
-  const refreshTokens = new Map<string, { user: string; clientId: string; scopes: string[] }>();
+  const grants = (ctx.userGrants ??= new WorkspaceUserGrants());
+  const appConnection = (clientId: string | undefined) =>
+    ctx.seed.workspace.appConnections.find((connection) => connection.clientId === clientId);
+  /** An app connection authenticates with its secret; a public client has none to give. */
+  const authenticateClient = (client: { id?: string; secret?: string }) => {
+    const connection = appConnection(client.id);
+    if (connection && client.secret !== connection.clientSecret)
+      throw new OAuthError(401, "invalid_client", "Client authentication failed.");
+  };
 
   const metadata = () => ({
     issuer: `${ctx.baseUrl}/oidc`,
@@ -79,10 +88,11 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
     const q = url.searchParams;
     const clientId = q.get("client_id") ?? "";
     const redirectUri = q.get("redirect_uri") ?? "";
-    if (!ctx.seed.workspace.publicClients.includes(clientId))
+    const connection = appConnection(clientId);
+    if (!connection && !ctx.seed.workspace.publicClients.includes(clientId))
       throw new OAuthError(400, "invalid_client", "Unknown client_id.");
-    if (!isLoopbackRedirect(redirectUri))
-      throw new OAuthError(400, "invalid_request", "redirect_uri must be a loopback http URL.");
+    if (connection ? !redirectAllowed(connection, redirectUri) : !isLoopbackRedirect(redirectUri))
+      throw new OAuthError(400, "invalid_request", "redirect_uri is not registered for this client.");
     if (q.get("response_type") !== "code")
       throw new OAuthError(400, "unsupported_response_type", "response_type must be code.");
     if (q.get("code_challenge_method") !== "S256" || !q.get("code_challenge")) {
@@ -172,11 +182,15 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
             "client_id or redirect_uri does not match the authorization request.",
           );
         }
+        authenticateClient(client);
         const verifier = form.get("code_verifier") ?? "";
         if (createHash("sha256").update(verifier).digest("base64url") !== code.challenge)
           throw new OAuthError(400, "invalid_grant", "PKCE verification failed.");
-        const refresh_token = randomBytes(32).toString("base64url");
-        refreshTokens.set(refresh_token, { user: code.user, clientId: code.clientId, scopes: code.scopes });
+        const refresh_token = grants.issueRefreshToken({
+          user: code.user,
+          clientId: code.clientId,
+          scopes: code.scopes,
+        });
         sendJson(
           res,
           200,
@@ -187,13 +201,16 @@ export function registerOidcRoutes(router: Router, ctx: WorkspaceContext, tokens
       }
       case "refresh_token": {
         const presented = form.get("refresh_token") ?? "";
-        const grant = refreshTokens.get(presented);
-        refreshTokens.delete(presented);
+        const held = grants.peek(presented);
+        // An app connection's refresh token is redeemed only by that connection, with its secret.
+        if (held && appConnection(held.clientId) && client.id !== held.clientId)
+          throw new OAuthError(401, "invalid_client", "Client authentication failed.");
+        authenticateClient(client);
+        const grant = grants.redeem(presented);
         ctx.counters.countToken("refresh_token", grant?.user ?? "(none)");
         if (!grant || grant.clientId !== (client.id ?? grant.clientId))
           throw new OAuthError(400, "invalid_grant", "The refresh token is invalid.");
-        const refresh_token = randomBytes(32).toString("base64url");
-        refreshTokens.set(refresh_token, grant);
+        const refresh_token = grants.issueRefreshToken(grant);
         sendJson(
           res,
           200,

@@ -56,6 +56,8 @@ export class WorkspaceTokens implements Authenticator {
       const expired = (err as { code?: string }).code === "ERR_JWT_EXPIRED";
       throw new ApiError(401, "UNAUTHENTICATED", expired ? "Token expired." : "Invalid access token.");
     }
+    if (this.ctx.userGrants?.isRevoked(String(payload.sub), String(payload.client_id), payload.iat ?? 0))
+      throw new ApiError(401, "UNAUTHENTICATED", "Invalid access token.");
     const scopes = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
     const principal = this.ctx.directory.principalFor(String(payload.sub), scopes, payload.exp ?? 0);
     if (!principal) throw new ApiError(401, "UNAUTHENTICATED", "Invalid access token.");

@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
 import type { WorkspaceContext } from "../context.js";
 import { sendJson, type Router } from "../http/router.js";
 import { requireScope, Scopes } from "../principal.js";
-
-const stableId = (name: string) => String(BigInt(`0x${createHash("sha256").update(name).digest("hex").slice(0, 13)}`));
+import { stableId } from "./stable-id.js";
+import { registerScimUserRoutes } from "./users.js";
 
 /** SCIM `Me`: the caller as the workspace knows it. Scope: iam.current-user:read, or sql (tools that run SQL may ask who they are). */
 export function registerScimRoutes(router: Router, ctx: WorkspaceContext): void {
+  registerScimUserRoutes(router, ctx);
   router.add("GET", "/api/2.0/preview/scim/v2/Me", async ({ req, res }) => {
     const principal = await ctx.auth.authenticate(req);
     requireScope(principal, Scopes.currentUserRead, Scopes.sql);

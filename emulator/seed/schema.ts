@@ -53,6 +53,17 @@ export const Seed = z.object({
     federationAudience: z.string().default("databricks-governed-mcp"),
     /** OAuth public client ids allowed for authorization code + PKCE (U2M). */
     publicClients: z.array(z.string()).default(["databricks-cli"]),
+    /** App connections (custom OAuth app integrations) with a secret: confidential clients of authorization code + PKCE. */
+    appConnections: z
+      .array(
+        z.object({
+          clientId: z.string().min(1),
+          clientSecret: z.string().min(16),
+          /** Exact redirect URLs; a loopback http URL also matches on any port (RFC 8252 §7.3). */
+          redirectUrls: z.array(z.string().url()).min(1),
+        }),
+      )
+      .default([]),
     /** Served in `/.well-known/databricks-config`; the account id is also a policy's default audience. */
     accountId: z.string().uuid().default("7c1e0a5d-4b2f-4e8a-9d3c-5f6a7b8c9d0e"),
     workspaceId: z.string().regex(/^\d+$/).default("1234567890123456"),

@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
+import { userFederationProblem } from "./user-federation.js";
+import { idpOboProblem } from "./idp-obo-schema.js";
+import { brokerProblem } from "./broker-schema.js";
 
 type Env = Record<string, string | undefined>;
 type Json = Record<string, unknown>;
@@ -114,11 +117,27 @@ function fromEnv(env: Env): Json {
                 jwksUri: env.MCP_FEDERATION_JWKS_URI,
                 roleClaim: env.MCP_FEDERATION_ROLE_CLAIM,
                 subjectTokenSource: env.MCP_FEDERATION_SUBJECT_TOKEN_SOURCE,
+                exchangeFor: env.MCP_FEDERATION_EXCHANGE_FOR,
+                userClaim: env.MCP_FEDERATION_USER_CLAIM,
               }),
             ]
           : undefined,
         roleToServicePrincipal: json(env, "MCP_ROLE_TO_SERVICE_PRINCIPAL"),
         maxTokenLifetimeS: int(env, "MCP_MAX_TOKEN_LIFETIME_S"),
+      },
+      idpObo: {
+        issuer: env.MCP_IDP_OBO_ISSUER,
+        audience: env.MCP_IDP_OBO_AUDIENCE,
+        jwksUri: env.MCP_IDP_OBO_JWKS_URI,
+        tokenEndpoint: env.MCP_IDP_OBO_TOKEN_ENDPOINT,
+        clientId: env.MCP_IDP_OBO_CLIENT_ID,
+        clientSecret: env.MCP_IDP_OBO_CLIENT_SECRET,
+      },
+      broker: {
+        clientId: env.MCP_BROKER_CLIENT_ID,
+        clientSecret: env.MCP_BROKER_CLIENT_SECRET,
+        tokenKey: env.MCP_BROKER_TOKEN_KEY,
+        store: env.MCP_BROKER_STORE,
       },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,
@@ -168,6 +187,18 @@ function readFileConfig(path: string): Json {
   return parsed as Json;
 }
 
+function checkUserPatterns(config: Config): void {
+  const { idpObo, federation } = config.identity;
+  const problem =
+    userFederationProblem(config) ??
+    idpOboProblem(
+      idpObo,
+      federation.issuers.map((issuer) => issuer.issuer),
+    ) ??
+    brokerProblem(config.identity.broker, config.server.publicUrl);
+  if (problem) throw new ConfigError(problem);
+}
+
 /** Validates a configuration object; the first problem is reported with its key path and what to do. */
 export function parseConfig(raw: unknown): Config {
   const result = ConfigSchema.safeParse(raw);
@@ -186,8 +217,9 @@ export function parseConfig(raw: unknown): Config {
         );
       }
     }
+    checkUserPatterns(config);
     if (
-      config.identity.federation.issuers.length > 0 &&
+      config.identity.federation.issuers.some((issuer) => issuer.exchangeFor !== "user") &&
       Object.keys(config.identity.federation.roleToServicePrincipal).length === 0
     ) {
       throw new ConfigError(

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
+import { IdpOboSchema } from "./idp-obo-schema.js";
+import { BrokerSchema } from "./broker-schema.js";
 
 /** A tool's name as catalogs spell it; which names exist is the catalog's business (tools/catalog). */
 export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a tool name is lower_snake_case");
@@ -28,6 +30,16 @@ const FederationIssuer = z.object({
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/))
     .default(["openid"])
     .describe("Scopes an MCP client asks this IdP for at sign-in (named in the 401 challenge)."),
+  exchangeFor: z
+    .enum(["role", "user", "user-if-known"])
+    .default("role")
+    .describe(
+      "Whose workspace token a caller's JWT is exchanged for: the role's service principal, the user named by `userClaim` (account federation policy), or the user when the workspace knows them and the role otherwise.",
+    ),
+  userClaim: z
+    .string()
+    .default("email")
+    .describe("Claim naming the workspace user (the account federation policy's subject claim), for exchangeFor user."),
 });
 
 export const ConfigSchema = z.object({
@@ -119,6 +131,8 @@ export const ConfigSchema = z.object({
             .prefault({}),
         })
         .prefault({}),
+      idpObo: IdpOboSchema.optional().describe("IdP on-behalf-of (Entra ID in front of Azure Databricks); unset: off."),
+      broker: BrokerSchema.optional().describe("The server brokers users' workspace sign-in; unset: off."),
       m2m: z
         .object({
           clientId: z.string().optional(),

@@ -7,6 +7,8 @@ import { bearerOf } from "./bearer.js";
 import { peekIssuer } from "./jwt-verifier.js";
 import { chooseLocalStrategy } from "./local-identity.js";
 import { createFederationStrategy } from "./strategies/federation.js";
+import { createIdpOboStrategy } from "./strategies/idp-obo.js";
+import type { BrokeredStrategy } from "./strategies/brokered.js";
 import { createM2MStrategy } from "./strategies/m2m.js";
 import { createOboStrategy } from "./strategies/obo.js";
 import { TokenCache } from "./token-cache.js";
@@ -49,6 +51,8 @@ export function createCredentialResolver(
     logger: Logger;
     /** Milliseconds since the epoch, for inbound token checks; the system clock unless a test gives another. */
     now?: () => number;
+    /** Bearers this server issued itself, when it brokers users' workspace sign-in. */
+    brokered?: BrokeredStrategy;
     /** This server's own resource identifiers, accepted as a Federation token's audience (resource-audience.ts). */
     ownAudiences?: () => readonly string[];
   },
@@ -56,11 +60,14 @@ export function createCredentialResolver(
   const cache = new TokenCache(config.identity.tokenCache.maxEntries, config.identity.tokenCache.refreshMarginS);
   const federation = createFederationStrategy(
     config,
-    (role) => scopesToRequest({ mode: "federation", role }, config, options.tools),
+    (subject) => scopesToRequest(subject, config, options.tools),
     cache,
     { now: options.now, ownAudiences: options.ownAudiences },
   );
   const obo = createOboStrategy(config, { now: options.now });
+  const idpObo = config.identity.idpObo
+    ? createIdpOboStrategy(config, config.identity.idpObo, cache, { now: options.now })
+    : undefined;
   const m2mScopes = scopesToRequest({ mode: "m2m" }, config, options.tools);
   const m2m = createM2MStrategy(config, m2mScopes, cache);
   let local: CredentialStrategy | undefined;
@@ -73,6 +80,8 @@ export function createCredentialResolver(
       const token = bearerOf(request.headers);
       if (!token) throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The Authorization header must be a Bearer token.");
       if (federation.claims(token)) return federation;
+      if (idpObo?.claims(token)) return idpObo;
+      if (options.brokered?.claims(token)) return options.brokered;
       if (peekIssuer(token) === obo.issuer && config.identity.obo.acceptWorkspaceBearer) return obo;
       throw new IdentityError(ErrorCodes.TOKEN_INVALID, "The bearer token is not from a trusted issuer.");
     }

@@ -1,11 +1,22 @@
 /** How the caller was turned into a workspace credential. */
-export type Mode = "obo" | "m2m" | "federation" | "pat" | "u2m";
+export type Mode =
+  | "obo"
+  | "m2m"
+  | "federation"
+  | "federation-user" // an IdP JWT exchanged under the account federation policy for a token of the user it names
+  | "idp-obo" // the user's IdP token exchanged at the IdP (jwt-bearer on-behalf-of) for a workspace-audience token
+  | "brokered" // the server ran the user's workspace sign-in and keeps their tokens; the client holds the server's own
+  | "pat"
+  | "u2m";
 
 /** Where the credential came from; recorded with every call. */
 export type CredentialSource =
   | "proxy-header" // x-forwarded-access-token from the Databricks Apps proxy
   | "bearer" // a workspace-issued bearer token on the request
-  | "exchange" // RFC 8693 token exchange of a federated JWT
+  | "exchange" // RFC 8693 token exchange of a federated JWT, for the target its issuer is configured with
+  | "exchange-by-rule" // the same, for the target the issuer's rule chose (the user when the workspace knows them)
+  | "on-behalf-of" // the IdP's jwt-bearer on-behalf-of grant
+  | "broker-store" // the user's workspace token kept (sealed) by the server since their sign-in
   | "client-credentials" // the server's own service principal
   | "env-token" // DATABRICKS_TOKEN
   | "profile" // ~/.databrickscfg

@@ -47,6 +47,9 @@ export function allowedTools(identity: AccessSubject, rules: AccessRules): reado
     case "federation":
       return identity.role ? (rules.rbac[identity.role] ?? []) : [];
     case "obo":
+    case "federation-user":
+    case "idp-obo":
+    case "brokered":
     case "pat":
     case "u2m":
       if (identity.role && rules.rbac[identity.role]) return rules.rbac[identity.role]!;

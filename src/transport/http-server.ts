@@ -31,6 +31,8 @@ export interface HttpServerDeps {
   metrics?(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Called once the server stopped accepting and in-flight calls drained (flush the audit spool here). */
   onShutdown?(): Promise<void>;
+  /** Further paths served on this port (the sign-in broker's authorization server); false when not one of its own. */
+  routes?(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
 }
 
 export interface RunningHttpServer {
@@ -228,6 +230,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         if (pathname === `/.well-known/oauth-protected-resource${path}`)
           return sendJson(res, 200, endpointMetadata, { "cache-control": "max-age=300" });
         if (pathname === "/metrics" && deps.metrics) return await deps.metrics(req, res);
+        if (deps.routes && (await deps.routes(req, res, new URL(req.url ?? "/", url)))) return;
         sendJson(res, 404, { error: "not_found" });
       } catch (err) {
         logger.error({ err }, "http request failed");

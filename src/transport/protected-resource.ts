@@ -22,13 +22,15 @@ export interface AuthorizationServers {
 }
 
 /**
- * The Federation IdPs (with the scopes a client asks each at sign-in), then the workspace's OAuth server (with the
- * workspace scopes the tools need) when workspace-issued bearer tokens are accepted; an issuer whose tokens this
- * server refuses is never named.
+ * The server itself when it brokers sign-in, the Federation IdPs (with the scopes a client asks each at sign-in),
+ * then the workspace's OAuth server (with the workspace scopes the tools need) when workspace-issued bearer tokens are
+ * accepted; an issuer whose tokens this server refuses is never named.
  */
 export function authorizationServersOf(config: Config, toolScopes: readonly string[]): AuthorizationServers {
   const servers: string[] = [];
   const scopes = new Set<string>();
+  // Brokering sign-in, the server is its clients' first authorization server (docs/brokered-sign-in.md).
+  if (config.identity.broker && config.server.publicUrl) servers.push(config.server.publicUrl.replace(/\/+$/, ""));
   for (const issuer of config.identity.federation.issuers) {
     servers.push(issuer.issuer);
     for (const scope of issuer.clientScopes) scopes.add(scope);

@@ -11,10 +11,14 @@ const input = {
     ),
 };
 const output = {
-  mode: z.string().describe("Credential strategy: obo, m2m, federation, pat or u2m."),
+  mode: z
+    .string()
+    .describe("Credential pattern: obo, m2m, federation (a role), federation-user, idp-obo, brokered, pat or u2m."),
   credential_source: z
     .string()
-    .describe("Where the credential came from: proxy-header, bearer, exchange, client-credentials, env-token…"),
+    .describe(
+      "Where the credential came from: proxy-header, bearer, exchange, exchange-by-rule (the issuer's rule chose user or role), on-behalf-of, broker-store, client-credentials, env-token…",
+    ),
   human: z.string().nullable().describe("The human behind the call: email or IdP subject; null for M2M."),
   issuer: z
     .string()

@@ -1,0 +1,198 @@
+import { randomBytes } from "node:crypto";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import type { App } from "../../src/app.js";
+import { systemClock } from "../../src/clock.js";
+import { BrokerSchema } from "../../src/config/broker-schema.js";
+import { BrokerTokens } from "../../src/identity/broker/broker-tokens.js";
+import { SealedBox } from "../../src/identity/broker/sealed-box.js";
+import { SealedRecords } from "../../src/identity/broker/sealed-records.js";
+import { InProcessBrokerStore } from "../../src/identity/broker/token-store.js";
+import { UserGrants } from "../../src/identity/broker/user-grants.js";
+import { workspaceTokenRequest } from "../../src/identity/broker/workspace-grants.js";
+import { createBrokeredStrategy } from "../../src/identity/strategies/brokered.js";
+import { appConnectionSignIn, brokerOverrides, freePort, signInThroughBroker } from "../support/broker.js";
+import { startHttpApp } from "../support/http-app.js";
+import { rpc, toolAnswer, toolCall } from "./support.js";
+
+/** The brokered sign-in under attack: forged and misdirected server tokens, revoked sign-ins, one user's grant for another. */
+let workspace: LocalWorkspace;
+let app: App;
+let mcpUrl: string;
+let base: string;
+
+beforeAll(async () => {
+  workspace = await startLocalWorkspace({ genieStepDelayMs: 20 });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  ({ app, mcpUrl } = await startHttpApp(workspace, { overrides: brokerOverrides(workspace, port) }));
+});
+afterAll(async () => {
+  await app?.stop();
+  await workspace?.close();
+});
+
+const REDIRECT = "http://127.0.0.1:47996/cb";
+const tokenKey = () => app.config.identity.broker!.tokenKey;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const http = (token: string) => ({ transport: "http" as const, headers: bearer(token) });
+
+/** Registers a client and signs `user` in through the server; the server's tokens. */
+async function serverTokensFor(user: string) {
+  const { createHash } = await import("node:crypto");
+  const reg = await fetch(`${base}/oauth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ redirect_uris: [REDIRECT] }),
+  });
+  const { client_id } = (await reg.json()) as { client_id: string };
+  const verifier = randomBytes(32).toString("base64url");
+  const url = new URL(`${base}/oauth/authorize`);
+  const query = {
+    client_id,
+    redirect_uri: REDIRECT,
+    response_type: "code",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+  };
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const back = await signInThroughBroker(url, user);
+  const res = await fetch(`${base}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code")!,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT,
+      client_id,
+    }),
+  });
+  return { clientId: client_id, ...((await res.json()) as { access_token: string; refresh_token: string }) };
+}
+
+describe("forged or misdirected server tokens", () => {
+  it("a token with the server as issuer but signed with another key is refused", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ grant: "g", client_id: "c" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(base)
+      .setAudience(mcpUrl)
+      .setSubject("ada.admin@example.com")
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(randomBytes(32));
+    expect(toolAnswer(await rpc(mcpUrl, toolCall("check_identity", {}), bearer(forged))).code).toBe("TOKEN_INVALID");
+  });
+
+  it("a token the server signed for another resource is refused", async () => {
+    const { access_token } = await serverTokensFor("wendy.west@example.com");
+    const { grant } = JSON.parse(Buffer.from(access_token.split(".")[1]!, "base64url").toString()) as { grant: string };
+    const elsewhere = new BrokerTokens(tokenKey(), base, "http://127.0.0.1:1/other-mcp", 600, systemClock);
+    const { accessToken } = await elsewhere.issue({ user: "wendy.west@example.com", grantId: grant, clientId: "c" });
+    expect(toolAnswer(await rpc(mcpUrl, toolCall("check_identity", {}), bearer(accessToken))).code).toBe(
+      "TOKEN_INVALID",
+    );
+    expect(toolAnswer(await rpc(mcpUrl, toolCall("check_identity", {}), bearer(access_token))).isError).toBe(false);
+  });
+});
+
+describe("revoked refresh tokens", () => {
+  it("once the workspace refused the user's refresh token, the server's refresh token is refused too", async () => {
+    const tokens = await serverTokensFor("frank.finance@example.com");
+    const connection = workspace.context.seed.workspace.appConnections[0]!;
+    workspace.context.userGrants!.revoke("frank.finance@example.com", connection.clientId);
+    const refused = toolAnswer(
+      await rpc(mcpUrl, toolCall("check_identity", { fresh: true }), bearer(tokens.access_token)),
+    );
+    expect(refused.code).toBe("TOKEN_EXPIRED");
+    const res = await fetch(`${base}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: tokens.refresh_token,
+        client_id: tokens.clientId,
+      }),
+    });
+    expect(await res.json()).toMatchObject({ error: "invalid_grant" });
+    expect(toolAnswer(await rpc(mcpUrl, toolCall("check_identity", {}), bearer(tokens.access_token))).code).toBe(
+      "TOKEN_EXPIRED",
+    );
+  });
+});
+
+describe("one user's server-side token is never used for another", () => {
+  async function twoUsers() {
+    const connection = workspace.context.seed.workspace.appConnections[0]!;
+    const broker = BrokerSchema.parse({ ...connection, tokenKey: randomBytes(32).toString("base64") });
+    const store = new InProcessBrokerStore();
+    const grants = new UserGrants(
+      workspace.baseUrl,
+      broker,
+      new SealedRecords(store, new SealedBox(broker.tokenKey)),
+      systemClock,
+      60,
+    );
+    const redirect = "http://127.0.0.1:47995/oauth/databricks/callback";
+    for (const [grantId, user] of [
+      ["grant-a", "wendy.west@example.com"],
+      ["grant-b", "evan.east@example.com"],
+    ] as const) {
+      const { code, verifier } = await appConnectionSignIn(workspace, user, redirect);
+      const form = { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: redirect };
+      await grants.put(grantId, { user, ...(await workspaceTokenRequest(workspace.baseUrl, broker, form, 0)) });
+    }
+    const tokens = new BrokerTokens(
+      broker.tokenKey,
+      "https://mcp.example.com",
+      "https://mcp.example.com/mcp",
+      600,
+      systemClock,
+    );
+    const tokenOf = async (user: string, grantId: string) =>
+      (await tokens.issue({ user, grantId, clientId: "c" })).accessToken;
+    return { store, grants, strategy: createBrokeredStrategy(tokens, grants), tokenOf };
+  }
+
+  const who = async (accessToken: string) =>
+    (
+      (await (
+        await fetch(`${workspace.baseUrl}/api/2.0/preview/scim/v2/Me`, {
+          headers: { authorization: `Bearer ${accessToken}` },
+        })
+      ).json()) as { userName: string }
+    ).userName;
+
+  it("interleaved calls of two signed-in users each reach only their own workspace token", async () => {
+    const { strategy, tokenOf } = await twoUsers();
+    const callers = [
+      ["wendy.west@example.com", await tokenOf("wendy.west@example.com", "grant-a")],
+      ["evan.east@example.com", await tokenOf("evan.east@example.com", "grant-b")],
+    ] as const;
+    const rounds = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const [user, token] = callers[i % 2]!;
+        const caller = await strategy.resolve(http(token));
+        return {
+          user,
+          human: caller.identity.human,
+          workspaceUser: await who((await caller.credential.token()).accessToken),
+        };
+      }),
+    );
+    for (const round of rounds) expect([round.human, round.workspaceUser]).toEqual([round.user, round.user]);
+  });
+
+  it("a grant record copied under another user's grant never opens, and a token naming another user's grant is refused", async () => {
+    const { store, strategy, tokenOf } = await twoUsers();
+    await expect(strategy.resolve(http(await tokenOf("wendy.west@example.com", "grant-b")))).rejects.toMatchObject({
+      code: "TOKEN_EXPIRED",
+    });
+    await store.set("workspace-grant:grant-b", (await store.get("workspace-grant:grant-a"))!, Date.now() + 60_000);
+    await expect(strategy.resolve(http(await tokenOf("evan.east@example.com", "grant-b")))).rejects.toMatchObject({
+      code: "TOKEN_EXPIRED",
+    });
+  });
+});

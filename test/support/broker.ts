@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { LocalWorkspace } from "../../emulator/workspace.js";
+
+/** A free loopback port (the broker must know its public URL before it listens). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The configuration of a server on `port` that brokers sign-in through the seed's app connection. */
+export function brokerOverrides(workspace: LocalWorkspace, port: number, extra: Record<string, unknown> = {}) {
+  const connection = workspace.context.seed.workspace.appConnections[0]!;
+  return {
+    server: { port, publicUrl: `http://127.0.0.1:${port}` },
+    identity: {
+      broker: {
+        clientId: connection.clientId,
+        clientSecret: connection.clientSecret,
+        tokenKey: randomBytes(32).toString("base64"),
+        allowHttpClientMetadata: true,
+        ...extra,
+      },
+    },
+  };
+}
+
+/**
+ * Follows the sign-in as a browser would: the server's /authorize sends the user to the workspace, where the demo
+ * login picks `user`; the workspace sends them back to the server, which redirects to the client with its code.
+ */
+export async function signInThroughBroker(authorizationUrl: URL, user: string): Promise<URL> {
+  let res = await fetch(authorizationUrl, { redirect: "manual" });
+  let url = authorizationUrl;
+  for (let hops = 0; hops < 6; hops += 1) {
+    if (res.status !== 302) throw new Error(`sign-in stopped at ${url.pathname} with HTTP ${res.status}`);
+    url = new URL(res.headers.get("location")!, url);
+    if (url.pathname === "/oidc/v1/authorize") url.searchParams.set("user", user);
+    if (!["/oidc/v1/authorize", "/oauth/databricks/callback", "/oauth/authorize"].includes(url.pathname)) return url;
+    res = await fetch(url, { redirect: "manual" });
+  }
+  throw new Error("too many redirects");
+}
+
+/** An in-memory OAuthClientProvider, as an MCP client application implements it (registers dynamically). */
+export class MemoryOAuthProvider implements OAuthClientProvider {
+  client?: OAuthClientInformationMixed;
+  saved?: OAuthTokens;
+  verifier = "";
+  authorizationUrl?: URL;
+  readonly redirectUrl = "http://127.0.0.1:47998/oauth/callback";
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: "governed-mcp broker test",
+      redirect_uris: [this.redirectUrl],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    };
+  }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+/** A user's tokens from the seed's app connection, by the real authorization code + PKCE exchange at the workspace. */
+export async function appConnectionSignIn(workspace: LocalWorkspace, user: string, redirectUri: string) {
+  const { createHash } = await import("node:crypto");
+  const connection = workspace.context.seed.workspace.appConnections[0]!;
+  const verifier = randomBytes(32).toString("base64url");
+  const url = new URL(`${workspace.baseUrl}/oidc/v1/authorize`);
+  const query = {
+    client_id: connection.clientId,
+    redirect_uri: redirectUri,
+    response_type: "code",
+    scope: "all-apis offline_access",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+    user,
+  };
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const code = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!).searchParams.get("code")!;
+  return { code, verifier, connection };
+}
