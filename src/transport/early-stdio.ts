@@ -30,6 +30,8 @@ export class EarlyStdioTransport implements Transport, InvalidMessageSource {
 
   private readonly pending: Pending[] = [];
   private released = false;
+  private started = false;
+  private releaseAsked = false;
   /** The id of the `initialize` answered early; the protocol server's own answer to it is not sent again. */
   private answeredId?: string | number;
   private earlyResult?: unknown;
@@ -55,11 +57,20 @@ export class EarlyStdioTransport implements Transport, InvalidMessageSource {
     return this;
   }
 
-  /** Called by the protocol server on connect; messages flow only after `release()`. */
-  async start(): Promise<void> {}
+  /** Called by the protocol server on connect; messages flow once it has started and `release()` was called. */
+  async start(): Promise<void> {
+    this.started = true;
+    this.flush();
+  }
 
   /** Hands over every message held so far, in arrival order, then passes the rest straight through. */
   release(): void {
+    this.releaseAsked = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (!this.started || !this.releaseAsked) return;
     this.released = true;
     for (const item of this.pending.splice(0)) this.deliver(item);
   }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { InboundLadderRejection, JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
@@ -10,7 +10,8 @@ import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
-import { DoorRefusals } from "./door-refusals.js";
+import { DoorRefusals, type DoorRequest } from "./door-refusals.js";
+import { classifyPost, ModernEra } from "./modern-era.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
 import { serviceIndex } from "./service-index.js";
 import { withInboundTrace } from "../observability/trace-context.js";
@@ -116,6 +117,12 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const rootMetadata = protectedResourceMetadata(resource.root, servers);
   const endpointMetadata = protectedResourceMetadata(resource.endpoint, servers);
 
+  const modern = new ModernEra({
+    dispatcher: deps.dispatcher,
+    inFlight: runningCalls,
+    logger,
+    maxBodyBytes: config.server.maxBodyBytes,
+  });
   const door = new DoorRefusals({
     audit: deps.dispatcher.audit,
     logger,
@@ -137,27 +144,43 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     } catch (err) {
       return door.refuseCaller(at, asGovernedError(err));
     }
-    // Identity before version: a caller without a valid credential always gets the 401 challenge that starts its
-    // sign-in, and learns nothing else of the server; a version refusal's rows then name who was refused.
+    // Identity before version and era: a caller without a valid credential always gets the 401 challenge that starts
+    // its sign-in, and learns nothing else of the server; a refusal's rows then name who was refused.
     if (!isProtocolVersionSupported(req))
       return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
+    const era = classifyPost(req, body);
+    // A body that is no JSON-RPC message at all is refused below as it always was (-32700), whatever its era.
+    if (era.kind === "reject" && era.rung !== "jsonrpc-shape")
+      return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era, body), caller);
+    if (era.kind === "modern") return serveModern(at, caller);
     const checked = checkPost(req.headers, body);
     if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
-    // A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up.
-    const lacking = scopesLackedFor(body, caller, deps.dispatcher);
-    if (lacking.length > 0) {
-      const tool = toolNameOf(body) ?? "";
-      return door.refuseCaller(
-        at,
-        new PolicyError(
-          ErrorCodes.SCOPE_MISSING,
-          `The credential lacks the scope(s) ${lacking.join(", ")} that ${tool} needs.`,
-        ),
-        caller,
-        lacking,
-      );
-    }
+    if (await refusedForScopes(at, caller)) return;
     await serve(req, res, caller, checked.messages);
+  }
+
+  /** A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up. */
+  async function refusedForScopes(at: DoorRequest, caller: ResolvedCaller): Promise<boolean> {
+    const lacking = scopesLackedFor(at.body, caller, deps.dispatcher);
+    if (lacking.length === 0) return false;
+    const tool = toolNameOf(at.body) ?? "";
+    const err = new PolicyError(
+      ErrorCodes.SCOPE_MISSING,
+      `The credential lacks the scope(s) ${lacking.join(", ")} that ${tool} needs.`,
+    );
+    await door.refuseCaller(at, err, caller, lacking);
+    return true;
+  }
+
+  /** A 2026-07-28 POST that passed the door: the SDK's entry serves it; its refusals are audited like ours. */
+  async function serveModern(at: DoorRequest, caller: ResolvedCaller): Promise<void> {
+    if (await refusedForScopes(at, caller)) return;
+    const connection = new AbortController();
+    at.res.on("close", () => {
+      if (!at.res.writableFinished) connection.abort();
+    });
+    const refused = await modern.serve(at.req, at.res, at.body, caller, connection);
+    if (refused) await door.refuseAnswered(at, refused.status, refused.answer, caller);
   }
 
   /** Hands a POST that passed the door to a protocol server of its own, bound to its caller. */
@@ -181,7 +204,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       void mcp.close();
     });
     await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
-    transport.deliver(messages, req.headers);
+    transport.deliver(messages);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -241,8 +264,21 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         ]);
       }
       server.closeAllConnections();
+      await modern.close();
       await deps.onShutdown?.();
     },
+  };
+}
+
+/** The JSON-RPC answer to a POST the 2026-07-28 validation ladder refuses before any protocol server sees it. */
+function ladderAnswer(rejection: InboundLadderRejection, body: unknown): Record<string, unknown> {
+  const { code, message, data } = rejection;
+  // 2026-07-28: an error answer carries the id of the request it refuses, when one can be read.
+  const id = (body as { id?: unknown } | null)?.id;
+  return {
+    jsonrpc: "2.0",
+    id: typeof id === "string" || typeof id === "number" ? id : null,
+    error: { code, message, ...(data !== undefined ? { data } : {}) },
   };
 }
 
