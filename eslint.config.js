@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "coverage/", ".spool/", "**/__snapshots__/"] },
+  { ignores: ["node_modules/", "coverage/", ".spool/", "**/__snapshots__/", "dist/", ".out/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,5 +14,9 @@ export default tseslint.config(
   {
     files: ["test/**", "bench/**", "emulator/cli.ts", "src/cli/**"],
     rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
+  },
+  {
+    files: ["bin/**", "scripts/**/*.mjs", "bench/**/*.mjs", "test/**/*.mjs"],
+    languageOptions: { globals: { console: "readonly", process: "readonly", URL: "readonly" } },
   },
 );

@@ -25,6 +25,7 @@ import { withStack } from "./stack.js";
 import { markdownTable, textTable, type Figure } from "./stats.js";
 import { measureStdio } from "./stdio.js";
 import { measureQuotaChecks } from "./quota.js";
+import { measureStartup } from "./startup.js";
 import { measureTokenWork } from "./tokens.js";
 
 const { values } = parseArgs({
@@ -48,6 +49,7 @@ const FULL = {
   large: { rows: 100_000 },
   construction: { iterations: 5000 },
   quota: { checks: 5000, warmup: 500 },
+  startup: { runs: 10, embeddedRuns: 2 },
 };
 const SMOKE: typeof FULL = {
   overhead: { calls: 50, warmup: 10 },
@@ -61,6 +63,7 @@ const SMOKE: typeof FULL = {
   large: { rows: 20_000 },
   construction: { iterations: 300 },
   quota: { checks: 300, warmup: 50 },
+  startup: { runs: 3, embeddedRuns: 1 },
 };
 const TMPFS = "/dev/shm";
 /** Both overhead arms act as this service principal (executive group: every row, real margins). */
@@ -139,6 +142,15 @@ async function main(): Promise<void> {
     const remote = await startRemoteStack();
     try {
       await step("stdio", () => measureStdio(remote, plan.stdio));
+    } finally {
+      await remote.stop();
+    }
+  }
+
+  if (wanted("startup")) {
+    const remote = await startRemoteStack();
+    try {
+      await step("startup", () => measureStartup(remote, plan.startup));
     } finally {
       await remote.stop();
     }

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx's loader, so `npx databricks-governed-mcp` works without a build step.
-import { register } from "tsx/esm/api";
-register();
-await import("../src/cli/main.ts");
+// Runs the compiled entry point (`npm run build` writes dist/; `npm install` and `npm pack` run it through `prepare`).
+try {
+  await import("../dist/src/cli/main.js");
+} catch (err) {
+  if (err?.code !== "ERR_MODULE_NOT_FOUND" || !String(err.message).includes("dist/src/cli/main.js")) throw err;
+  console.error(
+    "databricks-governed-mcp: the compiled server is missing; run `npm run build` in the package directory.",
+  );
+  process.exit(1);
+}

@@ -1,9 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { resolve as resolvePath } from "node:path";
 import type { Logger } from "pino";
-import { ConfigError, loadConfig, merge } from "./config/load.js";
+import { loadConfig, merge } from "./config/load.js";
 import { embeddedConfigBase } from "./config/embedded.js";
+import { startsEmbeddedWorkspace } from "./config/embedded-choice.js";
 import type { Config } from "./config/schema.js";
 import { createLogger } from "./observability/logger.js";
+import { installTraceContext } from "./observability/trace-context.js";
+import { startTraceExport, type TraceExport } from "./observability/otlp-export.js";
 import { ServerMetrics } from "./observability/metrics.js";
 import {
   metricsEndpoint,
@@ -17,13 +21,16 @@ import { scopesFor } from "./policy/scopes.js";
 import { startHttpServer, type RunningHttpServer } from "./transport/http-server.js";
 import { startStdioServer } from "./transport/stdio.js";
 import { withWorkspaceUser } from "./identity/local-user.js";
+import { embeddedDemoUser } from "./identity/embedded-demo-user.js";
 import { WorkspaceHttpClient } from "./databricks/http-client.js";
 import { createWorkspaceApi } from "./databricks/workspace-api.js";
 import { createCredentialResolver } from "./identity/strategy-selector.js";
 import { createBroker } from "./identity/broker/broker.js";
 import { createM2MStrategy } from "./identity/strategies/m2m.js";
 import { withProfileHost } from "./identity/databricks-profile.js";
-import { AuditTrail } from "./audit/audit-trail.js";
+import { AuditTrail, type StatementExecutor } from "./audit/audit-trail.js";
+import { auditDestination, describeAuditDestination } from "./audit/audit-destination.js";
+import { localAuditFileWriter } from "./audit/local-audit-file.js";
 import { RefusalAggregator } from "./audit/refusal-aggregator.js";
 import { discoverCatalog, loadToolCatalog, readConfiguredCatalog } from "../tools/catalog/load.js";
 import { startupDiscovery } from "./databricks/catalog-discovery.js";
@@ -32,7 +39,7 @@ import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
 import { catalogLimitsOf, openQuotaGate } from "./quota/open.js";
-import { trustMcpResource } from "../emulator/mcp-resource.js";
+import type { EarlyStdioTransport } from "./transport/early-stdio.js";
 import { ResourceAudience } from "./identity/resource-audience.js";
 import { authorizationServersOf, resourceIdentifiers } from "./transport/protected-resource.js";
 
@@ -47,6 +54,8 @@ export interface App {
   metricsListener?: RunningMetricsListener;
   /** Refusals at the door without a verified identity, folded per source, code and minute (HTTP). */
   refusals?: RefusalAggregator;
+  /** Present when spans are exported over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  traces?: TraceExport;
   stop(): Promise<void>;
 }
 
@@ -60,6 +69,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Milliseconds since the epoch that inbound tokens and the IdP keys' cache age are judged on (tests move it). */
   identityNow?: () => number;
+  /** stdio: a transport already reading stdin, which answered `initialize` while the server started. */
+  stdioTransport?: EarlyStdioTransport;
 }
 
 /** Starts the server: configuration, identity, audit, tools, then the chosen transport. */
@@ -69,7 +80,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   let localWorkspace = options.localWorkspace;
   let ownsWorkspace = false;
   let base: Record<string, unknown> = {};
-  if (!env.DATABRICKS_HOST) {
+  if (!localWorkspace ? startsEmbeddedWorkspace(env) : !env.DATABRICKS_HOST) {
     if (!localWorkspace) {
       localWorkspace = await startEmbeddedWorkspace(env);
       ownsWorkspace = true;
@@ -86,21 +97,32 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     merge(merge(base, { server: options.transport ? { transport: options.transport } : {} }), options.overrides ?? {}),
   );
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
+  installTraceContext();
+  const { otlpTracesEndpoint, otlpHeaders, serviceName } = config.observability;
+  const traces = await startTraceExport(
+    { tracesEndpoint: otlpTracesEndpoint, headers: otlpHeaders, serviceName },
+    logger,
+  );
   if (localWorkspace)
     logger.info(
       { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
       "using the embedded local workspace",
     );
-  if (localWorkspace && config.server.transport === "stdio" && !namesLocalIdentity(env)) {
-    // The embedded playground over stdio acts as a seeded demo user, so Unity Catalog has someone to govern.
-    const user = env.MCP_LOCAL_DEMO_USER ?? DEFAULT_DEMO_USER;
-    if (!localWorkspace.context.directory.userByName(user))
-      throw new ConfigError(`MCP_LOCAL_DEMO_USER: ${JSON.stringify(user)} is not a user of the local workspace seed.`);
-    config.identity.local.token = (
-      await localWorkspace.tokens.issue(user, ["all-apis"], DEMO_TOKEN_TTL_S)
-    ).access_token;
-    logger.info({ user }, "stdio acts as the local workspace's demo user (set MCP_LOCAL_DEMO_USER to change)");
+  if (ownsWorkspace && localWorkspace && movedFromDefaultPorts(localWorkspace, env))
+    logger.warn(
+      { workspace: localWorkspace.baseUrl, idp: localWorkspace.idp.issuer },
+      "the local workspace's ports were taken, so it listens elsewhere: tokens from an IdP at the usual address are refused here; free the ports or set MCP_LOCAL_WORKSPACE_PORT and MCP_LOCAL_IDP_PORT",
+    );
+  const demo =
+    localWorkspace && config.server.transport === "stdio" ? await embeddedDemoUser(localWorkspace, env) : undefined;
+  if (demo) {
+    config.identity.local.token = demo.token;
+    logger.info(
+      { user: demo.user },
+      "stdio acts as the local workspace's demo user (set MCP_LOCAL_DEMO_USER to change)",
+    );
   }
+  logger.info({ spoolDir: resolvePath(config.audit.spoolDir) }, "audit spool directory");
   if (config.identity.m2m.allowHttpCallers) {
     logger.warn(
       "MCP_ALLOW_ANONYMOUS_M2M is on: HTTP callers without a credential act as the server's service principal",
@@ -132,16 +154,8 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
   });
 
-  // The audit writer acts as the server's own service principal; callers never write audit rows.
-  const auditIdentity = createM2MStrategy(config, ["sql"]);
-  const auditCaller = await auditIdentity.resolve({ transport: "stdio", headers: {} });
-  const auditApi = createWorkspaceApi(httpClient, auditCaller.credential, {
-    requestId: "audit-writer",
-    queryTags: { tool: "audit_writer" },
-  });
-  const audit = new AuditTrail(config, logger, async (statement, parameters) => {
-    await auditApi.executeStatement({ warehouseId: config.workspace.warehouseId, statement, parameters, rowLimit: 1 });
-  });
+  const writeAudit = await auditWriter(config, httpClient, logger);
+  const audit: AuditTrail = new AuditTrail(config, logger, writeAudit);
   await audit.start();
 
   const refusals = new RefusalAggregator((entry) => audit.record(entry), logger);
@@ -199,7 +213,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
         { mode: caller.identity.mode },
         "the workspace did not say who this credential is; audit rows will name no human",
       );
-    const stdio = await startStdioServer(dispatcher, caller);
+    const stdio = await startStdioServer(dispatcher, caller, options.stdioTransport);
     return {
       config,
       logger,
@@ -209,6 +223,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
         await audit.stop();
         await quota.close();
         await httpClient.close();
+        await traces?.shutdown();
         await stopWorkspace();
       },
     };
@@ -238,7 +253,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   });
   const resource = resourceIdentifiers(config.server, http.url);
   ownResource.bind([resource.endpoint, resource.root]);
-  if (localWorkspace) trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
+  // The emulator's modules load only when a local workspace runs (never with DATABRICKS_HOST set).
+  if (localWorkspace)
+    (await import("../emulator/mcp-resource.js")).trustMcpResource(localWorkspace, [resource.endpoint, resource.root]);
   logger.info({ url: `${http.url}${config.server.path}` }, "listening");
   return {
     config,
@@ -248,13 +265,37 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     metrics,
     refusals,
     metricsListener,
+    traces,
     async stop() {
       await metricsListener?.close();
       await http.shutdown();
       await broker?.close();
       await httpClient.close();
+      await traces?.shutdown();
       await stopWorkspace();
     },
+  };
+}
+
+/**
+ * The audit writer: the server's own service principal writing the audit table (callers never write audit rows), or,
+ * for a stdio user with no service principal, a local file in the same record format.
+ */
+async function auditWriter(
+  config: Config,
+  httpClient: WorkspaceHttpClient,
+  logger: Logger,
+): Promise<StatementExecutor> {
+  const destination = auditDestination(config);
+  logger.info({ audit: describeAuditDestination(destination) }, "audit records go to");
+  if (destination.kind === "local-file") return localAuditFileWriter(destination.path);
+  const auditCaller = await createM2MStrategy(config, ["sql"]).resolve({ transport: "stdio", headers: {} });
+  const auditApi = createWorkspaceApi(httpClient, auditCaller.credential, {
+    requestId: "audit-writer",
+    queryTags: { tool: "audit_writer" },
+  });
+  return async (statement, parameters) => {
+    await auditApi.executeStatement({ warehouseId: config.workspace.warehouseId, statement, parameters, rowLimit: 1 });
   };
 }
 
@@ -278,14 +319,14 @@ async function readiness(host: string, config: Config): Promise<{ ready: boolean
   return { ready: Object.values(checks).every((c) => c === "ok"), checks };
 }
 
-const DEFAULT_DEMO_USER = "maria.manager@example.com";
-const DEMO_TOKEN_TTL_S = 12 * 3600;
+function embeddedPorts(env: Record<string, string | undefined>): { port: number; idpPort: number } {
+  return { port: Number(env.MCP_LOCAL_WORKSPACE_PORT ?? 8765), idpPort: Number(env.MCP_LOCAL_IDP_PORT ?? 8766) };
+}
 
-/** True when the environment chooses a stdio identity itself (Databricks unified auth). */
-function namesLocalIdentity(env: Record<string, string | undefined>): boolean {
-  return Boolean(
-    env.DATABRICKS_TOKEN || env.DATABRICKS_CONFIG_PROFILE || env.DATABRICKS_CLIENT_ID || env.DATABRICKS_AUTH_TYPE,
-  );
+/** True when the embedded workspace could not take the ports instructions and client configurations name. */
+function movedFromDefaultPorts(workspace: LocalWorkspace, env: Record<string, string | undefined>): boolean {
+  const { port, idpPort } = embeddedPorts(env);
+  return new URL(workspace.baseUrl).port !== String(port) || new URL(workspace.idp.issuer).port !== String(idpPort);
 }
 
 /**
@@ -294,8 +335,7 @@ function namesLocalIdentity(env: Record<string, string | undefined>): boolean {
  */
 async function startEmbeddedWorkspace(env: Record<string, string | undefined>): Promise<LocalWorkspace> {
   const { startLocalWorkspace } = await import("../emulator/workspace.js");
-  const port = Number(env.MCP_LOCAL_WORKSPACE_PORT ?? 8765);
-  const idpPort = Number(env.MCP_LOCAL_IDP_PORT ?? 8766);
+  const { port, idpPort } = embeddedPorts(env);
   try {
     return await startLocalWorkspace({ port, idpPort });
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { ResolvedCaller } from "../src/identity/types.js";
 import type { WorkspaceApi } from "../src/databricks/workspace-api.js";
 import type { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";

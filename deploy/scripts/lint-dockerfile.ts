@@ -43,6 +43,16 @@ const SECRET_NAME = /(SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CLIENT_SE
 const SECRET_VALUE =
   /(dapi[0-9a-f]{16,}|eyJ[\w-]{10,}\.[\w-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|AKIA[0-9A-Z]{16})/;
 
+/** Node release lines in active or maintenance LTS (nodejs.org/en/about/previous-releases); 20 left in April 2026. */
+export const SUPPORTED_NODE_LTS = [22, 24];
+
+/** A slim official Node image of a supported LTS line, or one pinned by digest. */
+function isSupportedNodeSlim(ref: string): boolean {
+  if (/^node@sha256:/.test(ref)) return true;
+  const m = /^node:(\d+)\.[\d.]+-[\w-]*slim/.exec(ref);
+  return m !== null && SUPPORTED_NODE_LTS.includes(Number(m[1]));
+}
+
 /** Every rule, each as one finding. */
 export function lintDockerfile(text: string, ignoreText: string): Finding[] {
   const instructions = parseDockerfile(text);
@@ -64,8 +74,8 @@ export function lintDockerfile(text: string, ignoreText: string): Finding[] {
   const unpinned = images.filter((ref) => !/@sha256:[0-9a-f]{64}$/.test(ref) && !/:\d+\.\d+\.\d+[\w.-]*$/.test(ref));
   add("base image pinned", images.length > 0 && unpinned.length === 0, unpinned.join(", ") || images.join(", "));
   add(
-    "base image is Node 20 slim",
-    images.every((ref) => /^node:20\.[\d.]+-[\w-]*slim/.test(ref) || /^node@sha256:/.test(ref)),
+    "base image is a supported Node LTS, slim",
+    images.every((ref) => isSupportedNodeSlim(ref)),
     images.join(", "),
   );
 

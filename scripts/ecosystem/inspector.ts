@@ -1,7 +1,9 @@
 /**
- * Drives the server with the MCP Inspector CLI (@modelcontextprotocol/inspector), a client this project did not write:
- * over HTTP with Federation and OBO bearer tokens, and over stdio (embedded local workspace, and a workspace given by
- * DATABRICKS_HOST). Lists tools, calls each tool, asserts the results. Exits 1 on the first unmet expectation.
+ * Drives the server with the MCP Inspector CLI (@modelcontextprotocol/inspector), a client this project did not write,
+ * on both protocol eras (`--protocol-era legacy`, 2025-11-25 through initialize; `modern`, 2026-07-28 through
+ * server/discover): over HTTP with Federation and OBO bearer tokens, and over stdio (embedded local workspace, and a
+ * workspace given by DATABRICKS_HOST). Lists tools, calls each tool, asserts the results, and checks with `--strict`
+ * that no tool schema has a portability warning. Exits 1 on the first unmet expectation.
  *
  *   npx tsx scripts/ecosystem/inspector.ts
  */
@@ -20,31 +22,46 @@ interface ToolResult {
 let passed = 0;
 function expect(condition: unknown, what: string, detail?: unknown): void {
   if (!condition) {
-    log(`FAIL ${what}${detail === undefined ? "" : `\n  got: ${JSON.stringify(detail).slice(0, 800)}`}`);
+    log(`FAIL [${era}] ${what}${detail === undefined ? "" : `\n  got: ${JSON.stringify(detail).slice(0, 800)}`}`);
     throw new Error(what);
   }
   passed += 1;
-  log(`ok   ${what}`);
+  log(`ok   [${era}] ${what}`);
 }
+
+/** `--strict` prints every schema-portability finding on stderr (and a one-line count without it): none may appear. */
+function expectPortable(listed: { code: number; stderr: string }, where: string): void {
+  const findings = listed.stderr.split("\n").filter((line) => /^(Warning|Error): tool |Schema portability/.test(line));
+  expect(
+    listed.code === 0 && findings.length === 0,
+    `${where}: --strict finds no schema-portability warning in any tool's input or output schema`,
+    findings.length > 0 ? findings : listed.stderr.slice(0, 800),
+  );
+}
+
+type Era = "legacy" | "modern";
+/** The era every invocation negotiates; each check runs once per era. */
+let era: Era = "legacy";
 
 /** One Inspector CLI invocation (the target last: a stdio command follows `--`); returns its parsed JSON output. */
 async function inspector(
   target: string[],
   method: string,
   extra: string[] = [],
-): Promise<{ code: number; json: unknown }> {
+): Promise<{ code: number; json: unknown; stderr: string }> {
   const { code, stdout, stderr } = await runCommand(
     node22(),
-    [INSPECTOR, "--cli", "--method", method, ...extra, ...target],
+    // A stdio server on the embedded local workspace may take longer than the default 15 s to start on a busy runner.
+    [INSPECTOR, "--cli", "--method", method, "--protocol-era", era, "--connect-timeout", "60000", ...extra, ...target],
     {
       env: { PATH: process.env.PATH, HOME: tempDir("inspector-home-") },
       timeoutMs: 90_000,
     },
   );
   try {
-    return { code, json: JSON.parse(stdout) };
+    return { code, json: JSON.parse(stdout), stderr };
   } catch {
-    return { code, json: { raw: stdout.slice(0, 2000), stderr: stderr.slice(0, 2000) } };
+    return { code, json: { raw: stdout.slice(0, 2000), stderr: stderr.slice(0, 2000) }, stderr };
   }
 }
 
@@ -84,17 +101,24 @@ async function overHttpAsFederationAndObo(stack: Stack): Promise<void> {
     anonymous.json,
   );
 
-  const adminList = await inspector(overHttp(mcpUrl, admin), "tools/list");
+  const adminList = await inspector(overHttp(mcpUrl, admin), "tools/list", ["--strict"]);
+  expectPortable(adminList, "http federation admin");
   expect(
     JSON.stringify(toolNames(adminList.json)) === JSON.stringify([...TOOL_NAMES].sort()),
-    "http federation admin: tools/list shows all six tools",
+    "http federation admin: tools/list shows every tool of the catalog",
     adminList.json,
   );
   const westList = await inspector(overHttp(mcpUrl, west), "tools/list");
   expect(
     JSON.stringify(toolNames(westList.json)) ===
-      JSON.stringify(["check_identity", "genie_query", "query_knowledge_base", "query_sales_data"]),
-    "http federation west_sales: tools/list shows the four tools of its role",
+      JSON.stringify([
+        "check_identity",
+        "genie_query",
+        "get_region_summary",
+        "query_knowledge_base",
+        "query_sales_data",
+      ]),
+    "http federation west_sales: tools/list shows the five tools of its role",
     westList.json,
   );
 
@@ -172,10 +196,11 @@ async function overStdio(stack: Stack): Promise<void> {
   const server = [process.execPath, "--import", "tsx", join(ROOT, "src/cli/main.ts"), "--stdio"];
   const spool = (name: string) => `MCP_AUDIT_SPOOL_DIR=${tempDir(`inspector-${name}-`)}`;
   const embedded = ["-e", "LOG_LEVEL=warn", "-e", spool("embedded"), "--cwd", ROOT, "--", ...server];
-  const list = await inspector(embedded, "tools/list");
+  const list = await inspector(embedded, "tools/list", ["--strict"]);
+  expectPortable(list, "stdio (embedded local workspace)");
   expect(
     JSON.stringify(toolNames(list.json)) === JSON.stringify([...TOOL_NAMES].sort()),
-    "stdio (embedded local workspace): tools/list shows the six tools",
+    "stdio (embedded local workspace): tools/list shows every tool of the catalog",
     list.json,
   );
 
@@ -203,8 +228,11 @@ async function overStdio(stack: Stack): Promise<void> {
 const stack = await startStack();
 let failed = false;
 try {
-  await overHttpAsFederationAndObo(stack);
-  await overStdio(stack);
+  for (const next of ["legacy", "modern"] as const) {
+    era = next;
+    await overHttpAsFederationAndObo(stack);
+    await overStdio(stack);
+  }
 } catch (err) {
   failed = true;
   if (!(err instanceof Error && /^(http|stdio)/.test(err.message)))

@@ -110,6 +110,8 @@ export class AuditTrail {
   private loop?: Promise<void>;
   private wake?: () => void;
   private backingOff = false;
+  /** The failure last logged while batches could not be written; undefined once one is written again. */
+  private outageCause?: string;
   /** Records per INSERT now: halved while a refused batch is being narrowed down to the record at fault. */
   private batchLimit: number;
   /** The last batch was refused once: it is sent once more before it is split. */
@@ -296,6 +298,8 @@ export class AuditTrail {
     }
     this.refusedOnce = false;
     this.batchLimit = Math.min(this.config.audit.batchSize, this.batchLimit * 2);
+    if (this.outageCause) this.logger.info({ depth: this.spool.depth() }, "audit batches written again");
+    this.outageCause = undefined;
     return true;
   }
 
@@ -308,10 +312,14 @@ export class AuditTrail {
     const upstreamStatus = (err as { details?: { upstreamStatus?: number } }).details?.upstreamStatus;
     if (classifyWriteFailure(err) === "outage") {
       this.refusedOnce = false;
-      this.logger.warn(
-        { err: { code, upstreamStatus, message: (err as Error).message }, depth: this.spool.depth() },
-        "audit batch not written; kept in the spool",
-      );
+      // The same cause is named once until a batch gets through again, not on every retry.
+      const cause = `${code}|${upstreamStatus}|${(err as Error).message}`;
+      if (cause !== this.outageCause)
+        this.logger.warn(
+          { err: { code, upstreamStatus, message: (err as Error).message }, depth: this.spool.depth() },
+          "audit batch not written; kept in the spool (retrying with backoff)",
+        );
+      this.outageCause = cause;
       return false;
     }
     // The workspace's message may quote a record's values, so only its code and status are logged.
@@ -396,8 +404,10 @@ export class AuditTrail {
     this.running = false;
     this.wake?.();
     await this.loop;
-    while (this.spool.depth() > 0 && this.clock.now() < end) {
-      if (!(await this.drainOnce())) await this.clock.sleep(100);
+    // A last drain backs off too: a workspace refusing the writer's credentials is not asked fifty times.
+    for (let pause = 100; this.spool.depth() > 0 && this.clock.now() < end; pause *= 2) {
+      if (await this.drainOnce()) pause = 50;
+      else await this.clock.sleep(Math.min(pause, Math.max(0, end - this.clock.now())));
     }
     await this.spool.close();
     await this.deadLetter.close();

@@ -10,6 +10,9 @@ import { withProfileHost } from "../identity/databricks-profile.js";
 import { createCredentialResolver } from "../identity/strategy-selector.js";
 import { ALL_TOOLS } from "../../tools/index.js";
 import { loadIdentityConfig } from "./login.js";
+import { merge } from "../config/load.js";
+import { embeddedDemoUser } from "../identity/embedded-demo-user.js";
+import { auditDestination, describeAuditDestination } from "../audit/audit-destination.js";
 
 export interface WhoamiReport {
   workspace: string;
@@ -19,6 +22,8 @@ export interface WhoamiReport {
   display_name: string | null;
   groups: string[];
   token_expires_at: string;
+  /** Where this server's audit records go: the audit table, or a local file when no service principal is set. */
+  audit: string;
 }
 
 export async function runWhoami(options: { env?: Record<string, string | undefined> } = {}): Promise<WhoamiReport> {
@@ -28,8 +33,11 @@ export async function runWhoami(options: { env?: Record<string, string | undefin
   if (!env.DATABRICKS_HOST) {
     const { startLocalWorkspace } = await import("../../emulator/workspace.js");
     const workspace = await startLocalWorkspace({});
-    base = embeddedConfigBase(workspace.context.seed, workspace.baseUrl, workspace.idp.issuer, workspace.idp.jwksUri);
     stopWorkspace = () => workspace.close();
+    base = embeddedConfigBase(workspace.context.seed, workspace.baseUrl, workspace.idp.issuer, workspace.idp.jwksUri);
+    // As the stdio server does: the embedded playground acts as its demo user, not as the server's service principal.
+    const demo = await embeddedDemoUser(workspace, env);
+    if (demo) base = merge(base, { identity: { local: { token: demo.token } } });
   }
   const http = new WorkspaceHttpClient(
     String((base.workspace as { host?: string } | undefined)?.host ?? env.DATABRICKS_HOST),
@@ -56,6 +64,9 @@ export async function runWhoami(options: { env?: Record<string, string | undefin
         ? (me.groups as { display?: unknown }[]).map((g) => String(g.display ?? "")).filter(Boolean)
         : [],
       token_expires_at: new Date(token.expiresAt * 1000).toISOString(),
+      audit: describeAuditDestination(
+        auditDestination({ ...config, server: { ...config.server, transport: "stdio" } }),
+      ),
     };
   } finally {
     await http.close();

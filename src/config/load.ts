@@ -2,6 +2,11 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
+import { workspaceHostProblem } from "./workspace-host.js";
+import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
+import { defaultStdioSpoolDir } from "./state-dir.js";
+import { assertNoPlaceholders, withPublicUrlHost } from "./deployment-values.js";
+import { otlpTracesEndpoint, parseOtlpHeaders } from "../observability/otlp-export.js";
 import { userFederationProblem } from "./user-federation.js";
 import { idpOboProblem } from "./idp-obo-schema.js";
 import { brokerProblem } from "./broker-schema.js";
@@ -32,13 +37,13 @@ function int(env: Env, key: string): number | undefined {
   return n;
 }
 
-function json(env: Env, key: string, example = '{"west_sales":"<application-id>"}'): unknown {
+function json(env: Env, key: string, example = "{}"): unknown {
   const v = env[key];
   if (v === undefined || v === "") return undefined;
   try {
     return JSON.parse(v);
   } catch {
-    throw new ConfigError(`${key} must be JSON (for example ${example}).`);
+    throw new ConfigError(`${key} must be JSON (for example ${JSON_EXAMPLES[key] ?? example}).`);
   }
 }
 
@@ -77,15 +82,26 @@ export function merge(base: Json, over: Json): Json {
   return out;
 }
 
+/** DATABRICKS_HOST as a URL (Databricks Apps may set a bare host name; the SDKs read it as https), checked. */
+function workspaceHost(env: Env): string | undefined {
+  const raw = env.DATABRICKS_HOST?.trim();
+  if (!raw) return undefined;
+  const url = raw.replace(/\/+$/, "").replace(/^(?![a-z][a-z0-9+.-]*:\/\/)/i, "https://");
+  const problem = workspaceHostProblem(url);
+  if (problem)
+    throw new ConfigError(
+      `DATABRICKS_HOST ${problem}: set it to your workspace URL, for example https://dbc-1234abcd-5678.cloud.databricks.com.`,
+    );
+  return url;
+}
+
 /** The configuration the environment states (file values underneath). Databricks unified-auth names where they exist. */
 function fromEnv(env: Env): Json {
   const federationIssuer = env.MCP_FEDERATION_ISSUER;
   return prune({
     workspace: {
       // Databricks Apps may set a bare host name; the SDKs read it as https.
-      host: env.DATABRICKS_HOST
-        ? env.DATABRICKS_HOST.replace(/\/+$/, "").replace(/^(?![a-z][a-z0-9+.-]*:\/\/)/i, "https://")
-        : undefined,
+      host: workspaceHost(env),
       warehouseId: env.DATABRICKS_WAREHOUSE_ID,
       salesTable: env.MCP_SALES_TABLE,
       auditTable: env.MCP_AUDIT_TABLE,
@@ -169,6 +185,9 @@ function fromEnv(env: Env): Json {
       metricsToken: env.MCP_METRICS_TOKEN,
       metricsHost: env.MCP_METRICS_HOST,
       metricsPort: int(env, "MCP_METRICS_PORT"),
+      otlpTracesEndpoint: otlpTracesEndpoint(env),
+      otlpHeaders: parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: env.OTEL_SERVICE_NAME,
     },
     quota: {
       store: env.MCP_QUOTA_STORE,
@@ -198,7 +217,13 @@ function readFileConfig(path: string): Json {
   } catch {
     throw new ConfigError(`MCP_CONFIG_FILE: cannot read ${path}.`);
   }
-  const parsed: unknown = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new ConfigError(`MCP_CONFIG_FILE: ${path} is not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${why}`);
+  }
   if (!parsed || typeof parsed !== "object") throw new ConfigError(`MCP_CONFIG_FILE: ${path} must hold an object.`);
   return parsed as Json;
 }
@@ -223,13 +248,16 @@ export function parseConfig(raw: unknown): Config {
     for (const [role, sp] of Object.entries(config.identity.federation.roleToServicePrincipal)) {
       if (!sp)
         throw new ConfigError(
-          `identity.federation.roleToServicePrincipal.${role}: give a service principal application id.`,
+          `MCP_ROLE_TO_SERVICE_PRINCIPAL: role ${JSON.stringify(role)} maps to no service principal; give its application id (identity.federation.roleToServicePrincipal.${role}).`,
         );
     }
-    for (const table of [config.workspace.salesTable, config.workspace.auditTable]) {
+    for (const [variable, table] of [
+      ["MCP_SALES_TABLE", config.workspace.salesTable],
+      ["MCP_AUDIT_TABLE", config.workspace.auditTable],
+    ] as const) {
       if (!/^[A-Za-z_][\w]*\.[A-Za-z_][\w]*\.[A-Za-z_][\w]*$/.test(table)) {
         throw new ConfigError(
-          `workspace table ${JSON.stringify(table)} must be a three-part name catalog.schema.table.`,
+          `${variable}: table ${JSON.stringify(table)} must be a three-part name catalog.schema.table.`,
         );
       }
     }
@@ -239,23 +267,36 @@ export function parseConfig(raw: unknown): Config {
       Object.keys(config.identity.federation.roleToServicePrincipal).length === 0
     ) {
       throw new ConfigError(
-        "identity.federation.roleToServicePrincipal: Federation is configured but maps no role (set MCP_ROLE_TO_SERVICE_PRINCIPAL).",
+        "MCP_ROLE_TO_SERVICE_PRINCIPAL: Federation is configured (MCP_FEDERATION_ISSUER) but maps no role to a service principal.",
       );
     }
     if (config.observability.metricsHost !== undefined && config.observability.metricsPort === undefined)
-      throw new ConfigError("observability.metricsHost: set MCP_METRICS_PORT too (the port of the metrics listener).");
+      throw new ConfigError("MCP_METRICS_HOST is set: set MCP_METRICS_PORT too (the port of the metrics listener).");
     return config;
   }
   const issue = result.error.issues[0]!;
   const key = issue.path.join(".") || "(root)";
+  const variable = envNameOf(issue.path);
+  const example = variable && JSON_EXAMPLES[variable] ? ` (for example ${JSON_EXAMPLES[variable]})` : "";
   throw new ConfigError(
-    `Invalid configuration at ${key}: ${issue.message}. Set it in the environment or MCP_CONFIG_FILE.`,
+    variable
+      ? `${variable}: ${issue.message} (configuration key ${key}). Set ${variable}${example}, or ${key} in MCP_CONFIG_FILE.`
+      : `Invalid configuration at ${key}: ${issue.message}. Set it in the environment or MCP_CONFIG_FILE.`,
   );
+}
+
+/** stdio keeps its spool in the user state directory unless a directory is chosen (HTTP: `.spool`, the image's volume). */
+function withStdioSpoolDefault(raw: Json, env: Env): Json {
+  const server = raw.server as Json | undefined;
+  const audit = raw.audit as Json | undefined;
+  if ((server?.transport ?? "stdio") !== "stdio" || audit?.spoolDir !== undefined) return raw;
+  return merge(raw, { audit: { spoolDir: defaultStdioSpoolDir(env) } });
 }
 
 /** Environment over an optional file (MCP_CONFIG_FILE) over `base` (e.g. the embedded local workspace's values). */
 export function loadConfig(env: Env = process.env, base: Json = {}): Config {
+  assertNoPlaceholders(env);
   const file = env.MCP_CONFIG_FILE ? readFileConfig(env.MCP_CONFIG_FILE) : {};
   const raw = merge(merge(merge({ identity: { obo: { trustProxyHeader: false } } }, base), file), fromEnv(env));
-  return parseConfig(raw);
+  return parseConfig(withPublicUrlHost(withStdioSpoolDefault(raw, env)));
 }

@@ -268,6 +268,13 @@ export const ConfigSchema = z.object({
         .max(65535)
         .optional()
         .describe("When set, /metrics is served only on this port (on metricsHost), and the MCP port answers 404."),
+      otlpTracesEndpoint: z
+        .string()
+        .url()
+        .optional()
+        .describe("OTLP/HTTP traces URL (OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); unset, no spans are exported."),
+      otlpHeaders: z.record(z.string(), z.string()).default({}).describe("Headers of OTLP export requests."),
+      serviceName: z.string().min(1).default("databricks-governed-mcp").describe("service.name of exported spans."),
     })
     .prefault({}),
   quota: QuotaSchema.describe("Limits per caller, per tool and per upstream, shared by replicas (docs/quotas.md)."),

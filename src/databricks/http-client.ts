@@ -1,3 +1,4 @@
+import { outboundTraceHeaders } from "../observability/trace-context.js";
 import { Agent, request } from "undici";
 import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
@@ -235,6 +236,7 @@ export class WorkspaceHttpClient {
           "content-type": "application/json",
           "user-agent": "databricks-governed-mcp/0.1.0",
           ...(req.requestId ? { "x-request-id": req.requestId } : {}),
+          ...outboundTraceHeaders(),
         },
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
       });

@@ -91,7 +91,11 @@ export async function clientCredentials(
     const config = await workspaceOAuthConfiguration(host, clientId, clientSecret);
     return toAccessToken(await oauth.clientCredentialsGrant(config, { scope }), scopes);
   } catch (err) {
-    throw mapOAuthError(err, "client credentials grant");
+    // Wrong client credentials are the operator's to fix, not a federation policy: a configuration error.
+    throw mapOAuthError(err, "client credentials grant", {
+      code: ErrorCodes.CONFIG_INVALID,
+      hint: `check DATABRICKS_CLIENT_ID (${clientId.slice(0, 64)}) and DATABRICKS_CLIENT_SECRET for this workspace`,
+    });
   }
 }
 

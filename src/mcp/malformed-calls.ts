@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  JSONRPCRequestSchema,
-  type JSONRPCMessage,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { Transport } from "@modelcontextprotocol/server";
+import { ProtocolErrorCode, type JSONRPCMessage, type Server } from "@modelcontextprotocol/server";
+// The shape of a 2025-11-25 tools/call, which the 2026-07-28 one extends only in _meta.
+import { CallToolRequestSchema, JSONRPCRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { ErrorCodes } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
@@ -106,7 +102,28 @@ export async function connectAudited(
   audit: AuditSink,
   caller: ResolvedCaller,
 ): Promise<void> {
+  auditMalformedCalls(server, audit, caller);
   await server.connect(transport);
+}
+
+/**
+ * Makes every transport this server is connected to, by whichever entry (the SDK's own for 2026-07-28 exchanges),
+ * refuse and audit a malformed `tools/call` as {@link connectAudited} describes.
+ */
+export function auditMalformedCalls(server: Server, audit: AuditSink, caller: ResolvedCaller): void {
+  const connect = server.connect.bind(server);
+  server.connect = async (transport: Transport & InvalidMessageSource) => {
+    await connect(transport);
+    gateTransport(transport, audit, caller);
+  };
+}
+
+/** Refuses and audits malformed calls on a transport whose onmessage is already set (by a protocol server or entry). */
+export function gateTransport(
+  transport: Transport & InvalidMessageSource,
+  audit: AuditSink,
+  caller: ResolvedCaller,
+): void {
   const deliver = transport.onmessage;
   if (!deliver) return;
   const { identity } = caller;
@@ -118,7 +135,7 @@ export async function connectAudited(
       // JSON-RPC answers a request whose id could not be read with a null id.
       id: refused.id,
       error: {
-        code: ErrorCode.InvalidParams,
+        code: ProtocolErrorCode.InvalidParams,
         message: refused.message,
         data: { error_code: ErrorCodes.INVALID_ARGUMENT, request_id: requestId },
       },

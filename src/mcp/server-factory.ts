@@ -1,23 +1,17 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
-import {
-  CallToolRequestSchema,
-  CancelledNotificationSchema,
-  ListToolsRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { Server, type McpServerFactory } from "@modelcontextprotocol/server";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { ResolvedCaller } from "../identity/types.js";
 import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
+import { CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./server-description.js";
+import { metaCarrier, withInboundTrace } from "../observability/trace-context.js";
+import { asProtocolRefusal } from "./unknown-tool.js";
 
-export const SERVER_INFO = { name: "databricks-governed-mcp", version: "0.1.0" } as const;
+export { SERVER_INFO };
 
 // One per process: the SDK otherwise builds a new Ajv for every protocol server, ~99% of its construction cost.
 const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
-
-const INSTRUCTIONS =
-  "Governed access to Databricks data as the caller. Unity Catalog decides which rows and columns come back; " +
-  "tools/list shows only the tools this caller may use. Call check_identity to see who the workspace thinks you are.";
 
 export interface McpServerOptions {
   /** Aborts when the client closed the HTTP request the call arrived on. */
@@ -27,27 +21,35 @@ export interface McpServerOptions {
 }
 
 /**
- * An MCP protocol server bound to one caller. Cheap to build (schemas are compiled once in the catalog), so the
- * stateless HTTP transport builds one per request and no state crosses callers.
+ * An MCP protocol server bound to one caller, for either era: the SDK binds it to 2026-07-28 when a modern transport
+ * connects it, to 2025-11-25 when it answers `initialize`. Cheap to build (schemas are compiled once in the catalog),
+ * so the stateless HTTP transport builds one per request and no state crosses callers.
  */
 export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, options: McpServerOptions = {}): Server {
   const { connectionSignal, inFlight } = options;
   const callerKey = InFlightCalls.callerKey(caller.identity);
+  // The low-level server: tools are listed and called through the governed dispatcher, not registered one by one.
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false }, logging: {} },
+    capabilities: CAPABILITIES,
     instructions: INSTRUCTIONS,
     jsonSchemaValidator: SCHEMA_VALIDATOR,
+    // The list depends on who asks: no shared cache may keep it, and no client may reuse it for long.
+    cacheHints: { "tools/list": { cacheScope: "private", ttlMs: 0 } },
   });
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: deps.policy.listing(caller.identity) }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const running = inFlight?.register(callerKey, extra.requestId);
-    const stop = linkedAbort([extra.signal, connectionSignal, running?.signal]);
+  server.setRequestHandler("tools/list", () => ({ tools: deps.policy.listing(caller.identity) }));
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const running = inFlight?.register(callerKey, ctx.mcpReq.id);
+    const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal, running?.signal]);
     try {
-      return await dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
-        signal: stop.signal,
-        progressToken: request.params._meta?.progressToken,
-        sendNotification: extra.sendNotification,
-      });
+      // A trace the client names in `_meta` (traceparent) is continued; each call has a context scope of its own.
+      const result = await withInboundTrace(metaCarrier(request.params._meta), () =>
+        dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
+          signal: stop.signal,
+          progressToken: request.params._meta?.progressToken,
+          sendNotification: (notification) => ctx.mcpReq.notify(notification),
+        }),
+      );
+      return asProtocolRefusal(result);
     } finally {
       stop.dispose();
       running?.release();
@@ -55,10 +57,19 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
   });
   if (inFlight) {
     // Replaces the SDK's own handler, which only knows the calls of this (per-request) protocol server.
-    server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
+    server.setNotificationHandler("notifications/cancelled", (notification) => {
       const { requestId, reason } = notification.params;
       if (requestId !== undefined) inFlight.cancel(callerKey, requestId, reason);
     });
   }
   return server;
+}
+
+/** The SDK's per-request factory for a caller already resolved at the door: one fresh server per exchange. */
+export function serverFactoryFor(
+  deps: DispatcherDeps,
+  caller: ResolvedCaller,
+  options: McpServerOptions = {},
+): McpServerFactory {
+  return () => createMcpServer(deps, caller, options);
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import type { ToolDefinition } from "../../tools/types.js";
+import { portableSchema } from "./portable-schema.js";
 
 /** A tool with its schemas compiled once per process, not per request. */
 export interface CatalogEntry {
@@ -14,7 +15,7 @@ export type ToolCatalog = ReadonlyMap<string, CatalogEntry>;
 
 function jsonSchema(schema: z.ZodObject<z.ZodRawShape>, io: "input" | "output"): Tool["inputSchema"] {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
-  return { ...rest, type: "object" } as Tool["inputSchema"];
+  return portableSchema({ ...rest, type: "object" }) as Tool["inputSchema"];
 }
 
 export function buildToolCatalog(definitions: readonly ToolDefinition[]): ToolCatalog {

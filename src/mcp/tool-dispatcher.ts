@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { CallToolResult, ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ServerNotification } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { ErrorCodes, GovernedError, InputError, asGovernedError, auditOutcomeFor } from "../errors.js";

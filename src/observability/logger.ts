@@ -35,14 +35,19 @@ export const REDACTED_PATHS = [
 ];
 
 /** Structured logs, one event per line, to stderr (stdout belongs to the stdio transport). */
-export function createLogger(level: string, format: "json" | "pretty" = "json"): Logger {
+export function createLogger(
+  level: string,
+  format: "json" | "pretty" = "json",
+  // Colour codes only where a person reads them: a terminal, never a file or a pipe.
+  colour: boolean = Boolean(process.stderr.isTTY),
+): Logger {
   const options = {
     level,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     base: { service: "databricks-governed-mcp" },
   };
   if (format === "pretty") {
-    return pino(options, pino.transport({ target: "pino-pretty", options: { destination: 2, colorize: true } }));
+    return pino(options, pino.transport({ target: "pino-pretty", options: { destination: 2, colorize: colour } }));
   }
   return pino(options, pino.destination({ dest: 2, sync: false }));
 }

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import type { AuditEntry } from "../mcp/tool-dispatcher.js";
+import { activateSpan } from "./trace-context.js";
 
 const TRACER_NAME = "databricks-governed-mcp";
 
@@ -9,7 +10,7 @@ const TRACER_NAME = "databricks-governed-mcp";
  * x-request-id sent to the workspace.
  */
 export function startToolSpan(tool: string, requestId: string): Span {
-  return trace.getTracer(TRACER_NAME).startSpan(`tools/call ${String(tool).slice(0, 64)}`, {
+  const span = trace.getTracer(TRACER_NAME).startSpan(`tools/call ${String(tool).slice(0, 64)}`, {
     kind: SpanKind.SERVER,
     attributes: {
       "mcp.method.name": "tools/call",
@@ -17,6 +18,9 @@ export function startToolSpan(tool: string, requestId: string): Span {
       "mcp.request_id": requestId,
     },
   });
+  // The call's own requests to the workspace carry this span as their parent (traceparent).
+  activateSpan(span);
+  return span;
 }
 
 /** Closes the span with what the audit row says: outcome, mode, error code, rows (never arguments or a person). */

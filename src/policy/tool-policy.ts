@@ -1,4 +1,4 @@
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import type { Config } from "../config/schema.js";
 import { ErrorCodes, PolicyError } from "../errors.js";
 import type { CatalogEntry, ToolCatalog } from "../mcp/tool-catalog.js";

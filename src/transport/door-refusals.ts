@@ -4,9 +4,11 @@ import type { Logger } from "pino";
 import { ErrorCodes, httpStatusFor, type GovernedError } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "../mcp/tool-dispatcher.js";
-import { jsonRpcError } from "./json-answers.js";
+import { jsonRpcError, sendJson } from "./json-answers.js";
+import { isPlainObject } from "../mcp/malformed-calls.js";
 import type { ProtocolRefusal } from "./post-transport.js";
 import { refusalRowsOf } from "./refusal-rows.js";
+import { logDoorRefusal } from "./refusal-log.js";
 import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
 
 /** A POST refused before any of its messages reaches a protocol server: the request, its answer and its body. */
@@ -62,6 +64,7 @@ export class DoorRefusals {
   ): Promise<void> {
     const status = httpStatusFor(governed.code);
     const requestIds = await this.audit(at, governed.code, caller);
+    logDoorRefusal(this.options.logger, { req: at.req, status, code: governed.code, requestIds, caller });
     // The status is the code's own (src/errors.ts); only 401 and 403 carry the RFC 6750 challenge.
     const retry = governed.details.retryAfterS;
     const headers =
@@ -85,6 +88,21 @@ export class DoorRefusals {
     const requestIds = await this.audit(at, ErrorCodes.INVALID_ARGUMENT, caller);
     const { status, code, message } = refusal;
     jsonRpcError(at.res, status, code, message, {}, errorData(ErrorCodes.INVALID_ARGUMENT, requestIds));
+  }
+
+  /**
+   * A refusal the MCP SDK answered itself (a 2026-07-28 validation rule: a header naming another method or tool than
+   * the body, an unsupported revision): audited like any other, its answer kept, with our request ids added.
+   */
+  async refuseAnswered(at: DoorRequest, status: number, answer: unknown, caller: ResolvedCaller): Promise<void> {
+    const requestIds = await this.audit(at, ErrorCodes.INVALID_ARGUMENT, caller);
+    const body = isPlainObject(answer) ? answer : { jsonrpc: "2.0", id: null, error: { code: -32600, message: "" } };
+    const error = isPlainObject(body.error) ? body.error : {};
+    const data = {
+      ...(isPlainObject(error.data) ? error.data : {}),
+      ...errorData(ErrorCodes.INVALID_ARGUMENT, requestIds),
+    };
+    sendJson(at.res, status, { ...body, error: { ...error, data } });
   }
 
   /** Audits every row of a refusal, durably before its answer; resolves to their request ids, in order. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 
 const LOOPBACK_HOSTNAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
@@ -28,8 +28,17 @@ export function isOriginAllowed(req: IncomingMessage, allowedOrigins: readonly s
   }
 }
 
+/** The 2026-era revisions the SDK's entry serves (it does not export its own list). */
+const MODERN_PROTOCOL_VERSIONS = ["2026-07-28"];
+
+/** Every MCP-Protocol-Version this server speaks, newest era first. */
+export const SPOKEN_PROTOCOL_VERSIONS: readonly string[] = [
+  ...MODERN_PROTOCOL_VERSIONS,
+  ...SUPPORTED_PROTOCOL_VERSIONS,
+];
+
 /** Absent means the client predates the header (the spec then assumes 2025-03-26); present must be one we speak. */
 export function isProtocolVersionSupported(req: IncomingMessage): boolean {
   const version = req.headers["mcp-protocol-version"];
-  return version === undefined || (typeof version === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+  return version === undefined || (typeof version === "string" && SPOKEN_PROTOCOL_VERSIONS.includes(version));
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { InboundLadderRejection, JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
@@ -10,8 +10,11 @@ import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
-import { DoorRefusals } from "./door-refusals.js";
+import { DoorRefusals, type DoorRequest } from "./door-refusals.js";
+import { classifyPost, ModernEra } from "./modern-era.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
+import { serviceIndex } from "./service-index.js";
+import { withInboundTrace } from "../observability/trace-context.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
 import { refusedByQuota } from "./quota-door.js";
 import { protectedResourceMetadata, resourceIdentifiers } from "./protected-resource.js";
@@ -99,7 +102,14 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const server = createServer();
   // Longer than the idle timeouts of common load balancers and clients, so they close idle sockets first.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(config.server.port, config.server.host, resolve));
+  // A port in use rejects here (and reaches the CLI as one line) instead of throwing from an 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
   const resource = resourceIdentifiers(config.server, url);
@@ -108,6 +118,12 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const rootMetadata = protectedResourceMetadata(resource.root, servers);
   const endpointMetadata = protectedResourceMetadata(resource.endpoint, servers);
 
+  const modern = new ModernEra({
+    dispatcher: deps.dispatcher,
+    inFlight: runningCalls,
+    logger,
+    maxBodyBytes: config.server.maxBodyBytes,
+  });
   const door = new DoorRefusals({
     audit: deps.dispatcher.audit,
     logger,
@@ -129,30 +145,46 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     } catch (err) {
       return door.refuseCaller(at, asGovernedError(err));
     }
-    // Identity before version: a caller without a valid credential always gets the 401 challenge that starts its
-    // sign-in, and learns nothing else of the server; a version refusal's rows then name who was refused.
+    // Identity before version and era: a caller without a valid credential always gets the 401 challenge that starts
+    // its sign-in, and learns nothing else of the server; a refusal's rows then name who was refused.
     if (!isProtocolVersionSupported(req))
       return door.refuseRequest(at, unsupportedVersion(req.headers["mcp-protocol-version"]), caller);
+    const era = classifyPost(req, body);
+    // A body that is no JSON-RPC message at all is refused below as it always was (-32700), whatever its era.
+    if (era.kind === "reject" && era.rung !== "jsonrpc-shape")
+      return door.refuseAnswered(at, era.httpStatus, ladderAnswer(era, body), caller);
+    if (era.kind === "modern") return serveModern(at, caller);
     const checked = checkPost(req.headers, body);
     if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
-    // A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up.
-    const lacking = scopesLackedFor(body, caller, deps.dispatcher);
-    if (lacking.length > 0) {
-      const tool = toolNameOf(body) ?? "";
-      return door.refuseCaller(
-        at,
-        new PolicyError(
-          ErrorCodes.SCOPE_MISSING,
-          `The credential lacks the scope(s) ${lacking.join(", ")} that ${tool} needs.`,
-        ),
-        caller,
-        lacking,
-      );
-    }
+    if (await refusedForScopes(at, caller)) return;
     const refuseQuota: Parameters<typeof refusedByQuota>[3] = (err, audited) =>
       door.refuseCaller({ ...at, body: audited }, err, caller);
     if (await refusedByQuota(deps.dispatcher.quota, body, caller, refuseQuota)) return;
     await serve(req, res, caller, checked.messages);
+  }
+
+  /** A token valid but short of a scope the called tool needs gets 403 insufficient_scope, so clients can step up. */
+  async function refusedForScopes(at: DoorRequest, caller: ResolvedCaller): Promise<boolean> {
+    const lacking = scopesLackedFor(at.body, caller, deps.dispatcher);
+    if (lacking.length === 0) return false;
+    const tool = toolNameOf(at.body) ?? "";
+    const err = new PolicyError(
+      ErrorCodes.SCOPE_MISSING,
+      `The credential lacks the scope(s) ${lacking.join(", ")} that ${tool} needs.`,
+    );
+    await door.refuseCaller(at, err, caller, lacking);
+    return true;
+  }
+
+  /** A 2026-07-28 POST that passed the door: the SDK's entry serves it; its refusals are audited like ours. */
+  async function serveModern(at: DoorRequest, caller: ResolvedCaller): Promise<void> {
+    if (await refusedForScopes(at, caller)) return;
+    const connection = new AbortController();
+    at.res.on("close", () => {
+      if (!at.res.writableFinished) connection.abort();
+    });
+    const refused = await modern.serve(at.req, at.res, at.body, caller, connection);
+    if (refused) await door.refuseAnswered(at, refused.status, refused.answer, caller);
   }
 
   /** Hands a POST that passed the door to a protocol server of its own, bound to its caller. */
@@ -176,7 +208,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       void mcp.close();
     });
     await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
-    transport.deliver(messages, req.headers);
+    transport.deliver(messages);
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -198,10 +230,12 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       inFlight -= 1;
       if (draining && inFlight === 0) drained?.();
     });
-    void (async () => {
+    // An inbound traceparent header makes this request's spans part of the caller's trace.
+    void withInboundTrace(req.headers, async () => {
       try {
         if (pathname === path) return await handleMcp(req, res);
         if (pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+        if (pathname === "/" && req.method === "GET") return sendJson(res, 200, serviceIndex(resource.root, path));
         if (pathname === "/readyz") {
           const r = await deps.readiness();
           return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks });
@@ -218,7 +252,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         if (!res.headersSent) jsonRpcError(res, 500, -32603, "Internal error.");
         else res.end();
       }
-    })();
+    });
   });
 
   return {
@@ -234,8 +268,21 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
         ]);
       }
       server.closeAllConnections();
+      await modern.close();
       await deps.onShutdown?.();
     },
+  };
+}
+
+/** The JSON-RPC answer to a POST the 2026-07-28 validation ladder refuses before any protocol server sees it. */
+function ladderAnswer(rejection: InboundLadderRejection, body: unknown): Record<string, unknown> {
+  const { code, message, data } = rejection;
+  // 2026-07-28: an error answer carries the id of the request it refuses, when one can be read.
+  const id = (body as { id?: unknown } | null)?.id;
+  return {
+    jsonrpc: "2.0",
+    id: typeof id === "string" || typeof id === "number" ? id : null,
+    error: { code, message, ...(data !== undefined ? { data } : {}) },
   };
 }
 

@@ -1,14 +1,15 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   isInitializeRequest,
-  JSONRPCMessageSchema,
-  SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type JSONRPCRequest,
-  type MessageExtraInfo,
   type RequestId,
-} from "@modelcontextprotocol/sdk/types.js";
+  type Transport,
+  type TransportSendOptions,
+} from "@modelcontextprotocol/server";
+// The JSON-RPC envelope is the same in both eras; v1's schema checks it without running the protocol layer.
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { SPOKEN_PROTOCOL_VERSIONS } from "./http-guards.js";
 
 /** Messages one POST may carry in a batch. */
 export const MAX_BATCH_MESSAGES = 100;
@@ -29,7 +30,7 @@ export function unsupportedVersion(header: string | string[] | undefined): Proto
   return {
     status: 400,
     code: -32600,
-    message: `Unsupported MCP-Protocol-Version: ${String(header).slice(0, 40)}; send one of ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}.`,
+    message: `Unsupported MCP-Protocol-Version: ${String(header).slice(0, 40)}; send one of ${SPOKEN_PROTOCOL_VERSIONS.join(", ")}.`,
   };
 }
 
@@ -79,7 +80,7 @@ export function checkPost(
  * carry notifications before the answer). Nothing outlives the request.
  */
 export class PostTransport implements Transport {
-  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
   onclose?: () => void;
   onerror?: (error: Error) => void;
 
@@ -97,8 +98,7 @@ export class PostTransport implements Transport {
   async start(): Promise<void> {}
 
   /** Delivers the POST's messages; a POST with no request (notifications, responses) is answered 202 at once. */
-  deliver(messages: JSONRPCMessage[], headers: IncomingHttpHeaders): void {
-    const extra: MessageExtraInfo = { requestInfo: { headers } };
+  deliver(messages: JSONRPCMessage[]): void {
     for (const message of messages) {
       if (!isRequest(message)) continue;
       this.answers.set(message.id, undefined);
@@ -116,7 +116,7 @@ export class PostTransport implements Transport {
         if (!this.res.destroyed) this.res.write(": keepalive\n\n");
       }, KEEP_ALIVE_MS).unref();
     }
-    for (const message of messages) this.onmessage?.(message, extra);
+    for (const message of messages) this.onmessage?.(message);
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
-import { textOf } from "../support/results.js";
+import { callOrRefusal, textOf } from "../support/results.js";
 import { pseudonymFor } from "../../src/audit/pseudonym.js";
 import { requestIdOf, waitForAudit, type AuditRow } from "../support/audit-table.js";
 import { FakeClock } from "../support/fake-clock.js";
@@ -36,7 +36,7 @@ async function call(
   row: Record<string, unknown>,
   statements = 0,
 ) {
-  const result = await client.callTool({ name, arguments: args });
+  const result = await callOrRefusal(client, { name, arguments: args });
   expected.set(requestIdOf(result), { ...row, tool: name, statements });
   return result;
 }
@@ -198,7 +198,7 @@ describe("the audit trail after a run of mixed calls", () => {
   });
 
   it("audits a call of an unknown tool whose name holds a NUL, without poisoning the batch", async () => {
-    const result = await admin.callTool({ name: "bad\u0000tool", arguments: { x: "y\u0000z" } });
+    const result = await callOrRefusal(admin, { name: "bad\u0000tool", arguments: { x: "y\u0000z" } });
     expect(result._meta?.error_code).toBe("TOOL_NOT_ALLOWED");
     const id = requestIdOf(result);
     await admin.callTool({ name: "check_identity", arguments: {} });
@@ -315,7 +315,7 @@ describe("errors an agent can act on", () => {
     const results = [
       await olivia.callTool({ name: "query_audit_log", arguments: {} }),
       await admin.callTool({ name: "genie_query", arguments: { question: "x", conversation_id: "nope" } }),
-      await west.callTool({ name: "query_audit_log", arguments: {} }),
+      await callOrRefusal(west, { name: "query_audit_log", arguments: {} }),
     ];
     for (const r of results) {
       const text = textOf(r);

@@ -45,7 +45,7 @@ describe("configuration", () => {
   it("refuses Federation without any role mapping", () => {
     expect(() =>
       loadConfig({ ...minimal, MCP_FEDERATION_ISSUER: "https://idp.example.com", MCP_FEDERATION_AUDIENCE: "mcp" }),
-    ).toThrow(/roleToServicePrincipal/);
+    ).toThrow(/MCP_ROLE_TO_SERVICE_PRINCIPAL: Federation is configured/);
   });
 
   it("refuses a clock tolerance above 60 s", () => {

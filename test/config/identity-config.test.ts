@@ -52,7 +52,7 @@ describe("identity configuration", () => {
       },
     });
     expect(() => loadConfig({ ...minimal, MCP_CONFIG_FILE: file })).toThrow(
-      /identity\.federation\.issuers: each issuer may be listed once/,
+      /MCP_FEDERATION_ISSUER: each issuer may be listed once \(configuration key identity\.federation\.issuers\)/,
     );
   });
 

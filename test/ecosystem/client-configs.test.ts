@@ -127,6 +127,8 @@ describe("client configuration examples", () => {
     const text = JSON.stringify(raw);
     // Secrets are referenced, never written: no token-like literal in any example.
     expect(text).not.toMatch(/dapi[0-9a-f]{8}|eyJ[\w-]{10,}/);
+    // A developer's own token is enough over stdio: no service principal secret in files people commit.
+    expect(text).not.toMatch(/CLIENT_SECRET|CLIENT_ID/);
   });
 
   it("every VS Code ${input:…} reference names a declared input", () => {
@@ -172,7 +174,7 @@ describe("client configuration examples", () => {
     for (const entry of distinct.values()) expect(await listToolsOverStdio(entry, {})).toEqual([...TOOL_NAMES].sort());
   });
 
-  it("the stdio entry for a real workspace runs as DATABRICKS_TOKEN's user against DATABRICKS_HOST", async () => {
+  it("the stdio entry for a real workspace runs as DATABRICKS_TOKEN's user against DATABRICKS_HOST, with no service principal", async () => {
     const { access_token } = await stack.workspace.tokens.issue("wendy.west@example.com", ["all-apis"], 3600);
     const values = {
       ...operatorEnvironment(stack.workspace),

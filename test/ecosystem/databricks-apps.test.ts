@@ -32,7 +32,8 @@ describe("deploy/app.yaml for Databricks Apps", () => {
 
   it("with the platform's variables yields a configuration: all interfaces, the app port, proxy-header trust, https host", () => {
     const appHost = "governed-mcp-1234567890123456.7.azure.databricksapps.com";
-    const config = loadConfig(appsEnvironment({ MCP_ALLOWED_HOSTS: appHost, MCP_PUBLIC_URL: `https://${appHost}` }));
+    const config = loadConfig(appsEnvironment({ MCP_PUBLIC_URL: `https://${appHost}` }));
+    // The public URL's host is allowed in Host without being listed again.
     expect(config.server.allowedHosts).toEqual([appHost]);
     expect(config.server.host).toBe("0.0.0.0");
     expect(config.server.port).toBe(8000);
@@ -44,11 +45,30 @@ describe("deploy/app.yaml for Databricks Apps", () => {
   });
 
   it("refuses to start until the app's own URL replaces the placeholder, naming the setting", () => {
-    expect(() => loadConfig(appsEnvironment())).toThrow(/server\.publicUrl/);
+    expect(() => loadConfig(appsEnvironment())).toThrow(
+      /^MCP_PUBLIC_URL still holds the placeholder <app-name>: replace it/,
+    );
+  });
+
+  it("an unedited placeholder in any variable is refused, naming the variable", () => {
+    const appHost = "governed-mcp-1234567890123456.7.azure.databricksapps.com";
+    const edited = { MCP_PUBLIC_URL: `https://${appHost}` };
+    expect(() =>
+      loadConfig(appsEnvironment({ ...edited, MCP_ALLOWED_HOSTS: "<app-name>.databricksapps.com" })),
+    ).toThrow(/^MCP_ALLOWED_HOSTS still holds the placeholder <app-name>/);
+    expect(() => loadConfig(appsEnvironment({ ...edited, DATABRICKS_CLIENT_ID: "${DATABRICKS_CLIENT_ID}" }))).toThrow(
+      /^DATABRICKS_CLIENT_ID holds \$\{DATABRICKS_CLIENT_ID\} unexpanded/,
+    );
+  });
+
+  it("never serves the demo workspace (MCP_EMBEDDED_WORKSPACE=off)", () => {
+    expect(appYaml.env.find((e) => e.name === "MCP_EMBEDDED_WORKSPACE")?.value).toBe("off");
   });
 
   it("names only settings the server reads (a typo would be silently ignored)", () => {
-    const read = readFileSync(resolve(ROOT, "src/config/load.ts"), "utf8");
+    const read = ["load.ts", "embedded-choice.ts"]
+      .map((file) => readFileSync(resolve(ROOT, "src/config", file), "utf8"))
+      .join("\n");
     for (const { name } of appYaml.env) expect(read, name).toMatch(new RegExp(`\\b${name}\\b`));
   });
 

@@ -10,7 +10,7 @@ const ignore = readFileSync(resolve(ROOT, "deploy/Dockerfile.dockerignore"), "ut
 const broken = (findings: ReturnType<typeof lintDockerfile>) => findings.filter((f) => !f.ok).map((f) => f.rule);
 
 describe("deploy/Dockerfile", () => {
-  it("holds every rule: pinned Node 20 slim, non-root, health check, spool volume, no secrets", () => {
+  it("holds every rule: pinned Node 22 LTS slim, non-root, health check, spool volume, no secrets", () => {
     expect(broken(lintDockerfile(dockerfile, ignore))).toEqual([]);
   });
 
@@ -27,8 +27,24 @@ describe("deploy/Dockerfile", () => {
   });
 
   it("a floating base tag breaks the pinning rule", () => {
-    const floating = dockerfile.replace("ARG NODE_IMAGE=node:20.20.2-bookworm-slim", "ARG NODE_IMAGE=node:20-slim");
+    const floating = dockerfile.replace(/ARG NODE_IMAGE=\S+/, "ARG NODE_IMAGE=node:22-slim");
     expect(broken(lintDockerfile(floating, ignore))).toContain("base image pinned");
+  });
+
+  it("a Node 20 base (out of maintenance since April 2026) breaks the supported-LTS rule; Node 24 holds it", () => {
+    const old = dockerfile.replace(/ARG NODE_IMAGE=\S+/, "ARG NODE_IMAGE=node:20.20.2-bookworm-slim");
+    expect(broken(lintDockerfile(old, ignore))).toEqual(["base image is a supported Node LTS, slim"]);
+    const next = dockerfile.replace(/ARG NODE_IMAGE=\S+/, "ARG NODE_IMAGE=node:24.12.0-bookworm-slim");
+    expect(broken(lintDockerfile(next, ignore))).toEqual([]);
+  });
+
+  it("the image installs with npm ci from the lock and runs the compiled output", () => {
+    const runs = dockerfile.split("\n").filter((l) => /npm (ci|install)/.test(l));
+    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.every((l) => /npm ci\b/.test(l))).toBe(true);
+    expect(dockerfile).toContain("COPY --from=build /app/dist ./dist");
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    expect(finalStage).not.toMatch(/^COPY (src|tools|emulator) /m);
   });
 
   it("a secret baked into ENV or a token literal breaks the no-secret rules", () => {

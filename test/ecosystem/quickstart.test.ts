@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe("docs/quickstart.md", () => {
-  it("the demo client it names gets a west_sales token the server accepts: four tools, WEST rows, margins masked", async () => {
+  it("the demo client it names gets a west_sales token the server accepts: five tools, WEST rows, margins masked", async () => {
     const [, client, secret] = /-u (idp-client-[\w-]+):([\w-]+)/.exec(quickstart)!;
     const res = await fetch(`${stack.workspace.idp.issuer}/token`, {
       method: "POST",
@@ -32,7 +32,13 @@ describe("docs/quickstart.md", () => {
     const mcp = await connectHttp(stack.mcpUrl, { Authorization: `Bearer ${access_token}` });
     try {
       const tools = (await mcp.listTools()).tools.map((t) => t.name).sort();
-      expect(tools).toEqual(["check_identity", "genie_query", "query_knowledge_base", "query_sales_data"]);
+      expect(tools).toEqual([
+        "check_identity",
+        "genie_query",
+        "get_region_summary",
+        "query_knowledge_base",
+        "query_sales_data",
+      ]);
       const sales = await mcp.callTool({ name: "query_sales_data", arguments: { limit: 50 } });
       const rows = rowsAsObjects(sales.structuredContent);
       expect(rows.length).toBeGreaterThan(0);

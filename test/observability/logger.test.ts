@@ -5,14 +5,17 @@ import { describe, expect, it } from "vitest";
 const run = promisify(execFile);
 
 /** Logs one event carrying a token through createLogger in a fresh process; returns what reached stdout and stderr. */
-async function logOnce(format: "json" | "pretty"): Promise<{ stdout: string; stderr: string }> {
+async function logOnce(
+  format: "json" | "pretty",
+  extraEnv: Record<string, string> = { NO_COLOR: "1" },
+): Promise<{ stdout: string; stderr: string }> {
   const script = `
     import { createLogger } from "./src/observability/logger.ts";
     const log = createLogger("info", ${JSON.stringify(format)});
     log.info({ requestId: "req-1", token: "dapi-very-secret", headers: { authorization: "Bearer eyJ.secret" } }, "tool call");
   `;
   const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" },
+    env: { PATH: process.env.PATH ?? "", ...extraEnv },
   });
   return { stdout, stderr };
 }
@@ -38,5 +41,11 @@ describe("logs", () => {
     expect(() => JSON.parse(stderr.trim().split("\n")[0]!)).toThrow();
     expect(stderr).not.toContain("very-secret");
     expect(stderr).not.toContain("eyJ.secret");
+  });
+
+  it("LOG_FORMAT=pretty writes no colour codes when stderr is a file or a pipe, not a terminal", async () => {
+    const { stderr } = await logOnce("pretty", {});
+    expect(stderr).toContain("tool call");
+    expect(stderr).not.toContain("\u001b[");
   });
 });

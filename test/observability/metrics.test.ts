@@ -3,6 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { ServerMetrics } from "../../src/observability/metrics.js";
+import { callOrRefusal } from "../support/results.js";
 
 /** The value of one sample line of a Prometheus text exposition, or undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -36,7 +37,7 @@ describe("/metrics (Prometheus text)", () => {
   it("counts tool calls by tool, outcome and mode, with a latency histogram per tool", async () => {
     const ok = await west.callTool({ name: "check_identity", arguments: {} });
     expect(ok.isError).toBeFalsy();
-    const denied = await west.callTool({ name: "query_audit_log", arguments: {} });
+    const denied = await callOrRefusal(west, { name: "query_audit_log", arguments: {} });
     expect(denied.isError).toBe(true);
 
     const { status, type, text } = await scrape();
@@ -55,7 +56,7 @@ describe("/metrics (Prometheus text)", () => {
   });
 
   it("folds tool names no catalog knows into one label value, so callers cannot create series", async () => {
-    await west.callTool({ name: "drop_table_42", arguments: {} });
+    await callOrRefusal(west, { name: "drop_table_42", arguments: {} });
     const { text } = await scrape();
     expect(text).not.toContain("drop_table_42");
     expect(sample(text, "mcp_tool_calls_total", { tool: "other", outcome: "denied" })).toBeGreaterThanOrEqual(1);

@@ -5,7 +5,7 @@ import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
-import { rowsAsObjects } from "../support/results.js";
+import { callOrRefusal, rowsAsObjects } from "../support/results.js";
 import { waitForAudit } from "../support/audit-table.js";
 
 /** A loopback pass-through in front of the local workspace that notes the x-request-id of each request it forwards. */
@@ -87,7 +87,7 @@ describe("OpenTelemetry traces", () => {
     const west = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "west_sales"));
     try {
       exporter.reset();
-      await west.callTool({ name: "ask_supervisor", arguments: { question: "secret plans" } });
+      await callOrRefusal(west, { name: "ask_supervisor", arguments: { question: "secret plans" } });
       const span = exporter.getFinishedSpans().find((s) => s.name === "tools/call ask_supervisor")!;
       expect(span.status.code).toBe(2);
       expect(span.attributes["error.type"]).toBe("TOOL_NOT_ALLOWED");

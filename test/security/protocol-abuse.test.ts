@@ -332,11 +332,12 @@ describe("path-like and unicode-confusable names", () => {
     "t".repeat(10_000),
   ];
   it.each(toolNames.map((n) => [JSON.stringify(n).slice(0, 60), n]))(
-    "refuses tool name %s as TOOL_NOT_ALLOWED, audited with a bounded name",
+    "refuses tool name %s as an unknown tool (-32602, TOOL_NOT_ALLOWED), audited with a bounded name",
     async (_label, name) => {
       tried += 1;
       const answer = toolAnswer(await rpc(stack.mcpUrl, toolCall(name, {}), west));
       expect(answer.isError).toBe(true);
+      expect(answer.jsonRpcCode).toBe(-32602);
       expect(answer.code).toBe("TOOL_NOT_ALLOWED");
       expectClean(answer);
       const rows = await waitForAuditRows(stack.workspace, (r) => r.some((x) => x.request_id === answer.requestId));

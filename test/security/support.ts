@@ -17,6 +17,8 @@ export interface ToolAnswer {
   structured?: Record<string, unknown>;
   requestId?: string;
   retryAfterS?: number;
+  /** Set when the answer was a JSON-RPC error rather than a tool result. */
+  jsonRpcCode?: number;
 }
 
 /** The tool result in an answer (or the JSON-RPC error as a code), flattened for assertions. */
@@ -24,9 +26,15 @@ export function toolAnswer(answer: RpcAnswer): ToolAnswer {
   const message = answer.messages.find((m) => "result" in m || "error" in m);
   if (!message) return { isError: true, code: `HTTP_${answer.status}`, text: answer.text };
   if ("error" in message) {
-    const error = message.error as { code: number; message: string };
+    const error = message.error as { code: number; message: string; data?: { request_id?: string } };
     const stable = /^\[([A-Z_]+)\]/.exec(error.message)?.[1];
-    return { isError: true, code: stable ?? `JSONRPC_${error.code}`, text: error.message };
+    return {
+      isError: true,
+      code: stable ?? `JSONRPC_${error.code}`,
+      text: error.message,
+      requestId: error.data?.request_id,
+      jsonRpcCode: error.code,
+    };
   }
   const result = message.result as {
     isError?: boolean;

@@ -3,7 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { DEFAULT_RBAC, DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer, oboBearer, seedUserOfRole } from "../support/mcp-clients.js";
-import { rowsAsObjects, textOf } from "../support/results.js";
+import { callOrRefusal, rowsAsObjects, textOf } from "../support/results.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
 import { MASK_LIFTED, MINIMAL_ARGS, REGION_OF, UC_REFUSES_USERS } from "./matrix-expectations.js";
 
@@ -83,8 +83,10 @@ describe.each(Object.keys(DEFAULT_RBAC))("Federation role %s over HTTP", (role) 
     const refused = TOOL_NAMES.filter((t) => !DEFAULT_RBAC[role]!.includes(t));
     const ids: string[] = [];
     for (const tool of refused) {
-      const result = await client.callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
+      const result = await callOrRefusal(client, { name: tool, arguments: MINIMAL_ARGS[tool] });
       expect(result.isError).toBe(true);
+      // The spec's "unknown tool": a JSON-RPC invalid-params error, not a tool result.
+      expect(result.jsonRpcCode).toBe(-32602);
       expect(textOf(result)).toContain("TOOL_NOT_ALLOWED");
       expect(result._meta?.error_code).toBe("TOOL_NOT_ALLOWED");
       ids.push(requestIdOf(result));

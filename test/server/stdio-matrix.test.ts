@@ -4,7 +4,7 @@ import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspa
 import { DEFAULT_TOOL_NAMES as TOOL_NAMES } from "../../tools/index.js";
 type ToolName = string;
 import { connectStdio } from "../support/mcp-clients.js";
-import { rowsAsObjects, textOf } from "../support/results.js";
+import { callOrRefusal, rowsAsObjects, textOf } from "../support/results.js";
 import { requestIdOf, waitForAudit } from "../support/audit-table.js";
 import { MINIMAL_ARGS, UC_REFUSES_USERS } from "./matrix-expectations.js";
 import { serverServicePrincipal, workspaceEnv } from "./stdio-env.js";
@@ -96,8 +96,8 @@ describe("stdio as the server's service principal (M2M client credentials)", () 
   it("is refused tools outside its configured set with TOOL_NOT_ALLOWED, audited as denied", async () => {
     const ids: string[] = [];
     for (const tool of TOOL_NAMES.filter((t) => !M2M_TOOLS.includes(t))) {
-      const result = await client().callTool({ name: tool, arguments: MINIMAL_ARGS[tool] });
-      expect(result.isError).toBe(true);
+      const result = await callOrRefusal(client(), { name: tool, arguments: MINIMAL_ARGS[tool] });
+      expect(result.jsonRpcCode).toBe(-32602);
       expect(result._meta?.error_code).toBe("TOOL_NOT_ALLOWED");
       ids.push(requestIdOf(result));
     }

@@ -12,3 +12,33 @@ export function textOf(result: unknown): string {
   const content = ((result as { content?: unknown }).content ?? []) as { type: string; text?: string }[];
   return content.map((c) => c.text ?? "").join("\n");
 }
+
+/** A tools/call's answer: its result, or a JSON-RPC error (an unknown or forbidden tool) put in the shape of one. */
+export interface CallAnswer {
+  isError?: boolean;
+  content?: unknown;
+  structuredContent?: unknown;
+  _meta?: Record<string, unknown>;
+  /** The JSON-RPC error code when the call was refused as a protocol error rather than answered with a result. */
+  jsonRpcCode?: number;
+}
+
+/** Calls a tool with any MCP SDK client (v1 or v2); a JSON-RPC error answer comes back as a result-shaped refusal. */
+export async function callOrRefusal(
+  client: { callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown> },
+  params: { name: string; arguments?: Record<string, unknown> },
+): Promise<CallAnswer> {
+  try {
+    return (await client.callTool(params)) as CallAnswer;
+  } catch (err) {
+    const { code, message, data } = err as { code?: unknown; message: string; data?: Record<string, unknown> };
+    if (typeof code !== "number") throw err;
+    return {
+      isError: true,
+      // The v1 client prefixes the server's message with "MCP error <code>: ".
+      content: [{ type: "text", text: message.replace(/^MCP error -?\d+: /, "") }],
+      _meta: { error_code: data?.error_code, request_id: data?.request_id },
+      jsonRpcCode: code,
+    };
+  }
+}

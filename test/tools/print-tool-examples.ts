@@ -28,6 +28,7 @@ function catalogTable(): string[] {
 }
 import { startHttpApp } from "../support/http-app.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { callOrRefusal } from "../support/results.js";
 
 interface Example {
   role: string;
@@ -101,7 +102,7 @@ const EXAMPLES: Example[] = [
     role: "west_sales",
     tool: "query_audit_log",
     args: {},
-    why: "A tool outside the caller's row of the RBAC matrix is refused with a stable code (and the refusal is audited).",
+    why: "A tool outside the caller's row of the RBAC matrix is the spec's unknown tool: a JSON-RPC error -32602, not a tool result, with a stable code in its message and data (and the refusal is audited).",
   },
 ];
 
@@ -126,7 +127,10 @@ async function main(): Promise<void> {
     "",
     "Every result carries `_meta.request_id`, the key of the call's row in the audit table and the `request_id` query tag",
     "of every statement it caused. Errors are results with `isError: true`, a text starting with a stable code in",
-    "brackets, and `_meta.error_code` (plus `_meta.retry_after_s` for `RATE_LIMITED`).",
+    "brackets, and `_meta.error_code` (plus `_meta.retry_after_s` for `RATE_LIMITED`), so a model can correct itself;",
+    "the one exception is a tool that does not exist or that the caller may not use: that is the MCP spec's unknown",
+    "tool, a JSON-RPC error -32602 whose message starts with `[TOOL_NOT_ALLOWED]` and whose `data` carries",
+    "`error_code` and `request_id` (over both protocol eras, HTTP and stdio).",
     "",
     "The full input and output schemas are in `tools/__toolsnaps__/` (a test fails when they change without the",
     "snapshots being updated with `UPDATE_TOOLSNAPS=1`).",
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
   for (const example of EXAMPLES) {
     const client = await clientFor(example.role);
     if (example.tool === "query_audit_log") await new Promise((r) => setTimeout(r, 300)); // let the batch land
-    const result = await client.callTool({ name: example.tool, arguments: example.args });
+    const result = await callOrRefusal(client, { name: example.tool, arguments: example.args });
     const text = (result.content as { type: string; text?: string }[]).map((c) => c.text ?? "").join("\n");
     const listing = catalog.get(example.tool as never)!.listing;
     out.push(
@@ -177,12 +181,13 @@ async function main(): Promise<void> {
     );
     if (result.structuredContent)
       out.push("structuredContent:", "", fence("json", JSON.stringify(result.structuredContent, null, 2)), "");
+    const refusal = result.jsonRpcCode !== undefined;
     out.push(
-      "Text:",
+      refusal ? `JSON-RPC error ${result.jsonRpcCode}, message:` : "Text:",
       "",
       fence("text", text),
       "",
-      "_meta:",
+      refusal ? "data:" : "_meta:",
       "",
       fence("json", JSON.stringify(result._meta, null, 2)),
       "",

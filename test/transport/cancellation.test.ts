@@ -4,6 +4,7 @@ import { rpc } from "../support/json-rpc.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { rowsAsObjects } from "../support/results.js";
 import { FakeClock } from "../support/fake-clock.js";
+import { connectHttpEra } from "../support/era-clients.js";
 
 const STEP_MS = 1500;
 /** Genie messages advance only when this clock moves: a call nobody cancels never ends on its own. */
@@ -113,6 +114,26 @@ describe("cancellation over stateless streamable HTTP", () => {
     const rows = (
       await auditRowsOf(await federationBearer(stack.workspace, "finance"), "genie_query", isFinance)
     ).filter(isFinance);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: "cancelled", error_code: "CANCELLED" });
+  });
+
+  it("a 2026-07-28 client that aborts a call closes its request stream, which stops the Genie polling", async () => {
+    const client = await connectHttpEra("modern", stack.mcpUrl, await federationBearer(stack.workspace, "managers"));
+    expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: "genie_query", arguments: { question: "average margin by region" } },
+      { signal: controller.signal },
+    );
+    await genieMessageCreated(call.catch(() => undefined));
+    controller.abort("stop");
+    await expect(call).rejects.toThrow();
+    await client.close();
+    const isManagers = (r: Record<string, unknown>) => r.role === "managers";
+    const rows = (
+      await auditRowsOf(await federationBearer(stack.workspace, "admin"), "genie_query", isManagers)
+    ).filter(isManagers);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ outcome: "cancelled", error_code: "CANCELLED" });
   });

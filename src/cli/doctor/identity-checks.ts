@@ -1,4 +1,5 @@
 /** Identities: the server's service principal, each role's exchange, and the caller to check resources as. */
+import { auditDestination, describeAuditDestination } from "../../audit/audit-destination.js";
 import pino from "pino";
 import type { Config } from "../../config/schema.js";
 import { createCredentialResolver } from "../../identity/strategy-selector.js";
@@ -15,6 +16,15 @@ import { workspaceChecks } from "./resource-checks.js";
 export async function checkServerServicePrincipal(config: Config, timeoutMs: number, add: (c: DoctorCheck) => void) {
   const { clientId, clientSecret } = config.identity.m2m;
   const name = "server service principal token";
+  if ((!clientId || !clientSecret) && config.server.transport === "stdio") {
+    // A stdio user with their own token needs no service principal: the audit goes to a local file.
+    add({
+      name,
+      status: "ok",
+      detail: `none needed over stdio: ${describeAuditDestination(auditDestination(config))}`,
+    });
+    return;
+  }
   if (!clientId || !clientSecret) {
     add({
       name,

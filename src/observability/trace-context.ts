@@ -1,0 +1,86 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+  type Context,
+  type ContextManager,
+  type Span,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+
+/** The active trace context per asynchronous flow, so a call's span is the parent of the requests it causes. */
+class AsyncContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(ctx: Context, target: T): T {
+    if (typeof target !== "function") return target;
+    const run = (...args: unknown[]) => this.with(ctx, () => (target as (...a: unknown[]) => unknown)(...args));
+    return run as T;
+  }
+  /** Makes `ctx` active for the rest of the current flow (inside a scope `with` opened). */
+  enter(ctx: Context): void {
+    this.storage.enterWith(ctx);
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.storage.disable();
+    return this;
+  }
+}
+
+const manager = new AsyncContextManager();
+let installed = false;
+
+/** W3C trace context in and out (`traceparent`, `tracestate`), whether or not spans are exported. Idempotent. */
+export function installTraceContext(): void {
+  if (installed) return;
+  installed =
+    context.setGlobalContextManager(manager) && propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+}
+
+type Carrier = Record<string, string | string[] | undefined>;
+
+const getter = {
+  keys: (carrier: Carrier) => Object.keys(carrier),
+  get: (carrier: Carrier, key: string) => carrier[key.toLowerCase()] ?? carrier[key],
+};
+
+/** Runs `fn` in its own context scope, continuing the trace an inbound carrier (HTTP headers or `_meta`) names. */
+export function withInboundTrace<T>(carrier: Carrier | undefined, fn: () => T): T {
+  const parent = carrier ? propagation.extract(context.active(), carrier, getter) : context.active();
+  return context.with(parent, fn);
+}
+
+/** `_meta` of a request as a carrier: its `traceparent` and `tracestate` strings, nothing else. */
+export function metaCarrier(meta: unknown): Carrier | undefined {
+  if (!meta || typeof meta !== "object") return undefined;
+  const { traceparent, tracestate } = meta as Record<string, unknown>;
+  if (typeof traceparent !== "string") return undefined;
+  return { traceparent, ...(typeof tracestate === "string" ? { tracestate } : {}) };
+}
+
+/** Makes a span the active one for the rest of this flow, so outbound requests carry it as their parent. */
+export function activateSpan(span: Span): void {
+  if (installed) manager.enter(trace.setSpan(context.active(), span));
+}
+
+/** The headers that carry the active trace to the workspace (empty when there is none). */
+export function outboundTraceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
+}
