@@ -7,12 +7,12 @@ import {
   discoverAuthorizationServerMetadata,
   refreshAuthorization,
 } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import * as v2 from "@modelcontextprotocol/client";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { ClientMetadataServer } from "../support/client-metadata-server.js";
 import { signInAt } from "../support/idp-authorization.js";
 import { textOf } from "../support/results.js";
+import { MemoryOAuthProvider } from "../support/oauth-client-provider.js";
 
 const DOCUMENT_PATH = "/oauth/mcp-client-metadata.json";
 /** A client_id under the reserved .test domain; its document is served from loopback (ClientMetadataServer). */
@@ -41,53 +41,18 @@ afterAll(async () => {
   await documents?.close();
 });
 
-/**
- * An OAuthClientProvider (the v1 SDK's and the v2 client's interface alike) that identifies itself by a
- * metadata-document URL instead of registering.
- */
-class MetadataDocumentClient {
-  client?: { client_id: string };
-  saved?: { access_token: string; refresh_token?: string; token_type: string };
-  verifier = "";
-  authorizationUrl?: URL;
-  readonly redirectUrl = REDIRECT_URL;
-  readonly clientMetadataUrl = CLIENT_ID;
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "Metadata-document MCP client",
-      redirect_uris: [REDIRECT_URL],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: { client_id: string }) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: { access_token: string; refresh_token?: string; token_type: string }) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
+/** A client that identifies itself by a metadata-document URL instead of registering. */
+const metadataDocumentClient = () =>
+  new MemoryOAuthProvider({
+    clientName: "Metadata-document MCP client",
+    redirectUrl: REDIRECT_URL,
+    clientMetadataUrl: CLIENT_ID,
+  });
 
 /** The two SDKs a client application may be built on: v1 (@modelcontextprotocol/sdk) and the v2 client package. */
 const SDKS = {
   "the v1 SDK (@modelcontextprotocol/sdk)": {
-    connect: (provider: MetadataDocumentClient) => {
+    connect: (provider: MemoryOAuthProvider) => {
       const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider });
       return {
         connecting: new Client({ name: "cimd-v1", version: "1.0.0" }).connect(transport),
@@ -95,7 +60,7 @@ const SDKS = {
       };
     },
     Unauthorized: UnauthorizedError,
-    listAndCall: (provider: MetadataDocumentClient) =>
+    listAndCall: (provider: MemoryOAuthProvider) =>
       listAndCall(
         new Client({ name: "cimd-v1", version: "1.0.0" }),
         new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
@@ -104,7 +69,7 @@ const SDKS = {
     discover: discoverAuthorizationServerMetadata,
   },
   "the v2 client (@modelcontextprotocol/client)": {
-    connect: (provider: MetadataDocumentClient) => {
+    connect: (provider: MemoryOAuthProvider) => {
       const transport = new v2.StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider });
       return {
         connecting: new v2.Client({ name: "cimd-v2", version: "1.0.0" }).connect(transport),
@@ -113,7 +78,7 @@ const SDKS = {
       };
     },
     Unauthorized: v2.UnauthorizedError,
-    listAndCall: (provider: MetadataDocumentClient) =>
+    listAndCall: (provider: MemoryOAuthProvider) =>
       listAndCall(
         new v2.Client({ name: "cimd-v2", version: "1.0.0" }),
         new v2.StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
@@ -149,7 +114,7 @@ describe("an MCP SDK client with a Client ID Metadata Document, through the OAut
     "%s signs in without registering, gets a token for this server, lists and calls tools, then refreshes",
     async (name) => {
       const sdk = SDKS[name as keyof typeof SDKS];
-      const provider = new MetadataDocumentClient();
+      const provider = metadataDocumentClient();
       const { connecting, finishAuth } = sdk.connect(provider);
       await expect(connecting).rejects.toBeInstanceOf(sdk.Unauthorized);
       // The IdP advertised metadata documents, so the SDK used the URL as its client_id instead of registering.

@@ -1,11 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { LocalWorkspace } from "../../emulator/workspace.js";
 
 /** A free loopback port (the broker must know its public URL before it listens). */
@@ -49,45 +43,6 @@ export async function signInThroughBroker(authorizationUrl: URL, user: string): 
     res = await fetch(url, { redirect: "manual" });
   }
   throw new Error("too many redirects");
-}
-
-/** An in-memory OAuthClientProvider, as an MCP client application implements it (registers dynamically). */
-export class MemoryOAuthProvider implements OAuthClientProvider {
-  client?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = "";
-  authorizationUrl?: URL;
-  readonly redirectUrl = "http://127.0.0.1:47998/oauth/callback";
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "governed-mcp broker test",
-      redirect_uris: [this.redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
 }
 
 /** A user's tokens from the seed's app connection, by the real authorization code + PKCE exchange at the workspace. */

@@ -5,7 +5,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
 import type { App } from "../../../src/app.js";
-import { MemoryOAuthProvider, brokerOverrides, freePort, signInThroughBroker } from "../../support/broker.js";
+import { brokerOverrides, freePort, signInThroughBroker } from "../../support/broker.js";
+import { MemoryOAuthProvider } from "../../support/oauth-client-provider.js";
 import { startHttpApp } from "../../support/http-app.js";
 import { textOf } from "../../support/results.js";
 
@@ -29,7 +30,10 @@ const WENDY = "wendy.west@example.com";
 
 /** The whole flow with the MCP SDK's OAuth client: 401, discovery, registration, PKCE, the scripted sign-in. */
 async function signedInClient(user: string): Promise<{ provider: MemoryOAuthProvider; client: Client }> {
-  const provider = new MemoryOAuthProvider();
+  const provider = new MemoryOAuthProvider({
+    clientName: "governed-mcp broker test",
+    redirectUrl: "http://127.0.0.1:47998/oauth/callback",
+  });
   const first = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   await expect(new Client({ name: "broker-test", version: "1.0.0" }).connect(first)).rejects.toBeInstanceOf(
     UnauthorizedError,
