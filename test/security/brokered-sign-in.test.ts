@@ -4,15 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import type { App } from "../../src/app.js";
 import { systemClock } from "../../src/clock.js";
-import { BrokerSchema } from "../../src/config/broker-schema.js";
 import { BrokerTokens } from "../../src/identity/broker/broker-tokens.js";
-import { SealedBox } from "../../src/identity/broker/sealed-box.js";
-import { SealedRecords } from "../../src/identity/broker/sealed-records.js";
-import { InProcessBrokerStore } from "../../src/identity/broker/token-store.js";
-import { UserGrants } from "../../src/identity/broker/user-grants.js";
 import { workspaceTokenRequest } from "../../src/identity/broker/workspace-grants.js";
 import { createBrokeredStrategy } from "../../src/identity/strategies/brokered.js";
-import { appConnectionSignIn, brokerOverrides, freePort, signInThroughBroker } from "../support/broker.js";
+import { appConnectionSignIn, brokerGrants, brokerOverrides, freePort, serverTokensFor } from "../support/broker.js";
 import { startHttpApp } from "../support/http-app.js";
 import { rpc, toolAnswer, toolCall } from "./support.js";
 
@@ -38,39 +33,7 @@ const tokenKey = () => app.config.identity.broker!.tokenKey;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const http = (token: string) => ({ transport: "http" as const, headers: bearer(token) });
 
-/** Registers a client and signs `user` in through the server; the server's tokens. */
-async function serverTokensFor(user: string) {
-  const { createHash } = await import("node:crypto");
-  const reg = await fetch(`${base}/oauth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ redirect_uris: [REDIRECT] }),
-  });
-  const { client_id } = (await reg.json()) as { client_id: string };
-  const verifier = randomBytes(32).toString("base64url");
-  const url = new URL(`${base}/oauth/authorize`);
-  const query = {
-    client_id,
-    redirect_uri: REDIRECT,
-    response_type: "code",
-    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-    code_challenge_method: "S256",
-  };
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const back = await signInThroughBroker(url, user);
-  const res = await fetch(`${base}/oauth/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code")!,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT,
-      client_id,
-    }),
-  });
-  return { clientId: client_id, ...((await res.json()) as { access_token: string; refresh_token: string }) };
-}
+const signedIn = (user: string) => serverTokensFor(base, user, REDIRECT);
 
 describe("forged or misdirected server tokens", () => {
   it("a token with the server as issuer but signed with another key is refused", async () => {
@@ -87,7 +50,7 @@ describe("forged or misdirected server tokens", () => {
   });
 
   it("a token the server signed for another resource is refused", async () => {
-    const { access_token } = await serverTokensFor("wendy.west@example.com");
+    const { access_token } = await signedIn("wendy.west@example.com");
     const { grant } = JSON.parse(Buffer.from(access_token.split(".")[1]!, "base64url").toString()) as { grant: string };
     const elsewhere = new BrokerTokens(tokenKey(), base, "http://127.0.0.1:1/other-mcp", 600, systemClock);
     const { accessToken } = await elsewhere.issue({ user: "wendy.west@example.com", grantId: grant, clientId: "c" });
@@ -100,7 +63,7 @@ describe("forged or misdirected server tokens", () => {
 
 describe("revoked refresh tokens", () => {
   it("once the workspace refused the user's refresh token, the server's refresh token is refused too", async () => {
-    const tokens = await serverTokensFor("frank.finance@example.com");
+    const tokens = await signedIn("frank.finance@example.com");
     const connection = workspace.context.seed.workspace.appConnections[0]!;
     workspace.context.userGrants!.revoke("frank.finance@example.com", connection.clientId);
     const refused = toolAnswer(
@@ -125,16 +88,7 @@ describe("revoked refresh tokens", () => {
 
 describe("one user's server-side token is never used for another", () => {
   async function twoUsers() {
-    const connection = workspace.context.seed.workspace.appConnections[0]!;
-    const broker = BrokerSchema.parse({ ...connection, tokenKey: randomBytes(32).toString("base64") });
-    const store = new InProcessBrokerStore();
-    const grants = new UserGrants(
-      workspace.baseUrl,
-      broker,
-      new SealedRecords(store, new SealedBox(broker.tokenKey)),
-      systemClock,
-      60,
-    );
+    const { broker, store, grants } = brokerGrants(workspace, systemClock);
     const redirect = "http://127.0.0.1:47995/oauth/databricks/callback";
     for (const [grantId, user] of [
       ["grant-a", "wendy.west@example.com"],

@@ -4,7 +4,7 @@ import { startPostgresCluster, type PostgresCluster } from "../../../emulator/po
 import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
 import type { App } from "../../../src/app.js";
 import { merge } from "../../../src/config/load.js";
-import { brokerOverrides, freePort, signInThroughBroker } from "../../support/broker.js";
+import { brokerOverrides, freePort, serverTokensFor } from "../../support/broker.js";
 import { startHttpApp } from "../../support/http-app.js";
 import { rpc, toolAnswer, toolCall } from "../../security/support.js";
 
@@ -36,41 +36,8 @@ afterAll(async () => {
 
 const REDIRECT = "http://127.0.0.1:47994/cb";
 
-async function signIn(user: string) {
-  const { createHash } = await import("node:crypto");
-  const reg = await fetch(`${publicUrl}/oauth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ redirect_uris: [REDIRECT] }),
-  });
-  const { client_id } = (await reg.json()) as { client_id: string };
-  const verifier = randomBytes(32).toString("base64url");
-  const url = new URL(`${publicUrl}/oauth/authorize`);
-  const query = {
-    client_id,
-    redirect_uri: REDIRECT,
-    response_type: "code",
-    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-    code_challenge_method: "S256",
-  };
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const code = (await signInThroughBroker(url, user)).searchParams.get("code")!;
-  // The code is redeemed at the other replica: the sign-in lives in the shared store, not in A's memory.
-  const viaB = `${replicaB.app.http!.url}/oauth/token`;
-  const res = await fetch(viaB, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT,
-      client_id,
-    }),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { access_token: string; refresh_token: string };
-}
+/** Signs in at replica A and redeems the code at replica B: the sign-in lives in the shared store, not in A's memory. */
+const signIn = (user: string) => serverTokensFor(publicUrl, user, REDIRECT, replicaB.app.http!.url);
 
 describe("the broker across replicas (a shared PostgreSQL store)", () => {
   it("a user signed in at one replica calls tools at the other; signing out at one ends access at both", async () => {

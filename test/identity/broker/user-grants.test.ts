@@ -1,14 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
-import { BrokerSchema } from "../../../src/config/broker-schema.js";
 import { SealedBox } from "../../../src/identity/broker/sealed-box.js";
-import { SealedRecords } from "../../../src/identity/broker/sealed-records.js";
 import { InProcessBrokerStore } from "../../../src/identity/broker/token-store.js";
-import { UserGrants } from "../../../src/identity/broker/user-grants.js";
 import { workspaceTokenRequest } from "../../../src/identity/broker/workspace-grants.js";
 import { FakeClock } from "../../support/fake-clock.js";
-import { appConnectionSignIn } from "../../support/broker.js";
+import { appConnectionSignIn, brokerGrants } from "../../support/broker.js";
 
 let workspace: LocalWorkspace;
 beforeAll(async () => {
@@ -24,16 +21,8 @@ const refreshes = (user: string) => workspace.context.counters.tokenRequests.get
 /** A broker's user grants on a fresh in-process store, with a clock the test moves, and one user signed in. */
 async function grantsWithSignedIn(user: string) {
   const clock = new FakeClock(Date.now());
-  const { code, verifier, connection } = await appConnectionSignIn(workspace, user, REDIRECT);
-  const broker = BrokerSchema.parse({ ...connection, tokenKey: randomBytes(32).toString("base64") });
-  const store = new InProcessBrokerStore(() => clock.now());
-  const grants = new UserGrants(
-    workspace.baseUrl,
-    broker,
-    new SealedRecords(store, new SealedBox(broker.tokenKey)),
-    clock,
-    60,
-  );
+  const { code, verifier } = await appConnectionSignIn(workspace, user, REDIRECT);
+  const { connection, broker, store, grants } = brokerGrants(workspace, clock);
   const tokens = await workspaceTokenRequest(
     workspace.baseUrl,
     broker,
