@@ -1,7 +1,7 @@
 import { decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
 import { LRUCache } from "lru-cache";
 import { ErrorCodes, IdentityError } from "../errors.js";
-import type { FederationIssuerConfig } from "../config/schema.js";
+import type { Config, FederationIssuerConfig } from "../config/schema.js";
 import { discoverJwksUri } from "./idp-oauth.js";
 import { createJwksKeySource, type JwksTiming } from "./jwks-key-source.js";
 
@@ -136,8 +136,22 @@ function audienceOption(audience: string | undefined, also: readonly string[] = 
   return audiences.length > 0 ? { audience: audiences } : {};
 }
 
-export function federationVerifier(
-  issuer: FederationIssuerConfig,
+/** The limits every inbound token verifier takes from configuration: size, lifetime, skew, JWKS timing, reuse cache. */
+export function verifierLimits(config: Config, now?: () => number) {
+  const { federation, tokenCache } = config.identity;
+  return {
+    clockToleranceS: federation.clockToleranceS,
+    maxTokenBytes: federation.maxTokenBytes,
+    maxTokenLifetimeS: federation.maxTokenLifetimeS,
+    jwks: federation.jwks,
+    verifiedCacheEntries: tokenCache.maxEntries,
+    now,
+  };
+}
+
+/** A verifier for one configured IdP: its issuer, audience, algorithms and JWKS (discovered when not given). */
+export function issuerVerifier(
+  issuer: Pick<FederationIssuerConfig, "issuer" | "audience" | "jwksUri" | "algorithms">,
   options: Pick<
     Parameters<typeof createJwtVerifier>[0],
     | "clockToleranceS"

@@ -2,7 +2,7 @@ import { ErrorCodes, IdentityError } from "../../errors.js";
 import { bearerOf } from "../bearer.js";
 import type { BrokerTokens } from "../broker/broker-tokens.js";
 import type { UserGrants } from "../broker/user-grants.js";
-import { peekIssuer } from "../jwt-verifier.js";
+import { claimByIssuer } from "../issuer-claim.js";
 import type { CredentialStrategy, InboundRequest, ResolvedCaller } from "../types.js";
 
 export type BrokeredStrategy = CredentialStrategy & {
@@ -16,14 +16,11 @@ export type BrokeredStrategy = CredentialStrategy & {
  * token) refuses the call; the grant named by this token is the only one it can reach.
  */
 export function createBrokeredStrategy(tokens: BrokerTokens, userGrants: UserGrants): BrokeredStrategy {
-  const claims = (token: string) => peekIssuer(token) === tokens.issuer;
+  const { claims, accepts } = claimByIssuer((issuer) => issuer === tokens.issuer);
   return {
     mode: "brokered",
     claims,
-    accepts: (request) => {
-      const token = bearerOf(request.headers);
-      return token !== undefined && claims(token);
-    },
+    accepts,
     async resolve(request: InboundRequest): Promise<ResolvedCaller> {
       const token = bearerOf(request.headers);
       if (!token) throw new IdentityError(ErrorCodes.UNAUTHENTICATED, "Authentication required: send a bearer token.");

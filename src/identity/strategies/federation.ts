@@ -5,7 +5,8 @@ import { ErrorCodes, IdentityError } from "../../errors.js";
 import { bearerOf } from "../bearer.js";
 import { cachedCredential } from "../cached-credential.js";
 import { idpClientCredentials } from "../idp-oauth.js";
-import { claimAt, federationVerifier, peekIssuer } from "../jwt-verifier.js";
+import { claimAt, issuerVerifier, peekIssuer, verifierLimits } from "../jwt-verifier.js";
+import { claimByIssuer } from "../issuer-claim.js";
 import { TokenCache, cacheKey } from "../token-cache.js";
 import type { AccessToken, CallerIdentity, CredentialStrategy, InboundRequest, ResolvedCaller } from "../types.js";
 import { exchangeTokenForUser } from "../user-exchange.js";
@@ -20,7 +21,7 @@ export type FederationStrategy = CredentialStrategy & {
 
 interface IssuerEntry {
   issuer: FederationIssuerConfig;
-  verify: ReturnType<typeof federationVerifier>;
+  verify: ReturnType<typeof issuerVerifier>;
 }
 
 /** The role claim of a verified token, mapped to its service principal; refused before any exchange otherwise. */
@@ -79,13 +80,8 @@ export function createFederationStrategy(
   for (const issuer of federation.issuers)
     verifiers.set(issuer.issuer, {
       issuer,
-      verify: federationVerifier(issuer, {
-        clockToleranceS: federation.clockToleranceS,
-        maxTokenBytes: federation.maxTokenBytes,
-        maxTokenLifetimeS: federation.maxTokenLifetimeS,
-        jwks: federation.jwks,
-        verifiedCacheEntries: config.identity.tokenCache.maxEntries,
-        now: options.now,
+      verify: issuerVerifier(issuer, {
+        ...verifierLimits(config, options.now),
         // RFC 8707: a token issued for this server's own resource URL is for this server, whatever the IdP calls it.
         alsoAudiences: options.ownAudiences,
       }),
@@ -184,11 +180,7 @@ export function createFederationStrategy(
 
   return {
     mode: "federation",
-    accepts: (request) => {
-      const token = bearerOf(request.headers);
-      return token !== undefined && verifiers.has(peekIssuer(token) ?? "");
-    },
-    claims: (token) => verifiers.has(peekIssuer(token) ?? ""),
+    ...claimByIssuer((issuer) => verifiers.has(issuer)),
     async resolve(request: InboundRequest): Promise<ResolvedCaller> {
       const token = bearerOf(request.headers);
       const entry = token ? verifiers.get(peekIssuer(token) ?? "") : undefined;

@@ -5,9 +5,9 @@ import type { IdpOboConfig } from "../../config/idp-obo-schema.js";
 import { ErrorCodes, IdentityError } from "../../errors.js";
 import { bearerOf } from "../bearer.js";
 import { cachedCredential } from "../cached-credential.js";
-import { discoverJwksUri } from "../idp-oauth.js";
 import { onBehalfOfGrant } from "../idp-on-behalf-of.js";
-import { claimAt, createJwtVerifier, peekIssuer } from "../jwt-verifier.js";
+import { claimAt, issuerVerifier, verifierLimits } from "../jwt-verifier.js";
+import { claimByIssuer } from "../issuer-claim.js";
 import { TokenCache, cacheKey } from "../token-cache.js";
 import type { CredentialStrategy, InboundRequest, ResolvedCaller } from "../types.js";
 
@@ -41,27 +41,12 @@ export function createIdpOboStrategy(
   cache: TokenCache,
   options: { now?: () => number } = {},
 ): IdpOboStrategy {
-  const { federation } = config.identity;
-  const verify = createJwtVerifier({
-    issuer: idp.issuer,
-    audience: idp.audience,
-    jwksUri: idp.jwksUri ?? (() => discoverJwksUri(idp.issuer)),
-    algorithms: idp.algorithms,
-    clockToleranceS: federation.clockToleranceS,
-    maxTokenBytes: federation.maxTokenBytes,
-    maxTokenLifetimeS: federation.maxTokenLifetimeS,
-    jwks: federation.jwks,
-    verifiedCacheEntries: config.identity.tokenCache.maxEntries,
-    now: options.now,
-  });
-  const claims = (token: string) => peekIssuer(token) === idp.issuer;
+  const verify = issuerVerifier(idp, verifierLimits(config, options.now));
+  const { claims, accepts } = claimByIssuer((issuer) => issuer === idp.issuer);
   return {
     mode: "idp-obo",
     claims,
-    accepts: (request) => {
-      const token = bearerOf(request.headers);
-      return token !== undefined && claims(token);
-    },
+    accepts,
     async resolve(request: InboundRequest): Promise<ResolvedCaller> {
       const token = bearerOf(request.headers);
       if (!token || !claims(token))

@@ -2,7 +2,7 @@ import type { JWTPayload } from "jose";
 import type { Config } from "../../config/schema.js";
 import { ErrorCodes, IdentityError } from "../../errors.js";
 import { bearerOf } from "../bearer.js";
-import { createJwtVerifier } from "../jwt-verifier.js";
+import { createJwtVerifier, verifierLimits } from "../jwt-verifier.js";
 import type { AccessToken, CredentialStrategy, InboundRequest, ResolvedCaller } from "../types.js";
 
 export type OboStrategy = CredentialStrategy & { issuer: string };
@@ -16,17 +16,11 @@ function issuedFor(payload: JWTPayload, audience: string): boolean {
 /** OBO: the human's own workspace token — from the Databricks Apps proxy header when trusted, or a workspace bearer. */
 export function createOboStrategy(config: Config, options: { now?: () => number } = {}): OboStrategy {
   const host = config.workspace.host!;
-  const { federation } = config.identity;
   const verify = createJwtVerifier({
     issuer: `${host}/oidc`,
     jwksUri: `${host}/oidc/v1/keys`,
     algorithms: ["RS256"],
-    clockToleranceS: federation.clockToleranceS,
-    maxTokenBytes: federation.maxTokenBytes,
-    maxTokenLifetimeS: federation.maxTokenLifetimeS,
-    jwks: federation.jwks,
-    verifiedCacheEntries: config.identity.tokenCache.maxEntries,
-    now: options.now,
+    ...verifierLimits(config, options.now),
   });
   return {
     mode: "obo",
