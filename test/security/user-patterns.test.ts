@@ -6,6 +6,7 @@ import { merge } from "../../src/config/load.js";
 import { SERVER_APP, idpOboOverrides, startTrustedEntra } from "../support/entra.js";
 import { tokenExchangesFor } from "../support/federation-seed.js";
 import { localConfigBase, localResolver } from "../support/local-config.js";
+import { currentUserOf } from "../support/sql-workspace.js";
 
 /** The per-user patterns under attack: forged subjects, wrong audiences, and one user's token offered for another. */
 let workspace: LocalWorkspace;
@@ -45,18 +46,7 @@ async function forged(claims: Record<string, unknown>, kid: string): Promise<str
     .sign(privateKey);
 }
 
-async function currentUser(accessToken: string): Promise<unknown> {
-  const res = await fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      warehouse_id: workspace.context.seed.warehouses[0]!.id,
-      statement: "SELECT current_user()",
-      wait_timeout: "30s",
-    }),
-  });
-  return ((await res.json()) as { result?: { data_array?: unknown[][] } }).result?.data_array?.[0]?.[0];
-}
+const currentUser = (accessToken: string) => currentUserOf(workspace, accessToken);
 
 describe("forged subject", () => {
   it("Federation to the user: a token naming another user, signed by a key the IdP never published, is refused before any exchange", async () => {

@@ -25,3 +25,23 @@ export async function startSqlWorkspace(
     westToken: await servicePrincipalToken(workspace, WEST_SP, "sql"),
   };
 }
+
+/** Runs `statement` on the seed's warehouse as the holder of `accessToken`: the statement's state and its rows. */
+export async function statementAs(
+  workspace: LocalWorkspace,
+  accessToken: string,
+  statement: string,
+): Promise<{ state?: string; rows: (string | null)[][] }> {
+  const res = await fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ warehouse_id: workspace.context.seed.warehouses[0]!.id, statement, wait_timeout: "30s" }),
+  });
+  const body = (await res.json()) as { status?: { state: string }; result?: { data_array?: (string | null)[][] } };
+  return { state: body.status?.state, rows: body.result?.data_array ?? [] };
+}
+
+/** Who the workspace sees behind `accessToken`: its current_user(). */
+export async function currentUserOf(workspace: LocalWorkspace, accessToken: string): Promise<unknown> {
+  return (await statementAs(workspace, accessToken, "SELECT current_user()")).rows[0]?.[0];
+}

@@ -7,6 +7,7 @@ import { roleServicePrincipal, tokenExchangesFor } from "../../support/federatio
 import { startHttpApp } from "../../support/http-app.js";
 import { localConfigBase, localResolver } from "../../support/local-config.js";
 import { rpc, toolAnswer, toolCall } from "../../security/support.js";
+import { statementAs } from "../../support/sql-workspace.js";
 
 let workspace: LocalWorkspace;
 let app: App;
@@ -37,14 +38,9 @@ const strangerToken = () =>
 
 /** One statement as the token's principal, straight at the workspace: its rows as arrays of strings. */
 async function sqlAs(accessToken: string, statement: string): Promise<(string | null)[][]> {
-  const res = await fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ warehouse_id: workspace.context.seed.warehouses[0]!.id, statement, wait_timeout: "30s" }),
-  });
-  const body = (await res.json()) as { status: { state: string }; result?: { data_array?: (string | null)[][] } };
-  expect(body.status.state).toBe("SUCCEEDED");
-  return body.result?.data_array ?? [];
+  const { state, rows } = await statementAs(workspace, accessToken, statement);
+  expect(state).toBe("SUCCEEDED");
+  return rows;
 }
 
 const OWN_DEALS_ELSEWHERE =

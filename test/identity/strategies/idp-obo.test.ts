@@ -8,6 +8,7 @@ import { SERVER_APP, idpOboOverrides, startTrustedEntra } from "../../support/en
 import { startHttpApp } from "../../support/http-app.js";
 import { localResolver } from "../../support/local-config.js";
 import { rpc, toolAnswer, toolCall } from "../../security/support.js";
+import { currentUserOf } from "../../support/sql-workspace.js";
 
 let workspace: LocalWorkspace;
 let entra: EntraLikeIssuer;
@@ -30,18 +31,7 @@ const http = (token: string) => ({ transport: "http" as const, headers: { author
 const userToken = (user = WENDY, extra: Record<string, unknown> = {}) =>
   entra.userToken({ user, audience: SERVER_APP.clientId, ...extra });
 
-async function currentUser(accessToken: string): Promise<unknown> {
-  const res = await fetch(`${workspace.baseUrl}/api/2.0/sql/statements`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      warehouse_id: workspace.context.seed.warehouses[0]!.id,
-      statement: "SELECT current_user()",
-      wait_timeout: "30s",
-    }),
-  });
-  return ((await res.json()) as { result?: { data_array?: unknown[][] } }).result?.data_array?.[0]?.[0];
-}
+const currentUser = (accessToken: string) => currentUserOf(workspace, accessToken);
 
 describe("IdP on-behalf-of (jwt-bearer, requested_token_use=on_behalf_of, scope Azure Databricks)", () => {
   it("exchanges the user's IdP token at the IdP; the workspace sees the user", async () => {
