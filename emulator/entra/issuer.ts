@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from "jose";
+import { clientCredentialsOf } from "../http/client-auth.js";
 import { readForm } from "../http/router.js";
 import { Aadsts, AadstsError } from "./aadsts.js";
 
@@ -79,7 +80,7 @@ export async function startEntraLikeIssuer(options: EntraLikeIssuerOptions): Pro
 
   /** The on-behalf-of grant: the calling app authenticates, the assertion must be a live token issued to that app. */
   async function onBehalfOf(form: URLSearchParams, authorization: string | undefined) {
-    const { id, secret } = clientOf(form, authorization);
+    const { id, secret } = clientCredentialsOf(authorization, form);
     for (const name of ["client_id", "assertion", "scope", "requested_token_use"] as const) {
       const present = name === "client_id" ? id : form.get(name);
       if (!present) throw Aadsts.missingParameter(name);
@@ -195,18 +196,6 @@ export async function startEntraLikeIssuer(options: EntraLikeIssuerOptions): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Client authentication: client_secret_post, or client_secret_basic. */
-function clientOf(form: URLSearchParams, authorization: string | undefined): { id?: string; secret?: string } {
-  const basic = authorization ? /^Basic\s+(.+)$/i.exec(authorization) : null;
-  if (basic) {
-    const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0)
-      return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
-  }
-  return { id: form.get("client_id") ?? undefined, secret: form.get("client_secret") ?? undefined };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { WorkspaceContext } from "../context.js";
+import { clientCredentialsOf } from "../http/client-auth.js";
 import { OAuthError } from "../http/errors.js";
 import { readForm, sendJson, type Router } from "../http/router.js";
 import { Scopes } from "../principal.js";
@@ -26,20 +27,6 @@ function parseScopes(raw: string | null): string[] {
   const unknown = scopes.find((s) => !KNOWN_SCOPES.has(s));
   if (unknown) throw new OAuthError(400, "invalid_scope", `Unknown scope: ${unknown.slice(0, 64)}`);
   return scopes;
-}
-
-function clientCredentialsOf(
-  authorization: string | undefined,
-  form: URLSearchParams,
-): { id?: string; secret?: string } {
-  const basic = authorization ? /^Basic\s+(.+)$/i.exec(authorization) : null;
-  if (basic) {
-    const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0)
-      return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
-  }
-  return { id: form.get("client_id") ?? undefined, secret: form.get("client_secret") ?? undefined };
 }
 
 function isLoopbackRedirect(uri: string): boolean {
