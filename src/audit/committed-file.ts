@@ -1,6 +1,7 @@
 import { closeSync, constants, fdatasync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { promisify } from "node:util";
-import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
+import { systemClock, type Clock } from "../clock.js";
+import { DeadlineTimer } from "./deadline-timer.js";
 
 const datasync = promisify(fdatasync);
 
@@ -41,8 +42,7 @@ export class CommittedFile {
   private started = 0;
   private readonly syncing = new Set<Promise<void>>();
   private waiters: Waiter[] = [];
-  private timer?: ClockTimer;
-  private timerAt = Infinity;
+  private readonly deadline: DeadlineTimer;
   /** Durable writes done (each covering every append before it). */
   syncs = 0;
   /** Bytes in the file. */
@@ -50,6 +50,7 @@ export class CommittedFile {
 
   constructor(path: string, options: CommittedFileOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.deadline = new DeadlineTimer(this.clock, () => this.want(this.written));
     this.sync = options.sync ?? datasync;
     this.fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
     this.bytes = fstatSync(this.fd).size;
@@ -77,19 +78,8 @@ export class CommittedFile {
     const by = withinMs <= 0 ? Infinity : this.clock.now() + withinMs;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, by, resolve, reject }));
     if (withinMs <= 0) this.want(seq);
-    else this.syncBy(by);
+    else this.deadline.armBy(by);
     return done;
-  }
-
-  private syncBy(at: number): void {
-    if (at >= this.timerAt) return;
-    cancelTimer(this.timer);
-    this.timerAt = at;
-    this.timer = afterTime(this.clock, at - this.clock.now(), () => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.want(this.written);
-    });
   }
 
   private want(seq: number): void {
@@ -137,11 +127,9 @@ export class CommittedFile {
     // commit's, typically the next call's intent) moves it later, or away, so it rarely runs under steady load.
     let earliest = Infinity;
     for (const w of left) earliest = Math.min(earliest, w.by);
-    if (earliest !== this.timerAt) {
-      cancelTimer(this.timer);
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      if (earliest < Infinity) this.syncBy(earliest);
+    if (earliest !== this.deadline.at) {
+      this.deadline.clear();
+      if (earliest < Infinity) this.deadline.armBy(earliest);
     }
   }
 
@@ -153,9 +141,7 @@ export class CommittedFile {
 
   /** Makes every append durable, then closes the file. */
   async close(): Promise<void> {
-    cancelTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.deadline.clear();
     if (this.written > this.synced) await this.commit(this.written).catch(() => undefined);
     await Promise.all(this.syncing);
     closeSync(this.fd);

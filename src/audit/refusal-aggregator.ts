@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
+import { systemClock, type Clock } from "../clock.js";
+import { DeadlineTimer } from "./deadline-timer.js";
 import type { AuditEntry } from "../mcp/tool-dispatcher.js";
 
 /** A request refused at the door before anyone was verified: no token, a bad one, an unmapped role… */
@@ -48,8 +49,8 @@ export class RefusalAggregator {
   private readonly clock: Clock;
   private readonly windowMs: number;
   private readonly maxWindows: number;
-  private timer?: ClockTimer;
-  private timerAt = Infinity;
+  /** The one timer, for the earliest window end. */
+  private readonly windowEnd: DeadlineTimer;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -60,6 +61,7 @@ export class RefusalAggregator {
     this.clock = options.clock ?? systemClock;
     this.windowMs = options.windowMs ?? 60_000;
     this.maxWindows = options.maxWindows ?? 1000;
+    this.windowEnd = new DeadlineTimer(this.clock, () => void this.flush(this.clock.now()));
   }
 
   /** Counts one refusal; resolves to the request id its answer names, which finds its audit record. Never rejects. */
@@ -83,7 +85,7 @@ export class RefusalAggregator {
     }
     const window: RefusalWindow = { start, source, code: refusal.code, firstRequestId: randomUUID(), folded: 0 };
     this.windows.set(key, window);
-    this.closeAt(start + this.windowMs);
+    this.windowEnd.armBy(start + this.windowMs);
     await this.write({
       requestId: window.firstRequestId,
       tool: refusal.tool,
@@ -119,18 +121,6 @@ export class RefusalAggregator {
     );
   }
 
-  /** Arms the one timer for the earliest window end. */
-  private closeAt(at: number): void {
-    if (at >= this.timerAt) return;
-    cancelTimer(this.timer);
-    this.timerAt = at;
-    this.timer = afterTime(this.clock, at - this.clock.now(), () => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      void this.flush(this.clock.now());
-    });
-  }
-
   /**
    * Writes the folded refusals of every window closed by `until` (all of them when omitted: shutdown, or a test that
    * wants each refusal in a window of its own). Resolves once they are spooled.
@@ -157,7 +147,7 @@ export class RefusalAggregator {
       }
       let next = Infinity;
       for (const w of this.windows.values()) next = Math.min(next, w.start + this.windowMs);
-      if (next < Infinity) this.closeAt(next);
+      if (next < Infinity) this.windowEnd.armBy(next);
     });
     this.flushing = run;
     return run;
@@ -165,10 +155,8 @@ export class RefusalAggregator {
 
   /** Writes everything folded so far and stops the timer. */
   async stop(): Promise<void> {
-    cancelTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.windowEnd.clear();
     await this.flush();
-    cancelTimer(this.timer);
+    this.windowEnd.clear();
   }
 }
