@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trace } from "@opentelemetry/api";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { startRecordingPassThrough, type RecordingPassThrough } from "../support/recording-pass-through.js";
 import { otlpTracesEndpoint, parseOtlpHeaders } from "../../src/observability/otlp-export.js";
 
 const listen = async (server: Server) => {
@@ -28,40 +29,15 @@ async function startOtlpReceiver() {
   return { url: await listen(server), exports, server };
 }
 
-/** A pass-through in front of the local workspace that keeps the traceparent of each request it forwards. */
-async function startTraceparentRecorder() {
-  const seen: string[] = [];
-  const state = { target: "" };
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (typeof req.headers.traceparent === "string") seen.push(req.headers.traceparent);
-      const body = await bodyOf(req);
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(
-          ([k, v]) => typeof v === "string" && !["host", "connection", "content-length"].includes(k),
-        ),
-      ) as Record<string, string>;
-      const upstream = await fetch(`${state.target}${req.url}`, {
-        method: req.method,
-        headers,
-        body: body.length > 0 ? body : undefined,
-      });
-      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
-      res.end(Buffer.from(await upstream.arrayBuffer()));
-    })().catch(() => res.destroy());
-  });
-  return Object.assign(state, { url: await listen(server), seen, server });
-}
-
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const INBOUND = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
-let recorder: Awaited<ReturnType<typeof startTraceparentRecorder>>;
+let recorder: RecordingPassThrough;
 let stack: TestStack;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  recorder = await startTraceparentRecorder();
+  recorder = await startRecordingPassThrough("traceparent");
   stack = await startTestStack({
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-key=k1" },
     overrides: { workspace: { host: recorder.url } },

@@ -1,5 +1,3 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -7,46 +5,16 @@ import { startTestStack, type TestStack } from "../support/server.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
 import { callOrRefusal, rowsAsObjects } from "../support/results.js";
 import { waitForAudit } from "../support/audit-table.js";
-
-/** A loopback pass-through in front of the local workspace that notes the x-request-id of each request it forwards. */
-async function startRecordingPassThrough(): Promise<{ url: string; seen: string[]; server: Server; target: string }> {
-  const seen: string[] = [];
-  const state = { target: "" };
-  const server = createServer((req, res) => {
-    void (async () => {
-      const id = req.headers["x-request-id"];
-      if (typeof id === "string") seen.push(id);
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      // fetch sets the body's own length (undici refuses a second content-length).
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(
-          ([k, v]) => typeof v === "string" && !["host", "connection", "content-length"].includes(k),
-        ),
-      ) as Record<string, string>;
-      const upstream = await fetch(`${state.target}${req.url}`, {
-        method: req.method,
-        headers,
-        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
-      });
-      const body = Buffer.from(await upstream.arrayBuffer());
-      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
-      res.end(body);
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return Object.assign(state, { url, seen, server });
-}
+import { startRecordingPassThrough, type RecordingPassThrough } from "../support/recording-pass-through.js";
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 let stack: TestStack;
-let passThrough: Awaited<ReturnType<typeof startRecordingPassThrough>>;
+let passThrough: RecordingPassThrough;
 
 beforeAll(async () => {
   trace.setGlobalTracerProvider(provider);
-  passThrough = await startRecordingPassThrough();
+  passThrough = await startRecordingPassThrough("x-request-id");
   // The server talks to the workspace through the pass-through; nothing is sent before the first call.
   stack = await startTestStack({ overrides: { workspace: { host: passThrough.url } } });
   passThrough.target = stack.workspace.baseUrl;
