@@ -1,5 +1,6 @@
 import { Client, StreamableHTTPClientTransport, type VersionNegotiationMode } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { stdioServer } from "./mcp-clients.js";
 
 /** The two protocol eras a client may pin: 2026-07-28 (`server/discover`, per-request envelope) and 2025-11-25. */
 export const ERAS = {
@@ -25,12 +26,6 @@ export async function connectStdioEra(era: Era, env: Record<string, string>): Pr
     { name: `governed-mcp-test-${era}`, version: "1.0.0" },
     { versionNegotiation: { mode: ERAS[era] } },
   );
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ["--import", "tsx", "src/cli/main.ts", "--stdio"],
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
-    stderr: "pipe",
-  });
-  await client.connect(transport);
+  await client.connect(new StdioClientTransport(stdioServer(env)));
   return client;
 }

@@ -10,15 +10,20 @@ export async function connectHttp(mcpUrl: string, headers: Record<string, string
   return client;
 }
 
-/** An MCP SDK client that spawns the server over stdio with the given environment. */
-export async function connectStdio(env: Record<string, string>): Promise<Client> {
-  const client = new Client({ name: "governed-mcp-test", version: "1.0.0" });
-  const transport = new StdioClientTransport({
+/** How a client spawns this server over stdio (either SDK's transport), with the given environment and little logging. */
+export function stdioServer(env: Record<string, string>) {
+  return {
     command: process.execPath,
     args: ["--import", "tsx", "src/cli/main.ts", "--stdio"],
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
-    stderr: "pipe",
-  });
+    stderr: "pipe" as const,
+  };
+}
+
+/** An MCP SDK client that spawns the server over stdio with the given environment. */
+export async function connectStdio(env: Record<string, string>): Promise<Client> {
+  const client = new Client({ name: "governed-mcp-test", version: "1.0.0" });
+  const transport = new StdioClientTransport(stdioServer(env));
   await client.connect(transport);
   return client;
 }
