@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgresCluster, type PostgresCluster } from "../../emulator/postgres/cluster.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { inParallel, rpc, toolAnswer, toolCall } from "../security/support.js";
-import { operatorEnvironment } from "../support/workspace-env.js";
+import { spawnHttpServer, type ServerProcess } from "../support/server-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 /**
@@ -21,7 +19,7 @@ const REPLICAS = 3;
 let workspace: LocalWorkspace;
 let cluster: PostgresCluster;
 let proxy: TcpProxy;
-const servers: { child: ChildProcess; url: string; lines: string[] }[] = [];
+const servers: ServerProcess[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
@@ -40,41 +38,17 @@ afterAll(async () => {
   await Promise.all([workspace?.close(), cluster?.stop()]);
 });
 
-async function startServer(store: string): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
-  const home = mkdtempSync(join(tmpdir(), "governed-mcp-replica-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "--http"], {
-    cwd: process.cwd(),
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: home,
-      ...operatorEnvironment(workspace),
-      MCP_AUDIT_SPOOL_DIR: home,
-      MCP_HTTP_PORT: "0",
-      LOG_LEVEL: "info",
-      MCP_QUOTA_STORE: store,
-      MCP_QUOTA_REPLICAS: String(REPLICAS),
-      MCP_QUOTA_CALLER_PER_MINUTE: String(LIMIT),
-      MCP_QUOTA_CALLER_CONCURRENT: "0",
-      MCP_QUOTA_STORE_RETRY_MS: "1000",
-      // Generous: this machine may be busy, and a slow store counts as a fault; the cut below is refused at once.
-      MCP_QUOTA_STORE_TIMEOUT_MS: "10000",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
+/** One replica in its own process, counting calls in the shared `store`. */
+function startServer(store: string): Promise<ServerProcess> {
+  return spawnHttpServer(workspace, mkdtempSync(join(tmpdir(), "governed-mcp-replica-")), {
+    MCP_QUOTA_STORE: store,
+    MCP_QUOTA_REPLICAS: String(REPLICAS),
+    MCP_QUOTA_CALLER_PER_MINUTE: String(LIMIT),
+    MCP_QUOTA_CALLER_CONCURRENT: "0",
+    MCP_QUOTA_STORE_RETRY_MS: "1000",
+    // Generous: this machine may be busy, and a slow store counts as a fault; the cut below is refused at once.
+    MCP_QUOTA_STORE_TIMEOUT_MS: "10000",
   });
-  const lines: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the server did not start")), 90_000);
-    createInterface({ input: child.stderr! }).on("line", (line) => {
-      lines.push(line);
-      const event = JSON.parse(line.startsWith("{") ? line : "{}") as { msg?: string; url?: string };
-      if (event.msg === "listening" && event.url) {
-        clearTimeout(timer);
-        resolve(event.url);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`the server exited (${code}) before listening`)));
-  });
-  return { child, url, lines };
 }
 
 const bearers = new Map<string, Record<string, string>>();

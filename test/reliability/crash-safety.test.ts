@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { auditRows, rpc, toolAnswer, toolCall, waitForAuditRows } from "../security/support.js";
 import { recordFigure } from "./figures.js";
-import { operatorEnvironment } from "../support/workspace-env.js";
+import { spawnHttpServer } from "../support/server-process.js";
 
 /** Calls per scenario; `npm run soak` raises it. */
 const CALLS = Number(process.env.SOAK_CRASH_CALLS ?? 160);
@@ -22,38 +21,12 @@ afterAll(async () => {
   await workspace?.close();
 });
 
-/** The server as operators run it: its own process, configured by environment, pointed at a workspace. */
+/** The server in its own process (killed with the test run), its audit spool in `spoolDir`. */
 async function startServer(spoolDir: string): Promise<{ child: ChildProcess; mcpUrl: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "--http"], {
-    cwd: process.cwd(),
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: spoolDir,
-      ...operatorEnvironment(workspace),
-      MCP_AUDIT_SPOOL_DIR: spoolDir,
-      MCP_HTTP_PORT: "0",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const { child, url } = await spawnHttpServer(workspace, spoolDir);
   children.add(child);
   child.on("exit", () => children.delete(child));
-  const mcpUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the server did not start")), 60_000);
-    createInterface({ input: child.stderr! }).on("line", (line) => {
-      try {
-        const event = JSON.parse(line) as { msg?: string; url?: string };
-        if (event.msg === "listening" && event.url) {
-          clearTimeout(timer);
-          resolve(event.url);
-        }
-      } catch {
-        // Not a log line.
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`the server exited (${code}) before listening`)));
-  });
-  return { child, mcpUrl };
+  return { child, mcpUrl: url };
 }
 
 async function stopGracefully(child: ChildProcess): Promise<void> {
