@@ -12,6 +12,7 @@ import {
 import { Seed } from "../../emulator/seed/schema.js";
 import { startLocalIdp, type LocalIdp } from "../../emulator/idp/provider.js";
 import { CookieJarBrowser } from "../support/browser.js";
+import { tokenRequest } from "../support/idp-authorization.js";
 
 const seed = Seed.parse(
   JSON.parse(readFileSync(new URL("../../emulator/seed/default-seed.json", import.meta.url), "utf8")),
@@ -196,19 +197,15 @@ describe("authorization code + PKCE login of a demo user", () => {
     const code = callback.searchParams.get("code")!;
     expect(code).toBeTruthy();
 
-    const tokenRes = await fetch(`${idp.issuer}/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code,
-        code_verifier: verifier,
-        redirect_uri: REDIRECT_URI,
-        client_id: "mcp-inspector",
-      }),
+    const tokenRes = await tokenRequest(idp.issuer, {
+      grant_type: "authorization_code",
+      code,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT_URI,
+      client_id: "mcp-inspector",
     });
     expect(tokenRes.status).toBe(200);
-    const tokens = (await tokenRes.json()) as { access_token: string; id_token: string };
+    const tokens = tokenRes.body as { access_token: string; id_token: string };
     const { payload } = await verify(tokens.access_token);
     expect(payload).toMatchObject({
       sub: "wendy.west",
@@ -241,19 +238,15 @@ describe("authorization code + PKCE login of a demo user", () => {
       body: new URLSearchParams({ account: "ada.admin" }),
     });
     const code = (await browser.followToClient(afterLogin)).searchParams.get("code")!;
-    const tokenRes = await fetch(`${idp.issuer}/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code,
-        code_verifier: pkce().verifier,
-        redirect_uri: REDIRECT_URI,
-        client_id: "databricks-governed-mcp-client",
-      }),
+    const tokenRes = await tokenRequest(idp.issuer, {
+      grant_type: "authorization_code",
+      code,
+      code_verifier: pkce().verifier,
+      redirect_uri: REDIRECT_URI,
+      client_id: "databricks-governed-mcp-client",
     });
     expect(tokenRes.status).toBe(400);
-    expect(await tokenRes.json()).toMatchObject({ error: "invalid_grant" });
+    expect(tokenRes.body).toMatchObject({ error: "invalid_grant" });
   });
 
   it("requires PKCE: an authorization request without code_challenge is refused", async () => {
@@ -331,21 +324,17 @@ describe("dynamic client registration", () => {
       body: new URLSearchParams({ account: "evan.east" }),
     });
     const code = (await browser.followToClient(afterLogin)).searchParams.get("code")!;
-    const tokenRes = await fetch(`${idp.issuer}/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code,
-        code_verifier: verifier,
-        redirect_uri: redirectUri,
-        client_id: clientId,
-        resource: mcpResource,
-      }),
+    const tokenRes = await tokenRequest(idp.issuer, {
+      grant_type: "authorization_code",
+      code,
+      code_verifier: verifier,
+      redirect_uri: redirectUri,
+      client_id: clientId,
+      resource: mcpResource,
     });
     expect(tokenRes.status).toBe(200);
     const { payload } = await jwtVerify(
-      ((await tokenRes.json()) as { access_token: string }).access_token,
+      (tokenRes.body as { access_token: string }).access_token,
       createLocalJWKSet(await jwks()),
       { algorithms: ["RS256"], issuer: idp.issuer, audience: mcpResource },
     );
