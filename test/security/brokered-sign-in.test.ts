@@ -7,8 +7,7 @@ import { systemClock } from "../../src/clock.js";
 import { BrokerTokens } from "../../src/identity/broker/broker-tokens.js";
 import { workspaceTokenRequest } from "../../src/identity/broker/workspace-grants.js";
 import { createBrokeredStrategy } from "../../src/identity/strategies/brokered.js";
-import { appConnectionSignIn, brokerGrants, brokerOverrides, freePort, serverTokensFor } from "../support/broker.js";
-import { startHttpApp } from "../support/http-app.js";
+import { appConnectionSignIn, brokerGrants, serverTokensFor, startBrokeredApp } from "../support/broker.js";
 import { rpc, toolAnswer, toolCall } from "./support.js";
 
 /** The brokered sign-in under attack: forged and misdirected server tokens, revoked sign-ins, one user's grant for another. */
@@ -19,9 +18,7 @@ let base: string;
 
 beforeAll(async () => {
   workspace = await startLocalWorkspace({ genieStepDelayMs: 20 });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  ({ app, mcpUrl } = await startHttpApp(workspace, { overrides: brokerOverrides(workspace, port) }));
+  ({ app, mcpUrl, base } = await startBrokeredApp(workspace));
 });
 afterAll(async () => {
   await app?.stop();

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { startHttpApp, type HttpApp } from "./http-app.js";
 import type { Clock } from "../../src/clock.js";
 import { BrokerSchema } from "../../src/config/broker-schema.js";
 import { SealedBox } from "../../src/identity/broker/sealed-box.js";
@@ -32,6 +33,13 @@ export function brokerOverrides(workspace: LocalWorkspace, port: number, extra: 
       },
     },
   };
+}
+
+/** The server brokering sign-in through the seed's app connection, on a free port; `base` is its public URL. */
+export async function startBrokeredApp(workspace: LocalWorkspace): Promise<HttpApp & { base: string }> {
+  const port = await freePort();
+  const started = await startHttpApp(workspace, { overrides: brokerOverrides(workspace, port) });
+  return { ...started, base: `http://127.0.0.1:${port}` };
 }
 
 /**

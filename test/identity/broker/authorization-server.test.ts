@@ -1,38 +1,28 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
 import type { App } from "../../../src/app.js";
 import { ConfigError, loadConfig, merge } from "../../../src/config/load.js";
-import { brokerOverrides, freePort, signInThroughBroker } from "../../support/broker.js";
-import { startHttpApp } from "../../support/http-app.js";
+import { brokerOverrides, signInThroughBroker, startBrokeredApp } from "../../support/broker.js";
 import { localConfigBase } from "../../support/local-config.js";
+import { ClientMetadataServer } from "../../support/client-metadata-server.js";
 
 let workspace: LocalWorkspace;
 let app: App;
 let mcpUrl: string;
 let base: string;
-let documents: Server;
-let documentBase: string;
-const documentBodies = new Map<string, unknown>();
+let documents: ClientMetadataServer;
 
 beforeAll(async () => {
   workspace = await startLocalWorkspace({ genieStepDelayMs: 20 });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  ({ app, mcpUrl } = await startHttpApp(workspace, { overrides: brokerOverrides(workspace, port) }));
+  ({ app, mcpUrl, base } = await startBrokeredApp(workspace));
   // Client ID metadata documents, served on loopback as a client's own web site would serve them.
-  documents = createServer((req, res) => {
-    const body = documentBodies.get(req.url ?? "");
-    res.writeHead(body ? 200 : 404, { "content-type": "application/json" }).end(JSON.stringify(body ?? {}));
-  });
-  await new Promise<void>((resolve) => documents.listen(0, "127.0.0.1", resolve));
-  documentBase = `http://127.0.0.1:${(documents.address() as { port: number }).port}`;
+  documents = await new ClientMetadataServer().start();
 });
 afterAll(async () => {
   await app?.stop();
   await workspace?.close();
-  documents?.close();
+  await documents?.close();
 });
 
 const REDIRECT = "http://127.0.0.1:47997/cb";
@@ -147,8 +137,10 @@ describe("the broker as the MCP clients' authorization server", () => {
   });
 
   it("accepts a client named by its metadata document URL, and refuses a document that names another client", async () => {
-    const own = `${documentBase}/clients/good.json`;
-    documentBodies.set("/clients/good.json", { client_id: own, redirect_uris: [REDIRECT], client_name: "doc client" });
+    const own = `${documents.origin}/clients/good.json`;
+    documents.serve("/clients/good.json", {
+      body: { client_id: own, redirect_uris: [REDIRECT], client_name: "doc client" },
+    });
     const { code, verifier } = await codeFor(own);
     const answer = await token({
       grant_type: "authorization_code",
@@ -158,8 +150,8 @@ describe("the broker as the MCP clients' authorization server", () => {
       client_id: own,
     });
     expect(answer.status).toBe(200);
-    const borrowed = `${documentBase}/clients/borrowed.json`;
-    documentBodies.set("/clients/borrowed.json", { client_id: own, redirect_uris: [REDIRECT] });
+    const borrowed = `${documents.origin}/clients/borrowed.json`;
+    documents.serve("/clients/borrowed.json", { body: { client_id: own, redirect_uris: [REDIRECT] } });
     expect((await fetch(authorizeUrl(borrowed, "c"), { redirect: "manual" })).status).toBe(400);
   });
 

@@ -5,9 +5,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
 import type { App } from "../../../src/app.js";
-import { brokerOverrides, freePort, signInThroughBroker } from "../../support/broker.js";
+import { signInThroughBroker, startBrokeredApp } from "../../support/broker.js";
 import { MemoryOAuthProvider } from "../../support/oauth-client-provider.js";
-import { startHttpApp } from "../../support/http-app.js";
 import { textOf } from "../../support/results.js";
 
 let workspace: LocalWorkspace;
@@ -17,9 +16,7 @@ let base: string;
 
 beforeAll(async () => {
   workspace = await startLocalWorkspace({ genieStepDelayMs: 20 });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  ({ app, mcpUrl } = await startHttpApp(workspace, { overrides: brokerOverrides(workspace, port) }));
+  ({ app, mcpUrl, base } = await startBrokeredApp(workspace));
 });
 afterAll(async () => {
   await app?.stop();
