@@ -1,16 +1,9 @@
 import type { IdpOboConfig } from "../config/idp-obo-schema.js";
 import { ErrorCodes, IdentityError } from "../errors.js";
+import { postTokenForm, tokenErrorOf, type TokenAnswer } from "./token-form.js";
 import type { AccessToken } from "./types.js";
 
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-interface TokenAnswer {
-  access_token?: unknown;
-  expires_in?: unknown;
-  scope?: unknown;
-  error?: unknown;
-  error_codes?: unknown;
-}
 
 /** The AADSTS code of a Microsoft identity platform error (kept for operators; the description is not passed on). */
 function aadstsOf(body: TokenAnswer): string {
@@ -24,27 +17,19 @@ function aadstsOf(body: TokenAnswer): string {
  * are the caller's to renew; a refused grant is a refusal; nothing is retried with another identity.
  */
 export async function onBehalfOfGrant(idp: IdpOboConfig, assertion: string): Promise<AccessToken> {
-  let res: Response;
-  try {
-    res = await fetch(idp.tokenEndpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: new URLSearchParams({
-        grant_type: JWT_BEARER,
-        client_id: idp.clientId,
-        client_secret: idp.clientSecret,
-        assertion,
-        scope: idp.scope,
-        requested_token_use: "on_behalf_of",
-      }),
-      redirect: "manual",
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch {
-    throw new IdentityError(ErrorCodes.EXCHANGE_FAILED, "The identity provider's token endpoint could not be reached.");
-  }
-  const body = (await res.json().catch(() => ({}))) as TokenAnswer;
-  if (res.status === 200 && typeof body.access_token === "string") {
+  const { status, body } = await postTokenForm(
+    idp.tokenEndpoint,
+    {
+      grant_type: JWT_BEARER,
+      client_id: idp.clientId,
+      client_secret: idp.clientSecret,
+      assertion,
+      scope: idp.scope,
+      requested_token_use: "on_behalf_of",
+    },
+    { unreachable: "The identity provider's token endpoint could not be reached." },
+  );
+  if (status === 200 && typeof body.access_token === "string") {
     const expiresIn = typeof body.expires_in === "number" ? body.expires_in : Number(body.expires_in ?? 3600);
     return {
       accessToken: body.access_token,
@@ -53,7 +38,7 @@ export async function onBehalfOfGrant(idp: IdpOboConfig, assertion: string): Pro
       scopes: ["all-apis"],
     };
   }
-  const error = typeof body.error === "string" ? body.error.slice(0, 64) : `HTTP ${res.status}`;
+  const error = tokenErrorOf(status, body);
   const detail = `${error}${aadstsOf(body)}`;
   if (aadstsOf(body) === ", AADSTS500133")
     throw new IdentityError(

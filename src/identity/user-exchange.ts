@@ -1,17 +1,11 @@
 import { ErrorCodes, IdentityError, PolicyError } from "../errors.js";
 import { tokenRequestFetch } from "../databricks/token-request-retry.js";
+import { postTokenForm, tokenErrorOf } from "./token-form.js";
 import type { AccessToken } from "./types.js";
 import { workspaceOAuthConfiguration } from "./workspace-oauth.js";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const retryingTokenFetch = tokenRequestFetch();
-
-interface TokenAnswer {
-  access_token?: unknown;
-  expires_in?: unknown;
-  scope?: unknown;
-  error?: unknown;
-}
 
 /**
  * RFC 8693 under an account-wide federation policy: the caller's IdP JWT for a workspace token of the user its
@@ -31,28 +25,17 @@ export async function exchangeTokenForUser(
   const endpoint = (await workspaceOAuthConfiguration(host, "account-federation")).serverMetadata().token_endpoint;
   if (!endpoint)
     throw new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace at ${host} names no token endpoint.`);
-  let res: Response;
-  try {
-    res = await retryingTokenFetch(endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: new URLSearchParams({
-        grant_type: TOKEN_EXCHANGE,
-        subject_token: subjectToken,
-        subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
-        scope: scopes.join(" "),
-      }),
-      redirect: "manual",
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch {
-    throw new IdentityError(
-      ErrorCodes.EXCHANGE_FAILED,
-      "The token exchange for the user could not reach the workspace.",
-    );
-  }
-  const body = (await res.json().catch(() => ({}))) as TokenAnswer;
-  if (res.status === 200 && typeof body.access_token === "string") {
+  const { status, body } = await postTokenForm(
+    endpoint,
+    {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      scope: scopes.join(" "),
+    },
+    { fetch: retryingTokenFetch, unreachable: "The token exchange for the user could not reach the workspace." },
+  );
+  if (status === 200 && typeof body.access_token === "string") {
     const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 3600;
     return {
       accessToken: body.access_token,
@@ -60,7 +43,7 @@ export async function exchangeTokenForUser(
       scopes: typeof body.scope === "string" ? body.scope.split(" ").filter(Boolean) : [...scopes],
     };
   }
-  const error = typeof body.error === "string" ? body.error.slice(0, 64) : `HTTP ${res.status}`;
+  const error = tokenErrorOf(status, body);
   if (error === "invalid_grant" || error === "invalid_client")
     throw new IdentityError(
       ErrorCodes.EXCHANGE_POLICY_MISMATCH,

@@ -1,4 +1,5 @@
 import { ErrorCodes, IdentityError } from "../../errors.js";
+import { postTokenForm, tokenErrorOf } from "../token-form.js";
 import { workspaceOAuthConfiguration } from "../workspace-oauth.js";
 
 /** What the workspace gave the broker for one user: kept sealed, never sent to an MCP client. */
@@ -9,14 +10,6 @@ export interface WorkspaceGrant {
   /** Epoch seconds. */
   expiresAt: number;
   scopes: string[];
-}
-
-interface TokenAnswer {
-  access_token?: unknown;
-  refresh_token?: unknown;
-  expires_in?: unknown;
-  scope?: unknown;
-  error?: unknown;
 }
 
 /** Thrown when the workspace no longer honours the user's refresh token (revoked, expired, or the connection removed). */
@@ -41,24 +34,11 @@ export async function workspaceTokenRequest(
   const basic = Buffer.from(
     `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
   ).toString("base64");
-  let res: Response;
-  try {
-    res = await fetch(endpoint, {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${basic}`,
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-      },
-      body: new URLSearchParams(params),
-      redirect: "manual",
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch {
-    throw new IdentityError(ErrorCodes.EXCHANGE_FAILED, "The workspace's token endpoint could not be reached.");
-  }
-  const body = (await res.json().catch(() => ({}))) as TokenAnswer;
-  if (res.status === 200 && typeof body.access_token === "string") {
+  const { status, body } = await postTokenForm(endpoint, params, {
+    headers: { authorization: `Basic ${basic}` },
+    unreachable: "The workspace's token endpoint could not be reached.",
+  });
+  if (status === 200 && typeof body.access_token === "string") {
     return {
       accessToken: body.access_token,
       ...(typeof body.refresh_token === "string" ? { refreshToken: body.refresh_token } : {}),
@@ -67,6 +47,6 @@ export async function workspaceTokenRequest(
     };
   }
   if (body.error === "invalid_grant") throw new GrantRevokedError();
-  const error = typeof body.error === "string" ? body.error.slice(0, 64) : `HTTP ${res.status}`;
+  const error = tokenErrorOf(status, body);
   throw new IdentityError(ErrorCodes.EXCHANGE_FAILED, `The workspace refused the app connection's request (${error}).`);
 }
