@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
 import { workspaceHostProblem } from "./workspace-host.js";
-import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
+import { envNameLookup, JSON_EXAMPLES } from "./env-names.js";
 import { defaultStdioSpoolDir } from "./state-dir.js";
 import { assertNoPlaceholders, withPublicUrlHost } from "./deployment-values.js";
 import { otlpTracesEndpoint, parseOtlpHeaders } from "../observability/otlp-export.js";
@@ -96,7 +96,7 @@ function workspaceHost(env: Env): string | undefined {
 }
 
 /** The configuration the environment states (file values underneath). Databricks unified-auth names where they exist. */
-function fromEnv(env: Env): Json {
+export function fromEnv(env: Env): Json {
   const federationIssuer = env.MCP_FEDERATION_ISSUER;
   return prune({
     workspace: {
@@ -193,6 +193,9 @@ function fromEnv(env: Env): Json {
     logFormat: env.LOG_FORMAT,
   }) as Json;
 }
+
+/** The variable behind a configuration key, derived from fromEnv so that no variable is left out of errors. */
+export const envNameOf = envNameLookup(fromEnv);
 
 function readFileConfig(path: string): Json {
   let text: string;
