@@ -68,7 +68,7 @@ const SWITCHES = new Set(["OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER"]);
 /** Every variable load.ts reads: named in its source, or read by the functions it calls (a watched run). */
 function variablesLoadReads(): string[] {
   const source = readFileSync(new URL("../../src/config/load.ts", import.meta.url), "utf8");
-  const named = [...source.matchAll(/env\.([A-Z][A-Z0-9_]+)|\(env, "([A-Z][A-Z0-9_]+)"\)/g)].map((m) => m[1] ?? m[2]!);
+  const named = [...source.matchAll(/env\.([A-Z][A-Z0-9_]+)|\(env, "([A-Z][A-Z0-9_]+)"/g)].map((m) => m[1] ?? m[2]!);
   const read: string[] = [];
   fromEnv(
     new Proxy(VALID, {
@@ -97,7 +97,7 @@ describe("every variable the configuration reads is named by its errors", () => 
 
   const variables = variablesLoadReads();
 
-  it("the walk covers the newer settings (broker, IdP on-behalf-of, Federation user, catalog, audit delay)", () => {
+  it("the walk covers the newer settings (broker, IdP on-behalf-of, Federation user, catalog, audit delay, quotas)", () => {
     for (const name of [
       "MCP_BROKER_STORE",
       "MCP_BROKER_TOKEN_KEY",
@@ -106,6 +106,9 @@ describe("every variable the configuration reads is named by its errors", () => 
       "MCP_FEDERATION_USER_CLAIM",
       "MCP_TOOLS_FILE",
       "MCP_AUDIT_COMMIT_DELAY_MS",
+      "MCP_QUOTA_STORE",
+      "MCP_QUOTA_ROLES",
+      "MCP_QUOTA_CALLER_PER_MINUTE",
     ])
       expect(variables).toContain(name);
   });
