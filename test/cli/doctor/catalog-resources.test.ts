@@ -32,6 +32,8 @@ const teamEntries = () => [
     function: "main.sales.churn_summary",
     warehouse: "${workspace.warehouseId}",
   },
+  { name: "sales_fn", kind: "uc-functions", schema: "main.sales", warehouse: "${workspace.warehouseId}" },
+  { name: "empty_fn", kind: "uc-functions", schema: "main.nothing_here", warehouse: "${workspace.warehouseId}" },
 ];
 
 function catalogFile(entries: object[]): string {
@@ -103,6 +105,16 @@ describe("doctor checks the resources of the tools the catalog offers", () => {
     const present = byName(checks, "function main.sales.get_region_summary")!;
     expect(present.status).toBe("ok");
     expect(present.detail).toMatch(/for tool get_region_summary \(as service principal /);
+  });
+
+  it("counts the functions of a uc-functions schema, and warns when there are none to offer", async () => {
+    const checks = await runDoctor({
+      env: { ...operatorEnvironment(workspace), MCP_TOOLS_FILE: catalogFile(teamEntries()) },
+      callerToken: await roleToken("admin"),
+    });
+    expect(byName(checks, "functions of schema main.sales")).toMatchObject({ status: "ok" });
+    expect(byName(checks, "functions of schema main.sales")!.detail).toMatch(/^\d+ functions?; for tool sales_fn/);
+    expect(byName(checks, "functions of schema main.nothing_here")).toMatchObject({ status: "warn" });
   });
 
   it("checks a connection as a caller whose token may read it, and fails it for one without USE CONNECTION", async () => {
