@@ -60,7 +60,7 @@ export function workspaceChecks(
 type Verdict = { status: "ok" | "warn"; detail: string; fix?: string };
 type Checks = ReturnType<typeof workspaceChecks>;
 
-/** What a caller needs: its credential (a Federation exchange happens here), the warehouse, Genie, the index, the endpoint. */
+/** What a caller needs: its credential (a Federation exchange happens here), the warehouse, the catalog's resources. */
 export async function checkCaller(
   config: Config,
   caller: ResolvedCaller,
