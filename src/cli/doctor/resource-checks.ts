@@ -6,6 +6,7 @@ import type { ResolvedCaller } from "../../identity/types.js";
 import { reason, type DoctorCheck } from "./report.js";
 import { catalogResources, RESOURCE_FIELDS, type CatalogResource } from "./catalog-resources.js";
 import { createM2MStrategy } from "../../identity/strategies/m2m.js";
+import { connectionVerdict, functionVerdict, schemaVerdict, type Get, type Verdict } from "./unity-catalog-verdicts.js";
 
 /** Who a resolved caller acts as, for the report. */
 export function actorOf(caller: ResolvedCaller): string {
@@ -56,8 +57,6 @@ export function workspaceChecks(
   return { who, api, get, sql, attempt, deadline, close: () => http.close() };
 }
 
-/** A check's outcome when it can be more than passed or failed. */
-type Verdict = { status: "ok" | "warn"; detail: string; fix?: string };
 type Checks = ReturnType<typeof workspaceChecks>;
 
 /** What a caller needs: its credential (a Federation exchange happens here), the warehouse, the catalog's resources. */
@@ -223,8 +222,6 @@ function resourceVerdict(resource: CatalogResource, checks: Checks): Promise<Ver
   }
 }
 
-type Get = (path: string) => Promise<Record<string, unknown>>;
-
 /** The warehouse's state first: a statement on one that is not running would wait (or start it), so none is sent. */
 async function warehouseVerdict(id: string, checks: Checks): Promise<Verdict> {
   const warehouse = await checks.get(`/api/2.0/sql/warehouses/${encodeURIComponent(id)}`);
@@ -272,32 +269,4 @@ async function servingVerdict(endpoint: string, get: Get): Promise<Verdict> {
       fix: "The endpoint is not ready yet; ask_supervisor fails until it is.",
     };
   return { status: "ok", detail: `reachable${typeof ready === "string" ? `, state ${ready}` : ""}` };
-}
-
-/** The function's details: it exists and the caller may execute it (Unity Catalog answers 403 otherwise). */
-async function functionVerdict(name: string, get: Get): Promise<Verdict> {
-  const fn = await get(`/api/2.1/unity-catalog/functions/${encodeURIComponent(name)}`);
-  return { status: "ok", detail: typeof fn.full_name === "string" ? `reachable: ${fn.full_name}` : "reachable" };
-}
-
-/** The schema's functions the caller can see: none means the entry would offer no tool. */
-async function schemaVerdict(name: string, get: Get): Promise<Verdict> {
-  const [catalog, schema] = name.split(".");
-  const query = new URLSearchParams({ catalog_name: catalog!, schema_name: schema! });
-  const body = await get(`/api/2.1/unity-catalog/functions?${query}`);
-  const count = Array.isArray(body.functions) ? body.functions.length : 0;
-  if (count === 0)
-    return {
-      status: "warn",
-      detail: "no function the caller may see",
-      fix: `Grant EXECUTE on the functions of ${name}, or remove the entry.`,
-    };
-  return { status: "ok", detail: `${count} function${count === 1 ? "" : "s"}` };
-}
-
-/** The connection's details: it exists and the caller has USE CONNECTION. */
-async function connectionVerdict(name: string, get: Get): Promise<Verdict> {
-  const connection = await get(`/api/2.1/unity-catalog/connections/${encodeURIComponent(name)}`);
-  const type = typeof connection.connection_type === "string" ? `, ${connection.connection_type}` : "";
-  return { status: "ok", detail: `reachable${type}` };
 }
