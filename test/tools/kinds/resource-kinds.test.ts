@@ -8,7 +8,6 @@ import { userToolContext } from "../../support/tool-context.js";
 const common = { title: "A tool", description: "A tool of a kind bound to one resource, for this test." };
 const KINDS = [
   ["identity", { warehouse: "wh" }, "warehouse", ["sql"]],
-  ["sales-query", { warehouse: "wh", table: "main.sales.deals" }, "table", ["sql"]],
   ["audit-log", { warehouse: "wh", table: "main.governance.mcp_audit" }, "table", ["sql"]],
   ["genie", { space: "space-1" }, "space", ["dashboards.genie"]],
   ["vector-search", { index: "main.knowledge.docs_index" }, "index", ["vectorsearch.vector-search-indexes"]],
