@@ -79,6 +79,8 @@ const markersIn = (text: string) => new Set([...text.matchAll(MARKER)].map((m) =
 /** The problems of a template (paths relative to the entry), empty when it is sound. */
 export function templateIssues(t: SqlTemplate): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
+  for (const c of t.choices)
+    if (RESERVED.has(c.name)) issues.push({ path: "choices", message: `${c.name} is the entry's own place` });
   const markers = markersIn([t.statement, ...t.where].join("\n"));
   const declared = new Set(t.parameters.map((p) => p.name));
   const choices = new Set(t.choices.map((c) => c.name));
@@ -100,8 +102,6 @@ export function templateIssues(t: SqlTemplate): { path: string; message: string 
     issues.push({ path: "table", message: "the statement names {{table}}; give the entry its table" });
   if (t.where.length > 0 && !places.has("where"))
     issues.push({ path: "where", message: "put {{where}} in the statement where the conditions go" });
-  for (const c of t.choices)
-    if (RESERVED.has(c.name)) issues.push({ path: "choices", message: `${c.name} is the entry's own place` });
   for (const name of [...declared].filter((n) => choices.has(n) || n === "limit"))
     issues.push({ path: "parameters", message: `${name} is used twice` });
   for (const r of t.ranges)
