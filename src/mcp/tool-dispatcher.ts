@@ -14,6 +14,7 @@ import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
 import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
+import { withinQuota, withQuotaLimit, type QuotaGate } from "../quota/quota-gate.js";
 
 /** `unknown`: the call reached the workspace and the process died before its outcome was spooled. */
 export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled" | "unknown";
@@ -76,6 +77,8 @@ export interface DispatcherDeps {
   conversationHandles: ConversationHandles;
   /** Time for tools' deadlines and waits; the system clock unless a test gives another. */
   clock?: Clock;
+  /** Quotas per caller, tool and upstream (docs/quotas.md); none when absent. */
+  quota?: QuotaGate;
 }
 
 /** A tool's deadline when its definition names none. */
@@ -175,8 +178,11 @@ export async function dispatchToolCall(
       },
     };
     try {
-      deps.audit.begin?.(intent);
-      const out = await entry.definition.handler(parsed.data as never, ctx);
+      // Only a call its quotas admit reaches the workspace, so only such a call has an intent to spool.
+      const out = await withinQuota(deps.quota, identity, { tool: entry.definition.name, timeoutMs }, () => {
+        deps.audit.begin?.(intent);
+        return entry.definition.handler(parsed.data as never, ctx);
+      });
       rowsReturned = out.rowsReturned;
       result = {
         content: [{ type: "text", text: out.text }],
@@ -205,6 +211,7 @@ export async function dispatchToolCall(
 
   const entry: AuditEntry = {
     ...intent,
+    arguments: withQuotaLimit(intent.arguments, failure),
     outcome: failure ? auditOutcomeFor(failure) : "allowed",
     errorCode: failure?.code,
     rowsReturned,

@@ -16,6 +16,7 @@ import { jsonRpcError, sendJson } from "./json-answers.js";
 import { serviceIndex } from "./service-index.js";
 import { withInboundTrace } from "../observability/trace-context.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
+import { refusedByQuota } from "./quota-door.js";
 import { protectedResourceMetadata, resourceIdentifiers } from "./protected-resource.js";
 
 export interface HttpServerDeps {
@@ -156,6 +157,9 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     const checked = checkPost(req.headers, body);
     if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
     if (await refusedForScopes(at, caller)) return;
+    const refuseQuota: Parameters<typeof refusedByQuota>[3] = (err, audited) =>
+      door.refuseCaller({ ...at, body: audited }, err, caller);
+    if (await refusedByQuota(deps.dispatcher.quota, body, caller, refuseQuota)) return;
     await serve(req, res, caller, checked.messages);
   }
 
