@@ -9,7 +9,7 @@ import { isPlainObject } from "../mcp/malformed-calls.js";
 import type { ProtocolRefusal } from "./post-transport.js";
 import { refusalRowsOf } from "./refusal-rows.js";
 import { logDoorRefusal } from "./refusal-log.js";
-import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
+import { auditIntent, refusedBeforeTool } from "../audit/audit-entry.js";
 
 /** A POST refused before any of its messages reaches a protocol server: the request, its answer and its body. */
 export interface DoorRequest {
@@ -109,9 +109,12 @@ export class DoorRefusals {
   private async audit({ req, body }: DoorRequest, code: string, caller?: ResolvedCaller): Promise<string[]> {
     const { audit, logger } = this.options;
     const { identity } = caller ?? {};
-    const credentialSource =
-      identity?.source ??
-      (req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none");
+    // How the credential came, for a row whose caller was not verified.
+    const credentialSource = req.headers["x-forwarded-access-token"]
+      ? "proxy-header"
+      : req.headers.authorization
+        ? "bearer"
+        : "none";
     const rows = refusalRowsOf(body);
     // Nobody verified: folded per source address, code and minute, so anonymous traffic cannot fill the spool.
     if (!caller && audit.refuseUnverified) {
@@ -123,21 +126,9 @@ export class DoorRefusals {
       rows.map(async (row) => {
         // Always our own id: a client-chosen x-request-id could collide with, or impersonate, another row.
         const requestId = randomUUID();
+        const intent = auditIntent({ requestId, tool: row.tool, arguments: row.arguments, credentialSource }, identity);
         await audit
-          .record({
-            requestId,
-            mode: identity?.mode ?? "unresolved",
-            credentialSource,
-            human: identity?.human,
-            workspacePrincipal: identity?.expectedPrincipal,
-            role: identity?.role,
-            tool: row.tool,
-            arguments: withVerifiedIssuer(row.arguments, identity),
-            outcome: "denied",
-            errorCode: code,
-            latencyMs: 0,
-            statementIds: [],
-          })
+          .record(refusedBeforeTool(intent, code))
           .catch((auditErr: unknown) => logger.error({ err: auditErr }, "audit of a refused request failed"));
         return requestId;
       }),
