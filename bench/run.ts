@@ -24,6 +24,7 @@ import { startRemoteStack } from "./remote-workspace.js";
 import { withStack } from "./stack.js";
 import { markdownTable, textTable, type Figure } from "./stats.js";
 import { measureStdio } from "./stdio.js";
+import { measureQuotaChecks } from "./quota.js";
 import { measureStartup } from "./startup.js";
 import { measureTokenWork } from "./tokens.js";
 
@@ -47,6 +48,7 @@ const FULL = {
   curve: { calls: 2000, warmup: 200 },
   large: { rows: 100_000 },
   construction: { iterations: 5000 },
+  quota: { checks: 5000, warmup: 500 },
   startup: { runs: 10, embeddedRuns: 2 },
 };
 const SMOKE: typeof FULL = {
@@ -60,6 +62,7 @@ const SMOKE: typeof FULL = {
   curve: { calls: 100, warmup: 10 },
   large: { rows: 20_000 },
   construction: { iterations: 300 },
+  quota: { checks: 300, warmup: 50 },
   startup: { runs: 3, embeddedRuns: 1 },
 };
 const TMPFS = "/dev/shm";
@@ -183,6 +186,8 @@ async function main(): Promise<void> {
       await remote.stop();
     }
   }
+
+  if (wanted("quota")) await step("quota", () => measureQuotaChecks(plan.quota));
 
   const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   console.log(`\n${header}\n\n${textTable(figures)}\n`);

@@ -38,6 +38,7 @@ import { ToolPolicy } from "./policy/tool-policy.js";
 import { pseudonymFor } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
+import { catalogLimitsOf, openQuotaGate } from "./quota/open.js";
 import type { EarlyStdioTransport } from "./transport/early-stdio.js";
 import { ResourceAudience } from "./identity/resource-audience.js";
 import { authorizationServersOf, resourceIdentifiers } from "./transport/protected-resource.js";
@@ -170,7 +171,9 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const conversationHandles = handleSecret
     ? ConversationHandles.withSecret(handleSecret)
     : ConversationHandles.ephemeral();
+  const quota = openQuotaGate(config, logger, metrics?.registry, { catalogLimits: catalogLimitsOf(discovered.raw) });
   const dispatcher: DispatcherDeps = {
+    quota,
     config,
     policy,
     audit: sink,
@@ -218,6 +221,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
       async stop() {
         await stdio.close();
         await audit.stop();
+        await quota.close();
         await httpClient.close();
         await traces?.shutdown();
         await stopWorkspace();
@@ -244,6 +248,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     onShutdown: async () => {
       await refusals.stop();
       await audit.stop();
+      await quota.close();
     },
   });
   const resource = resourceIdentifiers(config.server, http.url);

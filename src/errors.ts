@@ -94,7 +94,12 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, ErrorClass>> = {
   ACCESS_DENIED: { status: 403, outcome: "denied", advice: "Unity Catalog refused; ask for the grant you need." },
   INVALID_ARGUMENT: { status: 400, outcome: "failed", advice: "Fix the argument named in the message and call again." },
   NOT_FOUND: { status: 404, outcome: "failed", advice: "Check the id or name; start a new conversation if needed." },
-  RATE_LIMITED: { status: 429, outcome: "failed", advice: "Retry after retry_after_s." },
+  RATE_LIMITED: {
+    status: 429,
+    outcome: "failed",
+    advice:
+      "A quota of this server (denied) or the workspace's own limit (failed) is used up; retry after retry_after_s.",
+  },
   UPSTREAM_UNAVAILABLE: { status: 503, outcome: "failed", advice: "The workspace is unreachable; retry later." },
   UPSTREAM_ERROR: { status: 502, outcome: "failed", advice: "The workspace answered with an error; retry or report." },
   WAREHOUSE_STARTING: { status: 503, outcome: "failed", advice: "The SQL warehouse is starting; retry in a minute." },

@@ -1,5 +1,6 @@
 import { auditOutcomeFor, type GovernedError } from "../errors.js";
 import type { CallerIdentity } from "../identity/types.js";
+import { withQuotaLimit } from "../quota/quota-gate.js";
 import { withVerifiedIssuer } from "./issuer-in-arguments.js";
 
 /** `unknown`: the call reached the workspace and the process died before its outcome was spooled. */
@@ -58,7 +59,10 @@ export function auditIntent(request: AuditedRequest, identity?: CallerIdentity):
   };
 }
 
-/** The row of a call that reached its tool: allowed, or ended by `failure`, whose code's class names the outcome. */
+/**
+ * The row of a call that reached the dispatcher: allowed, or ended by `failure`, whose code's class names the outcome
+ * (a quota's refusal names the limit that fired beside the arguments).
+ */
 export function finishedCall(
   intent: AuditIntent,
   failure: GovernedError | undefined,
@@ -66,6 +70,7 @@ export function finishedCall(
 ): AuditEntry {
   return {
     ...intent,
+    arguments: withQuotaLimit(intent.arguments, failure),
     outcome: failure ? auditOutcomeFor(failure) : "allowed",
     errorCode: failure?.code,
     rowsReturned: measures.rowsReturned,
@@ -74,10 +79,15 @@ export function finishedCall(
   };
 }
 
-/** The row of a request refused before any tool ran (at the door, or as a malformed call): no time, no statement. */
-export function refusedBeforeTool(intent: AuditIntent, code: string): AuditEntry {
+/**
+ * The row of a request refused before any tool ran (at the door, or as a malformed call), by an error or its code: no
+ * time, no statement (a quota's refusal names the limit that fired beside the arguments).
+ */
+export function refusedBeforeTool(intent: AuditIntent, refusal: GovernedError | string): AuditEntry {
+  const code = typeof refusal === "string" ? refusal : refusal.code;
   return {
     ...intent,
+    arguments: withQuotaLimit(intent.arguments, refusal),
     outcome: auditOutcomeFor(code, "before-tool"),
     errorCode: code,
     latencyMs: 0,

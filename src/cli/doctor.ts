@@ -11,6 +11,7 @@ import { formatReport, reason, type DoctorCheck } from "./doctor/report.js";
 import { checkIdp, checkWorkspace } from "./doctor/discovery-checks.js";
 import { checkRoleExchanges, checkServerServicePrincipal, resolveCaller } from "./doctor/identity-checks.js";
 import { checkCaller } from "./doctor/resource-checks.js";
+import { checkQuotaStore } from "./doctor/quota-checks.js";
 
 export { formatReport, type CheckStatus, type DoctorCheck } from "./doctor/report.js";
 
@@ -82,6 +83,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
     for (const issuer of config.identity.federation.issuers) await checkIdp(issuer, timeoutMs, add);
     await checkServerServicePrincipal(config, timeoutMs, add);
     await checkRoleExchanges(config, add);
+    await checkQuotaStore(config, timeoutMs, add);
     const caller = await resolveCaller(config, options.callerToken, add);
     if (caller) await checkCaller(config, caller, timeoutMs, add);
     return checks;

@@ -1,4 +1,5 @@
 import type { Seed } from "../../emulator/seed/schema.js";
+import { LOCAL_WORKSPACE_QUOTA, LOCAL_WORKSPACE_QUOTA_ENV } from "../quota/local-workspace.js";
 
 /** Where a running local workspace and its identity provider listen. */
 export interface LocalWorkspaceUrls {
@@ -68,6 +69,7 @@ export function embeddedConfigBase(
       },
       m2m: s.serverSp ? { clientId: s.serverSp.applicationId, clientSecret: s.serverSp.secret } : {},
     },
+    quota: LOCAL_WORKSPACE_QUOTA,
   };
 }
 
@@ -91,6 +93,7 @@ export function localWorkspaceEnvironment(seed: Seed, urls: LocalWorkspaceUrls):
     MCP_FEDERATION_JWKS_URI: urls.idpJwksUri,
     MCP_FEDERATION_AUDIENCE: s.audience,
     MCP_ROLE_TO_SERVICE_PRINCIPAL: JSON.stringify(s.roleToServicePrincipal),
+    ...LOCAL_WORKSPACE_QUOTA_ENV,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }

@@ -37,13 +37,13 @@ function int(env: Env, key: string): number | undefined {
   return n;
 }
 
-function json(env: Env, key: string): unknown {
+function json(env: Env, key: string, example = "{}"): unknown {
   const v = env[key];
   if (v === undefined || v === "") return undefined;
   try {
     return JSON.parse(v);
   } catch {
-    throw new ConfigError(`${key} must be JSON (for example ${JSON_EXAMPLES[key] ?? "{}"}).`);
+    throw new ConfigError(`${key} must be JSON (for example ${JSON_EXAMPLES[key] ?? example}).`);
   }
 }
 
@@ -188,6 +188,22 @@ function fromEnv(env: Env): Json {
       otlpTracesEndpoint: otlpTracesEndpoint(env),
       otlpHeaders: parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
       serviceName: env.OTEL_SERVICE_NAME,
+    },
+    quota: {
+      store: env.MCP_QUOTA_STORE,
+      replicas: int(env, "MCP_QUOTA_REPLICAS"),
+      storeTimeoutMs: int(env, "MCP_QUOTA_STORE_TIMEOUT_MS"),
+      storeRetryMs: int(env, "MCP_QUOTA_STORE_RETRY_MS"),
+      caller: {
+        requestsPerMinute: int(env, "MCP_QUOTA_CALLER_PER_MINUTE"),
+        concurrentCalls: int(env, "MCP_QUOTA_CALLER_CONCURRENT"),
+      },
+      roles: json(env, "MCP_QUOTA_ROLES", '{"executive":{"requestsPerMinute":120}}'),
+      tools: json(env, "MCP_QUOTA_TOOLS", '{"ask_supervisor":{"concurrentCalls":1}}'),
+      upstreams: {
+        genie: { requestsPerMinute: int(env, "MCP_QUOTA_GENIE_PER_MINUTE") },
+        sql: { inFlight: int(env, "MCP_QUOTA_STATEMENTS_IN_FLIGHT") },
+      },
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

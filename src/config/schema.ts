@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MIN_HANDLE_SECRET_BYTES } from "../policy/conversation-handle.js";
 import { DEFAULT_PSEUDONYM_SALT } from "../audit/pseudonym.js";
+import { QuotaSchema } from "../quota/schema.js";
 import { IdpOboSchema } from "./idp-obo-schema.js";
 import { BrokerSchema } from "./broker-schema.js";
 
@@ -276,6 +277,7 @@ export const ConfigSchema = z.object({
       serviceName: z.string().min(1).default("databricks-governed-mcp").describe("service.name of exported spans."),
     })
     .prefault({}),
+  quota: QuotaSchema.describe("Limits per caller, per tool and per upstream, shared by replicas (docs/quotas.md)."),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   logFormat: z.enum(["json", "pretty"]).default("json"),
 });

@@ -14,6 +14,7 @@ import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
 import { auditIntent, finishedCall, type AuditEntry, type AuditIntent } from "../audit/audit-entry.js";
+import { withinQuota, type QuotaGate } from "../quota/quota-gate.js";
 
 // Re-exported beside the sink that takes it, for code that names both.
 export type { AuditEntry, AuditIntent, AuditOutcome } from "../audit/audit-entry.js";
@@ -56,6 +57,8 @@ export interface DispatcherDeps {
   conversationHandles: ConversationHandles;
   /** Time for tools' deadlines and waits; the system clock unless a test gives another. */
   clock?: Clock;
+  /** Quotas per caller, tool and upstream (docs/quotas.md); none when absent. */
+  quota?: QuotaGate;
 }
 
 /** A tool's deadline when its definition names none. */
@@ -146,8 +149,11 @@ export async function dispatchToolCall(
       },
     };
     try {
-      deps.audit.begin?.(intent);
-      const out = await entry.definition.handler(parsed.data as never, ctx);
+      // Only a call its quotas admit reaches the workspace, so only such a call has an intent to spool.
+      const out = await withinQuota(deps.quota, identity, { tool: entry.definition.name, timeoutMs }, () => {
+        deps.audit.begin?.(intent);
+        return entry.definition.handler(parsed.data as never, ctx);
+      });
       rowsReturned = out.rowsReturned;
       result = {
         content: [{ type: "text", text: out.text }],

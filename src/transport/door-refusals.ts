@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ErrorCodes, httpStatusFor, type GovernedError } from "../errors.js";
+import { ErrorCodes, httpStatusFor, type ErrorCode, type GovernedError } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "../mcp/tool-dispatcher.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
@@ -63,7 +63,7 @@ export class DoorRefusals {
     scopes: readonly string[] = [],
   ): Promise<void> {
     const status = httpStatusFor(governed.code);
-    const requestIds = await this.audit(at, governed.code, caller);
+    const requestIds = await this.audit(at, governed, caller);
     logDoorRefusal(this.options.logger, { req: at.req, status, code: governed.code, requestIds, caller });
     // The status is the code's own (src/errors.ts); only 401 and 403 carry the RFC 6750 challenge.
     const retry = governed.details.retryAfterS;
@@ -106,8 +106,13 @@ export class DoorRefusals {
   }
 
   /** Audits every row of a refusal, durably before its answer; resolves to their request ids, in order. */
-  private async audit({ req, body }: DoorRequest, code: string, caller?: ResolvedCaller): Promise<string[]> {
+  private async audit(
+    { req, body }: DoorRequest,
+    refusal: GovernedError | ErrorCode,
+    caller?: ResolvedCaller,
+  ): Promise<string[]> {
     const { audit, logger } = this.options;
+    const code = typeof refusal === "string" ? refusal : refusal.code;
     const { identity } = caller ?? {};
     // How the credential came, for a row whose caller was not verified.
     const credentialSource = req.headers["x-forwarded-access-token"]
@@ -128,7 +133,7 @@ export class DoorRefusals {
         const requestId = randomUUID();
         const intent = auditIntent({ requestId, tool: row.tool, arguments: row.arguments, credentialSource }, identity);
         await audit
-          .record(refusedBeforeTool(intent, code))
+          .record(refusedBeforeTool(intent, refusal))
           .catch((auditErr: unknown) => logger.error({ err: auditErr }, "audit of a refused request failed"));
         return requestId;
       }),

@@ -16,6 +16,7 @@ import { jsonRpcError, sendJson } from "./json-answers.js";
 import { serviceIndex } from "./service-index.js";
 import { withInboundTrace } from "../observability/trace-context.js";
 import { checkPost, PostTransport, unsupportedVersion } from "./post-transport.js";
+import { refusedByQuota } from "./quota-door.js";
 import { protectedResourceMetadata, resourceIdentifiers } from "./protected-resource.js";
 
 export interface HttpServerDeps {
@@ -156,6 +157,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     const checked = checkPost(req.headers, body);
     if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
     if (await refusedForScopes(at, caller)) return;
+    if (await refusedByQuota(deps.dispatcher.quota, body, caller, (err) => door.refuseCaller(at, err, caller))) return;
     await serve(req, res, caller, checked.messages);
   }
 

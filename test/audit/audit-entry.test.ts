@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIntent, finishedCall, refusedBeforeTool } from "../../src/audit/audit-entry.js";
 import { ERROR_CLASSES, GovernedError, PolicyError, type ErrorCode } from "../../src/errors.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
+import { QuotaRefusal } from "../../src/quota/quota-gate.js";
 import { startTestStack, type TestStack } from "../support/server.js";
 import { rpc } from "../support/json-rpc.js";
 import { federationBearer } from "../support/mcp-clients.js";
@@ -69,6 +70,17 @@ describe("the audit record's builders", () => {
     const intent = auditIntent({ requestId: "r4", tool: "t", arguments: {} }, federated);
     for (const code of CODES)
       expect(refusedBeforeTool(intent, code)).toMatchObject({ outcome: "denied", errorCode: code });
+  });
+
+  it("name the quota limit that fired beside the arguments, whichever builder writes the refusal", () => {
+    const intent = auditIntent({ requestId: "r5", tool: "t", arguments: { region: "WEST" } }, federated);
+    const refusal = new QuotaRefusal("caller_rate", "3 per minute", 20);
+    const quoted = { $issuer: "https://idp.example.com", region: "WEST", $quota: "caller_rate: 3 per minute" };
+    const atDoor = refusedBeforeTool(intent, refusal);
+    const inCall = finishedCall(intent, refusal, { latencyMs: 1, statementIds: [] });
+    for (const entry of [atDoor, inCall]) expect(entry).toMatchObject({ outcome: "denied", errorCode: "RATE_LIMITED" });
+    expect(JSON.stringify(atDoor.arguments)).toBe(JSON.stringify(quoted));
+    expect(JSON.stringify(inCall.arguments)).toBe(JSON.stringify(quoted));
   });
 });
 

@@ -100,6 +100,8 @@ describe("the audit trail across a warehouse outage and kill -9", () => {
 
   it("leaves one row with outcome 'unknown' for a call cut by kill -9 while the workspace worked on it, under the request id its statement carries", async () => {
     const server = await connectStdio(env);
+    // Start-up asks SCIM who the token is; the stall below is for the call, so start-up must be over first.
+    await server.listTools();
     const spoolPath = join(spoolDir, "audit-spool.jsonl");
     // check_identity asks SCIM and runs a statement at once; SCIM never answers, so the call is under way when killed.
     workspace.faults.add({ pathPrefix: "/api/2.0/preview/scim/v2/Me", stalls: 1 });

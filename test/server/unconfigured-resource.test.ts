@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { startHttpApp, type HttpApp } from "../support/http-app.js";
 import { connectHttp, federationBearer } from "../support/mcp-clients.js";
+import { callOrRefusal } from "../support/results.js";
 import { operatorEnvironment } from "../support/workspace-env.js";
 
 let workspace: LocalWorkspace;
@@ -35,8 +36,8 @@ describe("a workspace without a Genie space configured", () => {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).not.toContain("genie_query");
       expect(names).toEqual(expect.arrayContaining(["check_identity", "query_sales_data", "get_region_summary"]));
-      const refused = await client.callTool({ name: "genie_query", arguments: { question: "how many deals" } });
-      expect(refused._meta?.error_code).toBe("TOOL_NOT_ALLOWED");
+      const refused = await callOrRefusal(client, { name: "genie_query", arguments: { question: "how many deals" } });
+      expect(refused).toMatchObject({ jsonRpcCode: -32602, _meta: { error_code: "TOOL_NOT_ALLOWED" } });
     } finally {
       await client.close();
     }

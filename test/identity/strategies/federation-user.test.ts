@@ -134,9 +134,8 @@ describe("the rule user-if-known: the user when the workspace knows them, the ro
 
   it("when the workspace cannot say whether it knows the user, the call is refused rather than sent as the role", async () => {
     const resolver = resolverFor("user-if-known", { identity: { m2m: { clientSecret: "not-the-secret" } } });
-    await expect(resolver.resolve(http(await strangerToken()))).rejects.toMatchObject({
-      code: "EXCHANGE_POLICY_MISMATCH",
-    });
+    // The server's own credentials are refused (invalid_client): a configuration fault, never a reason to use the role.
+    await expect(resolver.resolve(http(await strangerToken()))).rejects.toMatchObject({ code: "CONFIG_INVALID" });
   });
 
   it("needs the server's service principal, and says which variables to set", () => {
