@@ -126,7 +126,7 @@ export function httpStatusFor(code: ErrorCode): number {
   return ERROR_CLASSES[code].status;
 }
 
-/** Where a request ended: in a call that reached its tool, or refused before any tool ran (door, malformed call). */
+/** Where a request ended: in a call the dispatcher took, or refused before any tool ran (door, malformed call). */
 export type AuditStage = "call" | "before-tool";
 
 /**
@@ -136,8 +136,8 @@ export type AuditStage = "call" | "before-tool";
 export function auditOutcomeFor(err: GovernedError): ErrorClass["outcome"];
 export function auditOutcomeFor(code: string, stage: "before-tool"): ErrorClass["outcome"];
 export function auditOutcomeFor(err: GovernedError | string, stage: AuditStage = "call"): ErrorClass["outcome"] {
-  if (stage === "before-tool" || err instanceof PolicyError) return "denied";
-  return ERROR_CLASSES[(err as GovernedError).code].outcome;
+  if (stage === "before-tool" || typeof err === "string" || err instanceof PolicyError) return "denied";
+  return ERROR_CLASSES[err.code].outcome;
 }
 
 /** Any thrown value as a GovernedError whose message is safe to return (unknown errors become INTERNAL, text dropped). */
