@@ -19,7 +19,15 @@ type StatementOutput = z.infer<z.ZodObject<typeof statementOutput>>;
 /** Runs one statement as the caller, one row past the limit to tell whether more matched; at most `maxBytes` of rows. */
 export async function runStatement(
   ctx: ToolContext,
-  run: { warehouse: string; statement: string; parameters: StatementParameter[]; limit: number; maxBytes?: number },
+  run: {
+    warehouse: string;
+    statement: string;
+    parameters: StatementParameter[];
+    limit: number;
+    maxBytes?: number;
+    /** What a truncated result tells the model to do, after the limit it was cut at. */
+    truncatedHint?: string;
+  },
 ): Promise<ToolResult<StatementOutput>> {
   const result = await ctx.workspace.executeStatement({
     warehouseId: run.warehouse,
@@ -40,7 +48,10 @@ export async function runStatement(
       truncated = true;
     }
   }
-  const text = `${rows.length} row(s)${truncated ? ` (truncated; narrow the statement or lower limit)` : ""}.\n${textTable(columns, rows)}`;
+  const cut = run.truncatedHint
+    ? `truncated at ${run.limit}; ${run.truncatedHint}`
+    : "truncated; narrow the statement or lower limit";
+  const text = `${rows.length} row(s)${truncated ? ` (${cut})` : ""}.\n${textTable(columns, rows)}`;
   return {
     structured: { columns, rows, row_count: rows.length, truncated, statement_id: result.statementId },
     text,
