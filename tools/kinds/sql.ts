@@ -4,7 +4,7 @@ import type { StatementParameter } from "../../src/databricks/workspace-api.js";
 import { CatalogEntryBase, CatalogParameter } from "../catalog/schema.js";
 import { defineKind } from "./kind.js";
 import { parameterSchema, statementParameters } from "./bound-parameters.js";
-import { statementOutput, runStatement } from "./statement-result.js";
+import { rowLimit, runStatement, statementTool } from "./statement-result.js";
 import { Choice, Range, choiceSchema, markersOf, renderStatement, templateIssues } from "./sql-template.js";
 
 const Entry = CatalogEntryBase.extend({
@@ -43,43 +43,26 @@ export const sqlKind = defineKind("sql", Entry, (entry) => {
   const input: Record<string, z.ZodType> = {};
   for (const p of entry.parameters) if (!p.fromIdentity) input[p.name] = parameterSchema(p);
   for (const c of entry.choices) input[c.name] = choiceSchema(c);
-  input.limit = z
-    .number()
-    .int()
-    .min(1)
-    .max(entry.maxRows)
-    .default(Math.min(100, entry.maxRows))
-    .describe(`Maximum rows returned (≤ ${entry.maxRows}).`);
-  return {
-    name: entry.name,
-    title: entry.title,
-    description: entry.description,
-    inputSchema: input,
-    outputSchema: statementOutput,
-    scopes: ["sql"],
-    annotations: entry.annotations,
-    timeoutMs: entry.timeoutMs,
-    roles: entry.roles,
-    async handler(args, ctx) {
-      const limit = args.limit as number;
-      const statement = renderStatement(entry, args);
-      const used = markersOf(statement);
-      const parameters = statementParameters(
-        entry.parameters.filter((p) => used.has(p.name)),
-        args,
-        ctx.caller,
-        entry.name,
-      );
-      if (used.has("row_limit")) parameters.push({ name: "row_limit", value: String(limit + 1), type: "INT" });
-      return runStatement(ctx, {
-        warehouse: entry.warehouse,
-        statement,
-        parameters,
-        limit,
-        truncatedHint: entry.truncatedHint,
-      });
-    },
-  };
+  input.limit = rowLimit(entry.maxRows);
+  return statementTool(entry, input, async (args, ctx) => {
+    const limit = args.limit as number;
+    const statement = renderStatement(entry, args);
+    const used = markersOf(statement);
+    const parameters = statementParameters(
+      entry.parameters.filter((p) => used.has(p.name)),
+      args,
+      ctx.caller,
+      entry.name,
+    );
+    if (used.has("row_limit")) parameters.push({ name: "row_limit", value: String(limit + 1), type: "INT" });
+    return runStatement(ctx, {
+      warehouse: entry.warehouse,
+      statement,
+      parameters,
+      limit,
+      truncatedHint: entry.truncatedHint,
+    });
+  });
 });
 
 /**
