@@ -19,7 +19,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /**
  * The framework ceiling: a bare stateless server on the same SDK, a new protocol server per request, no
- * authentication; `tools/call` runs one trivial tool, `tools/list` answers our six tools' listing.
+ * authentication; `tools/call` runs one trivial tool, `tools/list` answers our default catalog's listing.
  */
 export async function startBareServer(): Promise<{ url: string; close(): Promise<void> }> {
   const jsonSchemaValidator = new AjvJsonSchemaValidator();
@@ -31,7 +31,7 @@ export async function startBareServer(): Promise<{ url: string; close(): Promise
         { name: "bare", version: "1.0.0" },
         { capabilities: { tools: {} }, jsonSchemaValidator },
       );
-      // The same listing our server sends an executive (all six tools), so both answers weigh the same.
+      // The same listing our server sends an executive (every tool), so both answers weigh the same.
       server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing }));
       server.setRequestHandler(CallToolRequestSchema, () => ({ content: [{ type: "text", text: "pong" }] }));
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });

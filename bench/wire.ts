@@ -1,7 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Pool } from "undici";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
-import { buildSalesStatement } from "../tools/kinds/sales-query.js";
+import { statementOfEntry } from "../tools/kinds/sql.js";
+import { DEFAULT_CATALOG_FILE, readCatalogFile } from "../tools/catalog/load.js";
+import { resolveReferences } from "../tools/catalog/references.js";
 
 /** Below Node's default server keep-alive (5 s), so an idle connection is never reused just as the server closes it. */
 const KEEP_ALIVE_MS = 4000;
@@ -80,7 +82,10 @@ export class DirectStatementClient {
 
   constructor(workspaceUrl: string, warehouseId: string, salesTable: string, connections = 128) {
     this.pool = new Pool(workspaceUrl, { connections, keepAliveTimeout: KEEP_ALIVE_MS, pipelining: 1 });
-    const { statement, parameters } = buildSalesStatement(salesTable, SALES_ARGS);
+    const { tools } = readCatalogFile(DEFAULT_CATALOG_FILE) as { tools: { name: string }[] };
+    const entry = tools.find((t) => t.name === "query_sales_data")!;
+    const resolved = resolveReferences(entry, { warehouseId, salesTable }, "query_sales_data") as { value: unknown };
+    const { statement, parameters } = statementOfEntry(resolved.value, SALES_ARGS);
     // Same request body as the server's client sends (tags included), so the workspace does the same work.
     this.body = JSON.stringify({
       warehouse_id: warehouseId,

@@ -126,9 +126,18 @@ export function httpStatusFor(code: ErrorCode): number {
   return ERROR_CLASSES[code].status;
 }
 
-/** The audit outcome of a call that ended with `err`: a policy refusal is a denial whatever code it carries. */
-export function auditOutcomeFor(err: GovernedError): ErrorClass["outcome"] {
-  return err instanceof PolicyError ? "denied" : ERROR_CLASSES[err.code].outcome;
+/** Where a request ended: in a call the dispatcher took, or refused before any tool ran (door, malformed call). */
+export type AuditStage = "call" | "before-tool";
+
+/**
+ * The audit outcome of a request that ended with `err`: a policy refusal is a denial whatever code it carries, and so
+ * is any refusal before a tool ran (its code, e.g. INVALID_ARGUMENT for a malformed call, still names why).
+ */
+export function auditOutcomeFor(err: GovernedError): ErrorClass["outcome"];
+export function auditOutcomeFor(code: string, stage: "before-tool"): ErrorClass["outcome"];
+export function auditOutcomeFor(err: GovernedError | string, stage: AuditStage = "call"): ErrorClass["outcome"] {
+  if (stage === "before-tool" || typeof err === "string" || err instanceof PolicyError) return "denied";
+  return ERROR_CLASSES[err.code].outcome;
 }
 
 /** Any thrown value as a GovernedError whose message is safe to return (unknown errors become INTERNAL, text dropped). */

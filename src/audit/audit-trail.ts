@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { afterTime, cancelTimer, systemClock, type Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
 import { ErrorCodes, GovernedError } from "../errors.js";
-import type { AuditEntry, AuditIntent } from "../mcp/tool-dispatcher.js";
+import type { AuditEntry, AuditIntent } from "./audit-entry.js";
 import {
   buildAuditInsert,
   columnsInsertBytes,

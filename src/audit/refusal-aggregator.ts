@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "../clock.js";
+import { auditIntent, refusedBeforeTool, type AuditEntry } from "./audit-entry.js";
 import { DeadlineTimer } from "./deadline-timer.js";
-import type { AuditEntry } from "../mcp/tool-dispatcher.js";
 
 /** A request refused at the door before anyone was verified: no token, a bad one, an unmapped role… */
 export interface UnverifiedRefusal {
@@ -103,17 +103,13 @@ export class RefusalAggregator {
     code: string;
     refusals: Record<string, unknown>;
   }): Promise<void> {
-    await this.record({
-      requestId: r.requestId,
-      mode: "unresolved",
-      credentialSource: r.credentialSource,
-      tool: r.tool,
-      arguments: { refusals: r.refusals },
-      outcome: "denied",
-      errorCode: r.code,
-      latencyMs: 0,
-      statementIds: [],
-    }).catch((err: unknown) =>
+    const { requestId, tool, credentialSource } = r;
+    await this.record(
+      refusedBeforeTool(
+        auditIntent({ requestId, tool, arguments: { refusals: r.refusals }, credentialSource }),
+        r.code,
+      ),
+    ).catch((err: unknown) =>
       this.logger.error(
         { requestId: r.requestId, errorCode: r.code, err: { code: (err as { code?: string }).code } },
         "audit of a refused request failed",

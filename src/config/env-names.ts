@@ -1,65 +1,89 @@
-/**
- * The environment variable a person sets for each configuration key (as src/config/load.ts maps them), so that an
- * error names what to change rather than a key path. Keys are matched by their longest listed prefix.
- */
-const ENV_OF_KEY: Record<string, string> = {
-  "workspace.host": "DATABRICKS_HOST",
-  "workspace.warehouseId": "DATABRICKS_WAREHOUSE_ID",
-  "workspace.salesTable": "MCP_SALES_TABLE",
-  "workspace.auditTable": "MCP_AUDIT_TABLE",
-  "workspace.genieSpaceId": "DATABRICKS_GENIE_SPACE_ID",
-  "workspace.vectorIndex": "DATABRICKS_VECTOR_INDEX",
-  "workspace.supervisorEndpoint": "DATABRICKS_SUPERVISOR_ENDPOINT",
-  "server.transport": "MCP_TRANSPORT",
-  "server.host": "MCP_HTTP_HOST",
-  "server.port": "MCP_HTTP_PORT",
-  "server.publicUrl": "MCP_PUBLIC_URL",
-  "server.allowedOrigins": "MCP_ALLOWED_ORIGINS",
-  "server.allowedHosts": "MCP_ALLOWED_HOSTS",
-  "server.handleSecret": "MCP_HANDLE_SECRET",
-  "identity.obo.trustProxyHeader": "MCP_TRUST_PROXY_HEADER",
-  "identity.obo.audience": "MCP_OBO_AUDIENCE",
-  "identity.federation.issuers": "MCP_FEDERATION_ISSUER",
-  "identity.federation.issuers.0.audience": "MCP_FEDERATION_AUDIENCE",
-  "identity.federation.issuers.0.jwksUri": "MCP_FEDERATION_JWKS_URI",
-  "identity.federation.issuers.0.roleClaim": "MCP_FEDERATION_ROLE_CLAIM",
-  "identity.federation.issuers.0.subjectTokenSource": "MCP_FEDERATION_SUBJECT_TOKEN_SOURCE",
-  "identity.federation.roleToServicePrincipal": "MCP_ROLE_TO_SERVICE_PRINCIPAL",
-  "identity.federation.maxTokenLifetimeS": "MCP_MAX_TOKEN_LIFETIME_S",
-  "identity.m2m.clientId": "DATABRICKS_CLIENT_ID",
-  "identity.m2m.clientSecret": "DATABRICKS_CLIENT_SECRET",
-  "identity.m2m.allowHttpCallers": "MCP_ALLOW_ANONYMOUS_M2M",
-  "identity.local.token": "DATABRICKS_TOKEN",
-  "identity.local.profile": "DATABRICKS_CONFIG_PROFILE",
-  "identity.local.configFile": "DATABRICKS_CONFIG_FILE",
-  "identity.local.authType": "DATABRICKS_AUTH_TYPE",
-  "identity.local.loginCacheFile": "MCP_LOGIN_CACHE_FILE",
-  "identity.workspaceViewTtlS": "MCP_WORKSPACE_VIEW_TTL_S",
-  "policy.rbac": "MCP_RBAC",
-  "audit.spoolDir": "MCP_AUDIT_SPOOL_DIR",
-  "audit.maxRecordBytes": "MCP_AUDIT_MAX_RECORD_BYTES",
-  "audit.maxBatchBytes": "MCP_AUDIT_MAX_BATCH_BYTES",
-  "audit.maxSpoolRecords": "MCP_AUDIT_SPOOL_MAX_RECORDS",
-  "audit.maxSpoolBytes": "MCP_AUDIT_SPOOL_MAX_BYTES",
-  "audit.pseudonymSalt": "MCP_PSEUDONYM_SALT",
-  "observability.metrics": "MCP_METRICS",
-  "observability.metricsToken": "MCP_METRICS_TOKEN",
-  "observability.metricsHost": "MCP_METRICS_HOST",
-  "observability.metricsPort": "MCP_METRICS_PORT",
-  "observability.otlpTracesEndpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "observability.otlpHeaders": "OTEL_EXPORTER_OTLP_HEADERS",
-  "observability.serviceName": "OTEL_SERVICE_NAME",
-  logLevel: "LOG_LEVEL",
-  logFormat: "LOG_FORMAT",
-};
+type Env = Record<string, string | undefined>;
+type Json = Record<string, unknown>;
 
-/** The variable behind a configuration key path (`policy.rbac.west_sales.0` → MCP_RBAC), if one exists. */
-export function envNameOf(path: readonly PropertyKey[]): string | undefined {
-  for (let n = path.length; n > 0; n--) {
-    const name = ENV_OF_KEY[path.slice(0, n).map(String).join(".")];
-    if (name) return name;
+/** Values tried on a variable until the environment mapping takes one: a URL, a number, a word, a key=value list. */
+const PROBES = ["https://probe.example.com", "1", "probe", "probe=1"];
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Key paths where `after` differs from `before`, as deep as both sides share structure. */
+function changedPaths(before: unknown, after: unknown, path: string[] = []): string[] {
+  // Empty sections are pruned from the mapping's output: an absent side reads as an empty one.
+  const asSection = (v: unknown): Json | undefined => (isObject(v) ? v : v === undefined ? {} : undefined);
+  const b = asSection(before);
+  const a = asSection(after);
+  if (b && a && before !== after) {
+    const keys = new Set([...Object.keys(b), ...Object.keys(a)]);
+    return [...keys].flatMap((k) => changedPaths(b[k], a[k], [...path, k]));
   }
-  return undefined;
+  if (Array.isArray(before) && Array.isArray(after) && before.length === after.length)
+    return before.flatMap((b, i) => changedPaths(b, after[i], [...path, String(i)]));
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [path.join(".")];
+}
+
+/** Runs the mapping on `env`, noting every variable it reads; undefined when it refuses the values. */
+function readWith(fromEnv: (env: Env) => Json, env: Env): { config: Json; read: string[] } | undefined {
+  const read: string[] = [];
+  const watched = new Proxy(env, {
+    get: (target, key) => {
+      if (typeof key === "string" && !read.includes(key)) read.push(key);
+      return target[key as string];
+    },
+  });
+  try {
+    return { config: fromEnv(watched), read };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The environment variable behind each configuration key, learnt from the mapping itself: each variable it reads is
+ * set alone (in the context that made it read) and the keys that change are that variable's. A variable added to the
+ * mapping is therefore named in errors without a second list to keep. Variables feeding the same key are named
+ * together, in the order they are read ("MCP_HTTP_PORT or DATABRICKS_APP_PORT").
+ */
+export function deriveEnvNames(fromEnv: (env: Env) => Json): Map<string, string> {
+  const names = new Map<string, string>();
+  const seen = new Set<string>();
+  const queue: { variable: string; context: Env }[] = [];
+  const enqueue = (read: string[], context: Env) => {
+    for (const variable of read) {
+      if (seen.has(variable)) continue;
+      seen.add(variable);
+      queue.push({ variable, context });
+    }
+  };
+  enqueue(readWith(fromEnv, {})?.read ?? [], {});
+  for (let i = 0; i < queue.length; i++) {
+    const { variable, context } = queue[i]!;
+    const before = readWith(fromEnv, context);
+    if (!before) continue;
+    for (const probe of PROBES) {
+      const env = { ...context, [variable]: probe };
+      const after = readWith(fromEnv, env);
+      if (!after) continue;
+      // A key spelled by the probe itself (OTEL headers' `probe=1`) is the person's data: the variable owns its parent.
+      const paths = changedPaths(before.config, after.config).map((p) => p.replace(/\.probe$/, ""));
+      for (const path of paths) names.set(path, names.has(path) ? `${names.get(path)} or ${variable}` : variable);
+      enqueue(after.read, env);
+      if (paths.length > 0) break;
+    }
+  }
+  return names;
+}
+
+/** A lookup of the variable behind a key path (`policy.rbac.west_sales.0` → MCP_RBAC): the longest mapped prefix. */
+export function envNameLookup(fromEnv: (env: Env) => Json): (path: readonly PropertyKey[]) => string | undefined {
+  let names: Map<string, string> | undefined;
+  return (path) => {
+    names ??= deriveEnvNames(fromEnv);
+    for (let n = path.length; n > 0; n--) {
+      const name = names.get(path.slice(0, n).map(String).join("."));
+      if (name) return name;
+    }
+    return undefined;
+  };
 }
 
 /** An example value for the JSON-valued variables, shown when one does not parse. */

@@ -3,8 +3,8 @@ import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.js";
 import { ErrorCodes, InputError } from "../errors.js";
 import { workspaceHostProblem } from "./workspace-host.js";
-import { envNameOf, JSON_EXAMPLES } from "./env-names.js";
-import { defaultStdioSpoolDir } from "./state-dir.js";
+import { envNameLookup, JSON_EXAMPLES } from "./env-names.js";
+import { defaultSpoolDir } from "./state-dir.js";
 import { assertNoPlaceholders, withPublicUrlHost } from "./deployment-values.js";
 import { otlpTracesEndpoint, parseOtlpHeaders } from "../observability/otlp-export.js";
 import { userFederationProblem } from "./user-federation.js";
@@ -96,7 +96,7 @@ function workspaceHost(env: Env): string | undefined {
 }
 
 /** The configuration the environment states (file values underneath). Databricks unified-auth names where they exist. */
-function fromEnv(env: Env): Json {
+export function fromEnv(env: Env): Json {
   const federationIssuer = env.MCP_FEDERATION_ISSUER;
   return prune({
     workspace: {
@@ -210,6 +210,9 @@ function fromEnv(env: Env): Json {
   }) as Json;
 }
 
+/** The variable behind a configuration key, derived from fromEnv so that no variable is left out of errors. */
+export const envNameOf = envNameLookup(fromEnv);
+
 function readFileConfig(path: string): Json {
   let text: string;
   try {
@@ -285,12 +288,11 @@ export function parseConfig(raw: unknown): Config {
   );
 }
 
-/** stdio keeps its spool in the user state directory unless a directory is chosen (HTTP: `.spool`, the image's volume). */
-function withStdioSpoolDefault(raw: Json, env: Env): Json {
-  const server = raw.server as Json | undefined;
+/** The spool goes to the user state directory unless a directory is chosen (Databricks Apps: `.spool`, the app's own). */
+function withSpoolDefault(raw: Json, env: Env): Json {
   const audit = raw.audit as Json | undefined;
-  if ((server?.transport ?? "stdio") !== "stdio" || audit?.spoolDir !== undefined) return raw;
-  return merge(raw, { audit: { spoolDir: defaultStdioSpoolDir(env) } });
+  if (audit?.spoolDir !== undefined || env.DATABRICKS_APP_NAME) return raw;
+  return merge(raw, { audit: { spoolDir: defaultSpoolDir(env) } });
 }
 
 /** Environment over an optional file (MCP_CONFIG_FILE) over `base` (e.g. the embedded local workspace's values). */
@@ -298,5 +300,5 @@ export function loadConfig(env: Env = process.env, base: Json = {}): Config {
   assertNoPlaceholders(env);
   const file = env.MCP_CONFIG_FILE ? readFileConfig(env.MCP_CONFIG_FILE) : {};
   const raw = merge(merge(merge({ identity: { obo: { trustProxyHeader: false } } }, base), file), fromEnv(env));
-  return parseConfig(withPublicUrlHost(withStdioSpoolDefault(raw, env)));
+  return parseConfig(withPublicUrlHost(withSpoolDefault(raw, env)));
 }

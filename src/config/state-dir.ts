@@ -4,7 +4,7 @@ type Env = Record<string, string | undefined>;
 
 /**
  * The per-user state directory of this server (`$XDG_STATE_HOME` or the OS equivalent): where a stdio server keeps
- * its audit spool, since an editor may start it from any directory, read-only ones included.
+ * its audit spool, since an editor (or a person) may start it from any directory, read-only ones included.
  */
 export function userStateDir(env: Env, platform: NodeJS.Platform = process.platform): string | undefined {
   const home = env.HOME ?? env.USERPROFILE;
@@ -17,8 +17,11 @@ export function userStateDir(env: Env, platform: NodeJS.Platform = process.platf
   return base ? join(base, "databricks-governed-mcp") : undefined;
 }
 
-/** The audit spool's default directory for stdio: under the user state directory, `.spool` only when there is none. */
-export function defaultStdioSpoolDir(env: Env, platform: NodeJS.Platform = process.platform): string {
+/**
+ * The audit spool's default directory outside Databricks Apps (stdio, and HTTP run by hand): under the user state
+ * directory, `.spool` only when there is none. The image and deploy/app.yaml set MCP_AUDIT_SPOOL_DIR themselves.
+ */
+export function defaultSpoolDir(env: Env, platform: NodeJS.Platform = process.platform): string {
   const state = userStateDir(env, platform);
   return state ? join(state, "spool") : ".spool";
 }

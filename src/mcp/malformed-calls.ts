@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { ErrorCodes } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "./tool-dispatcher.js";
-import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
+import { auditIntent, refusedBeforeTool } from "../audit/audit-entry.js";
 
 /** A transport that hands over what it read but could not take as a JSON-RPC message (stdio does). */
 export interface InvalidMessageSource {
@@ -140,21 +140,9 @@ export function gateTransport(
         data: { error_code: ErrorCodes.INVALID_ARGUMENT, request_id: requestId },
       },
     } as JSONRPCMessage;
+    const intent = auditIntent({ requestId, tool: refused.tool, arguments: refused.arguments }, identity);
     void audit
-      .record({
-        requestId,
-        mode: identity.mode,
-        credentialSource: identity.source,
-        human: identity.human,
-        workspacePrincipal: identity.expectedPrincipal,
-        role: identity.role,
-        tool: refused.tool,
-        arguments: withVerifiedIssuer(refused.arguments, identity),
-        outcome: "denied",
-        errorCode: ErrorCodes.INVALID_ARGUMENT,
-        latencyMs: 0,
-        statementIds: [],
-      })
+      .record(refusedBeforeTool(intent, ErrorCodes.INVALID_ARGUMENT))
       .catch(() => undefined)
       .then(() =>
         refused.id === undefined

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CallToolResult, ServerNotification } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { ErrorCodes, GovernedError, InputError, asGovernedError, auditOutcomeFor } from "../errors.js";
+import { ErrorCodes, GovernedError, InputError, asGovernedError } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { ToolPolicy } from "../policy/tool-policy.js";
 import type { WorkspaceApi } from "../databricks/workspace-api.js";
@@ -13,31 +13,11 @@ import { linkedAbort } from "../linked-abort.js";
 import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
-import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
-import { withinQuota, withQuotaLimit, type QuotaGate } from "../quota/quota-gate.js";
+import { auditIntent, finishedCall, type AuditEntry, type AuditIntent } from "../audit/audit-entry.js";
+import { withinQuota, type QuotaGate } from "../quota/quota-gate.js";
 
-/** `unknown`: the call reached the workspace and the process died before its outcome was spooled. */
-export type AuditOutcome = "allowed" | "denied" | "failed" | "cancelled" | "unknown";
-
-/** One row of the audit trail, before the trail stamps it with an id and time. */
-export interface AuditEntry {
-  requestId: string;
-  mode: string;
-  credentialSource: string;
-  human?: string;
-  workspacePrincipal?: string;
-  role?: string;
-  tool: string;
-  arguments: unknown;
-  outcome: AuditOutcome;
-  errorCode?: string;
-  rowsReturned?: number;
-  latencyMs: number;
-  statementIds: string[];
-}
-
-/** Who asks for what, spooled before a call reaches the workspace. */
-export type AuditIntent = Omit<AuditEntry, "outcome" | "errorCode" | "rowsReturned" | "latencyMs" | "statementIds">;
+// Re-exported beside the sink that takes it, for code that names both.
+export type { AuditEntry, AuditIntent, AuditOutcome } from "../audit/audit-entry.js";
 
 /** Durable: resolves once no crash can lose the entry (docs/operations.md), before the call's result is sent. */
 export interface AuditSink {
@@ -128,16 +108,7 @@ export async function dispatchToolCall(
   let rowsReturned: number | undefined;
   let result: CallToolResult;
   let failure: GovernedError | undefined;
-  const intent: AuditIntent = {
-    requestId,
-    mode: identity.mode,
-    credentialSource: identity.source,
-    human: identity.human,
-    workspacePrincipal: identity.expectedPrincipal,
-    role: identity.role,
-    tool: String(name).slice(0, 128),
-    arguments: withVerifiedIssuer(args, identity),
-  };
+  const intent = auditIntent({ requestId, tool: String(name).slice(0, 128), arguments: args }, identity);
 
   try {
     const entry = deps.policy.authorize(identity, String(name));
@@ -209,15 +180,11 @@ export async function dispatchToolCall(
     result = toolError(failure);
   }
 
-  const entry: AuditEntry = {
-    ...intent,
-    arguments: withQuotaLimit(intent.arguments, failure),
-    outcome: failure ? auditOutcomeFor(failure) : "allowed",
-    errorCode: failure?.code,
+  const entry = finishedCall(intent, failure, {
     rowsReturned,
     latencyMs: Math.round(performance.now() - started),
     statementIds,
-  };
+  });
   // The request id lets an agent or an operator find this call's audit row and the statements it caused.
   result._meta = { ...result._meta, request_id: requestId };
   // The result is sent only once its audit record survives a crash of the process, and its intent a loss of power.

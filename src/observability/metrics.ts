@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { AuditEntry } from "../mcp/tool-dispatcher.js";
+import type { AuditEntry } from "../audit/audit-entry.js";
 
 /** What the token cache exposes; counters the cache does not keep yet read as zero. */
 export interface TokenCacheCounters {

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import type { AuditEntry } from "../mcp/tool-dispatcher.js";
+import type { AuditEntry } from "../audit/audit-entry.js";
 import { activateSpan } from "./trace-context.js";
 
 const TRACER_NAME = "databricks-governed-mcp";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ErrorCodes, httpStatusFor, type GovernedError } from "../errors.js";
+import { ErrorCodes, httpStatusFor, type ErrorCode, type GovernedError } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { AuditSink } from "../mcp/tool-dispatcher.js";
 import { jsonRpcError, sendJson } from "./json-answers.js";
@@ -9,7 +9,7 @@ import { isPlainObject } from "../mcp/malformed-calls.js";
 import type { ProtocolRefusal } from "./post-transport.js";
 import { refusalRowsOf } from "./refusal-rows.js";
 import { logDoorRefusal } from "./refusal-log.js";
-import { withVerifiedIssuer } from "../audit/issuer-in-arguments.js";
+import { auditIntent, refusedBeforeTool } from "../audit/audit-entry.js";
 
 /** A POST refused before any of its messages reaches a protocol server: the request, its answer and its body. */
 export interface DoorRequest {
@@ -63,7 +63,7 @@ export class DoorRefusals {
     scopes: readonly string[] = [],
   ): Promise<void> {
     const status = httpStatusFor(governed.code);
-    const requestIds = await this.audit(at, governed.code, caller);
+    const requestIds = await this.audit(at, governed, caller);
     logDoorRefusal(this.options.logger, { req: at.req, status, code: governed.code, requestIds, caller });
     // The status is the code's own (src/errors.ts); only 401 and 403 carry the RFC 6750 challenge.
     const retry = governed.details.retryAfterS;
@@ -106,12 +106,20 @@ export class DoorRefusals {
   }
 
   /** Audits every row of a refusal, durably before its answer; resolves to their request ids, in order. */
-  private async audit({ req, body }: DoorRequest, code: string, caller?: ResolvedCaller): Promise<string[]> {
+  private async audit(
+    { req, body }: DoorRequest,
+    refusal: GovernedError | ErrorCode,
+    caller?: ResolvedCaller,
+  ): Promise<string[]> {
     const { audit, logger } = this.options;
+    const code = typeof refusal === "string" ? refusal : refusal.code;
     const { identity } = caller ?? {};
-    const credentialSource =
-      identity?.source ??
-      (req.headers["x-forwarded-access-token"] ? "proxy-header" : req.headers.authorization ? "bearer" : "none");
+    // How the credential came, for a row whose caller was not verified.
+    const credentialSource = req.headers["x-forwarded-access-token"]
+      ? "proxy-header"
+      : req.headers.authorization
+        ? "bearer"
+        : "none";
     const rows = refusalRowsOf(body);
     // Nobody verified: folded per source address, code and minute, so anonymous traffic cannot fill the spool.
     if (!caller && audit.refuseUnverified) {
@@ -123,21 +131,9 @@ export class DoorRefusals {
       rows.map(async (row) => {
         // Always our own id: a client-chosen x-request-id could collide with, or impersonate, another row.
         const requestId = randomUUID();
+        const intent = auditIntent({ requestId, tool: row.tool, arguments: row.arguments, credentialSource }, identity);
         await audit
-          .record({
-            requestId,
-            mode: identity?.mode ?? "unresolved",
-            credentialSource,
-            human: identity?.human,
-            workspacePrincipal: identity?.expectedPrincipal,
-            role: identity?.role,
-            tool: row.tool,
-            arguments: withVerifiedIssuer(row.arguments, identity),
-            outcome: "denied",
-            errorCode: code,
-            latencyMs: 0,
-            statementIds: [],
-          })
+          .record(refusedBeforeTool(intent, refusal))
           .catch((auditErr: unknown) => logger.error({ err: auditErr }, "audit of a refused request failed"));
         return requestId;
       }),

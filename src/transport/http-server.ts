@@ -157,9 +157,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     const checked = checkPost(req.headers, body);
     if ("refusal" in checked) return door.refuseRequest(at, checked.refusal, caller);
     if (await refusedForScopes(at, caller)) return;
-    const refuseQuota: Parameters<typeof refusedByQuota>[3] = (err, audited) =>
-      door.refuseCaller({ ...at, body: audited }, err, caller);
-    if (await refusedByQuota(deps.dispatcher.quota, body, caller, refuseQuota)) return;
+    if (await refusedByQuota(deps.dispatcher.quota, body, caller, (err) => door.refuseCaller(at, err, caller))) return;
     await serve(req, res, caller, checked.messages);
   }
 

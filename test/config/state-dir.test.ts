@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
-import { defaultStdioSpoolDir, userStateDir } from "../../src/config/state-dir.js";
+import { defaultSpoolDir, userStateDir } from "../../src/config/state-dir.js";
 
 const minimal = {
   DATABRICKS_HOST: "https://x.cloud.databricks.com",
@@ -28,13 +28,18 @@ describe("the per-user state directory", () => {
 
   it("stdio's audit spool defaults to it, not to the current directory", () => {
     const env = { ...minimal, XDG_STATE_HOME: "/x/state", HOME: "/home/u" };
-    expect(loadConfig(env).audit.spoolDir).toBe(defaultStdioSpoolDir(env));
-    expect(defaultStdioSpoolDir(env, "linux")).toBe("/x/state/databricks-governed-mcp/spool");
+    expect(loadConfig(env).audit.spoolDir).toBe(defaultSpoolDir(env));
+    expect(defaultSpoolDir(env, "linux")).toBe("/x/state/databricks-governed-mcp/spool");
   });
 
-  it("a chosen MCP_AUDIT_SPOOL_DIR wins; HTTP keeps its documented default", () => {
-    const env = { ...minimal, XDG_STATE_HOME: "/x/state" };
+  it("HTTP run by hand defaults to it too, not to the current directory", () => {
+    const env = { ...minimal, XDG_STATE_HOME: "/x/state", MCP_TRANSPORT: "http" };
+    expect(loadConfig(env).audit.spoolDir).toBe(join("/x/state", "databricks-governed-mcp", "spool"));
+  });
+
+  it("a chosen MCP_AUDIT_SPOOL_DIR wins (the image's volume); Databricks Apps keeps its documented .spool", () => {
+    const env = { ...minimal, XDG_STATE_HOME: "/x/state", MCP_TRANSPORT: "http" };
     expect(loadConfig({ ...env, MCP_AUDIT_SPOOL_DIR: "/var/spool/mcp" }).audit.spoolDir).toBe("/var/spool/mcp");
-    expect(loadConfig({ ...env, MCP_TRANSPORT: "http" }).audit.spoolDir).toBe(".spool");
+    expect(loadConfig({ ...env, DATABRICKS_APP_NAME: "mcp" }).audit.spoolDir).toBe(".spool");
   });
 });

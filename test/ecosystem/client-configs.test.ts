@@ -160,7 +160,7 @@ describe("client configuration examples", () => {
     expect(checked).toBe(4);
   });
 
-  it("the stdio entry for the local workspace starts and lists the six tools", async () => {
+  it("the stdio entry for the local workspace starts and lists every tool of the default catalog", async () => {
     // All four files use the same local entry; launch it once (each launch starts an embedded local workspace).
     const locals = (Object.keys(CLIENTS) as File[]).map((file) => entriesOf(file)["databricks-local"]!);
     const signature = (e: Entry) =>

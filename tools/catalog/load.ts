@@ -113,7 +113,8 @@ export function loadToolCatalog(
   return buildCatalog(raw, {
     workspace: config.workspace,
     timeouts: config.timeouts,
-    source: config.catalog.file ? "MCP_TOOLS_FILE" : "the default catalog",
+    // The file's path too: the variable alone does not say which file a person should open.
+    source: config.catalog.file ? `MCP_TOOLS_FILE (${config.catalog.file})` : "the default catalog",
   });
 }
 

@@ -15,7 +15,7 @@ export const CatalogParameter = z
     default: z.union([z.string(), z.number(), z.boolean()]).optional(),
     enum: z.array(z.string().min(1)).min(1).optional().describe("Fixed values the model chooses among."),
     pattern: z.string().optional().describe("A regular expression a string must match."),
-    maxLength: z.number().int().positive().max(100_000).default(1000),
+    maxLength: z.number().int().positive().max(100_000).optional().describe("Longest text accepted (1000 unless set)."),
     minimum: z.number().optional(),
     maximum: z.number().optional(),
     fromIdentity: IdentityClaim.optional().describe(

@@ -3,7 +3,10 @@ import type { ResolvedCaller } from "../../src/identity/types.js";
 import { ErrorCodes, PolicyError } from "../../src/errors.js";
 import type { StatementParameter } from "../../src/databricks/workspace-api.js";
 import type { CatalogParameter, IdentityClaim } from "../catalog/schema.js";
-import { freeText } from "./params.js";
+import { freeText, hasControlCharacter } from "./params.js";
+
+/** Longest free text a parameter takes unless its entry says otherwise. */
+const DEFAULT_MAX_LENGTH = 1000;
 
 /** Databricks statement parameter type of each catalog parameter type. */
 const SQL_TYPES: Record<CatalogParameter["type"], string> = {
@@ -18,13 +21,22 @@ const SQL_TYPES: Record<CatalogParameter["type"], string> = {
 /** The input schema of a parameter the model supplies (bound ones have none). */
 export function parameterSchema(p: CatalogParameter): z.ZodType {
   const description = p.description ?? p.name;
+  // Fixed-form values (enum, date, bare pattern) carry their description outermost, free text and numbers innermost.
+  let fixed: z.ZodType | undefined;
   let schema: z.ZodType;
   switch (p.type) {
     case "string":
-      if (p.enum) schema = z.enum(p.enum as [string, ...string[]]).describe(description);
+      if (p.enum) fixed = z.enum(p.enum as [string, ...string[]]);
+      else if (p.pattern && p.maxLength === undefined)
+        fixed = z
+          .string()
+          .regex(new RegExp(p.pattern))
+          .refine((v) => v.length <= DEFAULT_MAX_LENGTH && !hasControlCharacter(v), {
+            message: `must be at most ${DEFAULT_MAX_LENGTH} characters, without control characters`,
+          });
       else if (p.pattern)
-        schema = freeText(p.maxLength, description).regex(new RegExp(p.pattern)).describe(description);
-      else schema = freeText(p.maxLength, description);
+        schema = freeText(p.maxLength!, description).regex(new RegExp(p.pattern)).describe(description);
+      else schema = freeText(p.maxLength ?? DEFAULT_MAX_LENGTH, description);
       break;
     case "integer":
     case "number": {
@@ -38,14 +50,18 @@ export function parameterSchema(p: CatalogParameter): z.ZodType {
       schema = z.boolean().describe(description);
       break;
     case "date":
-      schema = z.iso.date().describe(description);
+      fixed = z.iso.date();
       break;
     case "timestamp":
-      schema = z.iso.datetime({ offset: true }).describe(description);
+      fixed = z.iso.datetime({ offset: true });
       break;
   }
-  if (p.default !== undefined) return schema.default(p.default as never);
-  return p.required ? schema : schema.optional();
+  if (fixed) {
+    if (p.default !== undefined) return fixed.default(p.default as never).describe(description);
+    return (p.required ? fixed : fixed.optional()).describe(description);
+  }
+  if (p.default !== undefined) return schema!.default(p.default as never);
+  return p.required ? schema! : schema!.optional();
 }
 
 /** The value of a claim of the verified caller; undefined when this caller has none. */

@@ -1,6 +1,5 @@
 import type { ToolKind } from "./kind.js";
 import { identityKind } from "./identity.js";
-import { salesQueryKind } from "./sales-query.js";
 import { genieKind } from "./genie.js";
 import { vectorSearchKind } from "./vector-search.js";
 import { auditLogKind } from "./audit-log.js";
@@ -15,7 +14,6 @@ export const TOOL_KINDS: ReadonlyMap<string, ToolKind<never>> = new Map(
   (
     [
       identityKind,
-      salesQueryKind,
       genieKind,
       vectorSearchKind,
       auditLogKind,

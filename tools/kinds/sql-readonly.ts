@@ -4,7 +4,7 @@ import { CatalogEntryBase } from "../catalog/schema.js";
 import { defineKind } from "./kind.js";
 import { freeText } from "./params.js";
 import { readOnlyRefusal } from "./read-only-statement.js";
-import { runStatement, statementOutput } from "./statement-result.js";
+import { rowLimit, runStatement, statementTool } from "./statement-result.js";
 
 const Entry = CatalogEntryBase.extend({
   kind: z.literal("sql-readonly"),
@@ -24,25 +24,12 @@ export const sqlReadonlyKind = defineKind("sql-readonly", Entry, (entry) => {
       entry.maxStatementChars,
       "One read-only SQL statement (SELECT, WITH, DESCRIBE or SHOW), Databricks SQL dialect. Unity Catalog decides what you may read.",
     ),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(entry.maxRows)
-      .default(Math.min(100, entry.maxRows))
-      .describe(`Maximum rows returned (≤ ${entry.maxRows}).`),
+    limit: rowLimit(entry.maxRows),
   };
-  return {
-    name: entry.name,
-    title: entry.title,
-    description: entry.description,
-    inputSchema: input,
-    outputSchema: statementOutput,
-    scopes: ["sql"],
-    annotations: { ...entry.annotations, readOnlyHint: true },
-    timeoutMs: entry.timeoutMs,
-    roles: entry.roles,
-    async handler(raw, ctx) {
+  return statementTool(
+    entry,
+    input,
+    async (raw, ctx) => {
       const args = raw as { statement: string; limit: number };
       const refusal = readOnlyRefusal(args.statement);
       if (refusal) throw new InputError(ErrorCodes.INVALID_ARGUMENT, `Statement refused: ${refusal}.`);
@@ -54,5 +41,6 @@ export const sqlReadonlyKind = defineKind("sql-readonly", Entry, (entry) => {
         maxBytes: entry.maxBytes,
       });
     },
-  };
+    { ...entry.annotations, readOnlyHint: true },
+  );
 });

@@ -2,7 +2,9 @@ import { z } from "zod";
 import type { StatementParameter } from "../../src/databricks/workspace-api.js";
 import { textTable } from "./render.js";
 import { typedRows } from "./typed-rows.js";
-import type { ToolContext, ToolResult } from "../types.js";
+import type { CatalogEntryBase } from "../catalog/schema.js";
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
+import type { ToolContext, ToolDefinition, ToolResult } from "../types.js";
 
 /** What every statement-backed kind returns. */
 export const statementOutput = {
@@ -16,10 +18,50 @@ export const statementOutput = {
 };
 type StatementOutput = z.infer<z.ZodObject<typeof statementOutput>>;
 
+/** The row limit a statement-backed tool takes: at most the entry's `maxRows`, 100 unless asked. */
+export function rowLimit(maxRows: number): z.ZodType {
+  return z
+    .number()
+    .int()
+    .min(1)
+    .max(maxRows)
+    .default(Math.min(100, maxRows))
+    .describe(`Maximum rows returned (≤ ${maxRows}).`);
+}
+
+/** A statement-backed tool: what its entry names, the statement output and the `sql` scope; the kind adds its handler. */
+export function statementTool(
+  entry: CatalogEntryBase,
+  inputSchema: Record<string, z.ZodType>,
+  handler: (args: Record<string, unknown>, ctx: ToolContext) => Promise<ToolResult<StatementOutput>>,
+  annotations: ToolAnnotations = entry.annotations,
+): ToolDefinition {
+  return {
+    name: entry.name,
+    title: entry.title,
+    description: entry.description,
+    inputSchema,
+    outputSchema: statementOutput,
+    scopes: ["sql"],
+    annotations,
+    timeoutMs: entry.timeoutMs,
+    roles: entry.roles,
+    handler: handler as ToolDefinition["handler"],
+  };
+}
+
 /** Runs one statement as the caller, one row past the limit to tell whether more matched; at most `maxBytes` of rows. */
 export async function runStatement(
   ctx: ToolContext,
-  run: { warehouse: string; statement: string; parameters: StatementParameter[]; limit: number; maxBytes?: number },
+  run: {
+    warehouse: string;
+    statement: string;
+    parameters: StatementParameter[];
+    limit: number;
+    maxBytes?: number;
+    /** What a truncated result tells the model to do, after the limit it was cut at. */
+    truncatedHint?: string;
+  },
 ): Promise<ToolResult<StatementOutput>> {
   const result = await ctx.workspace.executeStatement({
     warehouseId: run.warehouse,
@@ -40,7 +82,10 @@ export async function runStatement(
       truncated = true;
     }
   }
-  const text = `${rows.length} row(s)${truncated ? ` (truncated; narrow the statement or lower limit)` : ""}.\n${textTable(columns, rows)}`;
+  const cut = run.truncatedHint
+    ? `truncated at ${run.limit}; ${run.truncatedHint}`
+    : "truncated; narrow the statement or lower limit";
+  const text = `${rows.length} row(s)${truncated ? ` (${cut})` : ""}.\n${textTable(columns, rows)}`;
   return {
     structured: { columns, rows, row_count: rows.length, truncated, statement_id: result.statementId },
     text,

@@ -4,7 +4,7 @@ import type { FunctionInfo } from "../../src/databricks/workspace-api.js";
 import { CatalogEntryBase, CatalogParameter } from "../catalog/schema.js";
 import { defineKind, type CatalogDiscovery } from "./kind.js";
 import { parameterSchema, statementParameters } from "./bound-parameters.js";
-import { runStatement, statementOutput } from "./statement-result.js";
+import { rowLimit, runStatement, statementTool } from "./statement-result.js";
 
 const THREE_PART = /^[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*$/;
 
@@ -82,37 +82,20 @@ export const ucFunctionKind = defineKind(
     const input: Record<string, z.ZodType> = {};
     for (const p of entry.parameters) if (!p.fromIdentity) input[p.name] = parameterSchema(p);
     if ("limit" in input) throw new Error(`${entry.function}: a parameter named limit clashes with the row limit`);
-    input.limit = z
-      .number()
-      .int()
-      .min(1)
-      .max(entry.maxRows)
-      .default(Math.min(100, entry.maxRows))
-      .describe(`Maximum rows returned (≤ ${entry.maxRows}).`);
-    return {
-      name: entry.name,
-      title: entry.title,
-      description: entry.description,
-      inputSchema: input,
-      outputSchema: statementOutput,
-      scopes: ["sql"],
-      annotations: entry.annotations,
-      timeoutMs: entry.timeoutMs,
-      roles: entry.roles,
-      async handler(args, ctx) {
-        const given = entry.parameters.filter((p) => p.fromIdentity || args[p.name] !== undefined);
-        const parameters = statementParameters(given, args, ctx.caller, entry.name);
-        const named = given.map((p) => `${p.name} => :${p.name}`).join(", ");
-        if (given.some((p) => !/^[a-z_][a-z0-9_]*$/.test(p.name)))
-          throw new InputError(ErrorCodes.INVALID_ARGUMENT, "A parameter name is not plain.");
-        return runStatement(ctx, {
-          warehouse: entry.warehouse,
-          statement: `SELECT * FROM ${entry.function}(${named})`,
-          parameters,
-          limit: args.limit as number,
-        });
-      },
-    };
+    input.limit = rowLimit(entry.maxRows);
+    return statementTool(entry, input, async (args, ctx) => {
+      const given = entry.parameters.filter((p) => p.fromIdentity || args[p.name] !== undefined);
+      const parameters = statementParameters(given, args, ctx.caller, entry.name);
+      const named = given.map((p) => `${p.name} => :${p.name}`).join(", ");
+      if (given.some((p) => !/^[a-z_][a-z0-9_]*$/.test(p.name)))
+        throw new InputError(ErrorCodes.INVALID_ARGUMENT, "A parameter name is not plain.");
+      return runStatement(ctx, {
+        warehouse: entry.warehouse,
+        statement: `SELECT * FROM ${entry.function}(${named})`,
+        parameters,
+        limit: args.limit as number,
+      });
+    });
   },
   discoverFunction,
 );

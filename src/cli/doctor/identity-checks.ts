@@ -147,7 +147,7 @@ export async function resolveCaller(
       name: "caller checks",
       status: "skip",
       detail: `no caller token given${roles.length > 0 ? `; ${roles.length} Federation role(s) mapped (${roles.join(", ")})` : ""}`,
-      fix: "Run `doctor --caller-token <token>` (or MCP_DOCTOR_CALLER_TOKEN) with a real user's IdP JWT or workspace token to check the token exchange, Genie space, index and endpoint as that caller.",
+      fix: "Run `doctor --caller-token <token>` (or MCP_DOCTOR_CALLER_TOKEN) with a real user's IdP JWT or workspace token to check the token exchange and the resources of the catalog's tools as that caller.",
     });
     return undefined;
   }

@@ -1,9 +1,12 @@
-/** Workspace resources, checked with the identity that will use them: warehouse, audit table, Genie, index, endpoint. */
+/** Workspace resources, checked with the identity that will use them: the warehouse and what the tool catalog names. */
 import type { Config } from "../../config/schema.js";
 import { WorkspaceHttpClient } from "../../databricks/http-client.js";
 import { createWorkspaceApi } from "../../databricks/workspace-api.js";
 import type { ResolvedCaller } from "../../identity/types.js";
 import { reason, type DoctorCheck } from "./report.js";
+import { catalogResources, RESOURCE_FIELDS, type CatalogResource } from "./catalog-resources.js";
+import { createM2MStrategy } from "../../identity/strategies/m2m.js";
+import { connectionVerdict, functionVerdict, schemaVerdict, type Get, type Verdict } from "./unity-catalog-verdicts.js";
 
 /** Who a resolved caller acts as, for the report. */
 export function actorOf(caller: ResolvedCaller): string {
@@ -36,9 +39,9 @@ export function workspaceChecks(
       idempotent: true,
       requestId: "doctor",
     });
-  const sql = (statement: string) =>
+  const sql = (statement: string, warehouseId = config.workspace.warehouseId) =>
     api.executeStatement({
-      warehouseId: config.workspace.warehouseId,
+      warehouseId,
       statement,
       parameters: [],
       rowLimit: 1,
@@ -54,11 +57,9 @@ export function workspaceChecks(
   return { who, api, get, sql, attempt, deadline, close: () => http.close() };
 }
 
-/** A check's outcome when it can be more than passed or failed. */
-type Verdict = { status: "ok" | "warn"; detail: string; fix?: string };
 type Checks = ReturnType<typeof workspaceChecks>;
 
-/** What a caller needs: its credential (a Federation exchange happens here), the warehouse, Genie, the index, the endpoint. */
+/** What a caller needs: its credential (a Federation exchange happens here), the warehouse, the catalog's resources. */
 export async function checkCaller(
   config: Config,
   caller: ResolvedCaller,
@@ -66,11 +67,13 @@ export async function checkCaller(
   add: (c: DoctorCheck) => void,
 ) {
   const checks = workspaceChecks(config, caller, timeoutMs, add);
+  const server = serverReader(config, timeoutMs, add);
   try {
     const scopes = await checkCredential(caller, checks.who, add);
-    if (scopes) await checkResources(config, checks, scopes, add);
+    if (scopes) await checkResources(config, checks, scopes, server.checks, add);
   } finally {
     await checks.close();
+    await server.close();
   }
 }
 
@@ -107,54 +110,117 @@ async function checkCredential(
   }
 }
 
-/** Each resource through its details API, skipped when the caller's token is known to lack the scope it needs. */
+const UNITY_CATALOG = "unity-catalog";
+/** Stands for whoever a check ran as, in its fix. */
+const WHO = "{who}";
+
+/**
+ * The server's own service principal with the Unity Catalog scope, as start-up discovery uses it; undefined without
+ * DATABRICKS_CLIENT_ID/SECRET. Resolved on first use.
+ */
+function serverReader(config: Config, timeoutMs: number, add: (c: DoctorCheck) => void) {
+  let made: Promise<Checks | undefined> | undefined;
+  const checks = () =>
+    (made ??= (async () => {
+      const { clientId, clientSecret } = config.identity.m2m;
+      if (!clientId || !clientSecret) return undefined;
+      const caller = await createM2MStrategy(config, [UNITY_CATALOG]).resolve({ transport: "stdio", headers: {} });
+      return workspaceChecks(config, caller, timeoutMs, add);
+    })().catch(() => undefined));
+  return { checks, close: async () => (await made)?.close() };
+}
+
+/** The scope reading each kind of resource needs, and what to grant when the caller may not use it. */
+const RESOURCE_ACCESS: Record<CatalogResource["field"], { scope: string; grant: string }> = {
+  space: { scope: "dashboards.genie", grant: "share the space (CAN RUN) with" },
+  index: { scope: "vectorsearch.vector-search-indexes", grant: "grant SELECT on the index to" },
+  endpoint: { scope: "serving.serving-endpoints", grant: "grant CAN_QUERY on the endpoint to" },
+  function: { scope: UNITY_CATALOG, grant: "grant EXECUTE on the function to" },
+  schema: { scope: UNITY_CATALOG, grant: "grant USE SCHEMA and EXECUTE on its functions to" },
+  connection: { scope: UNITY_CATALOG, grant: "grant USE CONNECTION to" },
+  warehouse: { scope: "sql", grant: "grant CAN_USE on the warehouse to" },
+};
+
+/**
+ * The configured warehouse, then each resource the tool catalog names, through its details API; a check is skipped
+ * when the caller's token is known to lack the scope reading it needs.
+ */
 async function checkResources(
   config: Config,
   checks: Checks,
   scopes: readonly string[],
+  server: () => Promise<Checks | undefined>,
   add: (c: DoctorCheck) => void,
 ): Promise<void> {
-  const { warehouseId, genieSpaceId, vectorIndex, supervisorEndpoint } = config.workspace;
-  const check = async (name: string, scope: string, run: () => Promise<Verdict>, fix: string) => {
-    if (scopes.length > 0 && !scopes.includes("all-apis") && !scopes.includes(scope)) {
-      add({ name, status: "skip", detail: `the caller's token has no ${scope} scope: no tool it may call needs this` });
+  const { warehouseId } = config.workspace;
+  const hasScope = (scope: string) => scopes.length === 0 || scopes.includes("all-apis") || scopes.includes(scope);
+  const check = async (
+    name: string,
+    scope: string,
+    run: (as: Checks) => Promise<Verdict>,
+    fix: string,
+    asServer = false,
+  ) => {
+    // A function's details the caller's token cannot read are read as the server reads them at start-up.
+    const as = hasScope(scope) ? checks : asServer ? await server() : undefined;
+    if (!as) {
+      const why =
+        scope === UNITY_CATALOG
+          ? "reading its details needs it, and the server reads only functions itself"
+          : "no tool it may call needs this";
+      add({ name, status: "skip", detail: `the caller's token has no ${scope} scope: ${why}` });
       return;
     }
     try {
-      const verdict = await run();
-      add({ name, ...verdict, detail: `${verdict.detail} (as ${checks.who})` });
+      const verdict = await run(as);
+      add({ name, ...verdict, detail: `${verdict.detail} (as ${as.who})` });
     } catch (err) {
-      add({ name, status: "fail", detail: `${reason(err)} (as ${checks.who})`, fix });
+      add({ name, status: "fail", detail: `${reason(err)} (as ${as.who})`, fix: fix.replace(WHO, as.who) });
     }
   };
   await check(
     `warehouse ${warehouseId} for callers`,
     "sql",
-    () => warehouseVerdict(warehouseId, checks),
-    `Check DATABRICKS_WAREHOUSE_ID and grant CAN_USE on warehouse ${warehouseId} to ${checks.who}.`,
+    (as) => warehouseVerdict(warehouseId, as),
+    `Check DATABRICKS_WAREHOUSE_ID and grant CAN_USE on warehouse ${warehouseId} to ${WHO}.`,
   );
-  if (genieSpaceId)
+  for (const resource of catalogResources(config)) {
+    if (resource.field === "warehouse" && resource.name === warehouseId) continue;
+    const { scope, grant } = RESOURCE_ACCESS[resource.field];
+    const tools = `${resource.tools.length === 1 ? "tool" : "tools"} ${resource.tools.join(", ")}`;
     await check(
-      `Genie space ${genieSpaceId}`,
-      "dashboards.genie",
-      () => spaceVerdict(genieSpaceId, checks.get),
-      `Check DATABRICKS_GENIE_SPACE_ID and share the space (CAN RUN) with ${checks.who}.`,
+      `${RESOURCE_FIELDS[resource.field]} ${resource.name}`,
+      scope,
+      async (as) => {
+        const verdict = await resourceVerdict(resource, as);
+        return { ...verdict, detail: `${verdict.detail}; for ${tools}` };
+      },
+      `Check ${resource.setting} and ${grant} ${WHO}.`,
+      resource.field === "function" || resource.field === "schema",
     );
-  await check(
-    `vector index ${vectorIndex}`,
-    "vectorsearch.vector-search-indexes",
-    () => indexVerdict(vectorIndex, checks.get),
-    `Check DATABRICKS_VECTOR_INDEX and grant SELECT on ${vectorIndex} to ${checks.who}.`,
-  );
-  await check(
-    `serving endpoint ${supervisorEndpoint}`,
-    "serving.serving-endpoints",
-    () => servingVerdict(supervisorEndpoint, checks.get),
-    "Check DATABRICKS_SUPERVISOR_ENDPOINT and grant CAN_QUERY on the endpoint to the roles that may call ask_supervisor.",
-  );
+  }
 }
 
-type Get = (path: string) => Promise<Record<string, unknown>>;
+/** What the workspace says of one catalog resource. */
+function resourceVerdict(resource: CatalogResource, checks: Checks): Promise<Verdict> {
+  const { name } = resource;
+  switch (resource.field) {
+    case "space":
+      return spaceVerdict(name, checks.get);
+    case "index":
+      return indexVerdict(name, checks.get);
+    case "endpoint":
+      return servingVerdict(name, checks.get);
+    case "function":
+      return functionVerdict(name, checks.get);
+    case "schema":
+      return schemaVerdict(name, checks.get);
+    case "connection":
+      return connectionVerdict(name, checks.get);
+    case "warehouse":
+      return warehouseVerdict(name, checks);
+  }
+}
 
 /** The warehouse's state first: a statement on one that is not running would wait (or start it), so none is sent. */
 async function warehouseVerdict(id: string, checks: Checks): Promise<Verdict> {
@@ -169,7 +235,7 @@ async function warehouseVerdict(id: string, checks: Checks): Promise<Verdict> {
       fix: `Start warehouse ${id}, or give it an auto-stop long enough for the server's traffic.`,
     };
   }
-  await checks.sql("SELECT 1");
+  await checks.sql("SELECT 1", id);
   return { status: "ok", detail: "RUNNING; SELECT 1 succeeded" };
 }
 

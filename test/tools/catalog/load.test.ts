@@ -107,6 +107,12 @@ describe("a catalog file (MCP_TOOLS_FILE)", () => {
     );
   });
 
+  it("refuses a bad entry of the configured file naming MCP_TOOLS_FILE, the file and the entry", () => {
+    const file = catalogFile(`tools:\n  - ${JSON.stringify({ ...identityEntry, kind: "shell" })}\n`);
+    const text = `MCP_TOOLS_FILE (${file}): tools[0] (whoami).kind: unknown kind "shell"`;
+    expect(() => loadToolCatalog(loadConfig({ ...ENV, MCP_TOOLS_FILE: file }))).toThrow(text);
+  });
+
   it("refuses a file it cannot read or parse, naming MCP_TOOLS_FILE", () => {
     expect(() => loadToolCatalog(loadConfig({ ...ENV, MCP_TOOLS_FILE: "/nonexistent/catalog.yaml" }))).toThrow(
       /^MCP_TOOLS_FILE: cannot read \/nonexistent\/catalog\.yaml\.$/,

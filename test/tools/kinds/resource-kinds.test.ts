@@ -6,12 +6,19 @@ import { buildCatalog } from "../../../tools/catalog/load.js";
 import { userToolContext } from "../../support/tool-context.js";
 
 const common = { title: "A tool", description: "A tool of a kind bound to one resource, for this test." };
+/** The columns an entry of the vector-search kind names (here two of the seeded index's). */
+const DOCS = {
+  columns: [
+    { name: "doc_id", description: "Id of the document." },
+    { name: "content", description: "The passage text." },
+  ],
+  textColumn: "content",
+};
 const KINDS = [
   ["identity", { warehouse: "wh" }, "warehouse", ["sql"]],
-  ["sales-query", { warehouse: "wh", table: "main.sales.deals" }, "table", ["sql"]],
   ["audit-log", { warehouse: "wh", table: "main.governance.mcp_audit" }, "table", ["sql"]],
   ["genie", { space: "space-1" }, "space", ["dashboards.genie"]],
-  ["vector-search", { index: "main.knowledge.docs_index" }, "index", ["vectorsearch.vector-search-indexes"]],
+  ["vector-search", { index: "main.knowledge.docs_index", ...DOCS }, "index", ["vectorsearch.vector-search-indexes"]],
   ["serving", { endpoint: "agent" }, "endpoint", ["serving.serving-endpoints"]],
 ] as const;
 const build = (entries: Record<string, unknown>[]) => buildCatalog({ tools: entries }, { workspace: {} }).tools;
@@ -66,11 +73,12 @@ describe("several entries of one kind, each bound to its own resource", () => {
     "%s: one entry reaches its %s, another entry's missing one answers NOT_FOUND",
     async (kind, field, real, args) => {
       const [good, missing] = build([
-        { name: "good", kind, ...common, [field]: real() },
+        { name: "good", kind, ...common, ...(kind === "vector-search" ? DOCS : {}), [field]: real() },
         {
           name: "missing",
           kind,
           ...common,
+          ...(kind === "vector-search" ? DOCS : {}),
           [field]: field === "index" ? "main.knowledge.nope" : "01f0ffffffffffffffffffffffffffff",
         },
       ]);
