@@ -138,7 +138,8 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const catalog = buildToolCatalog(tools);
   const policy = new ToolPolicy(catalog, config);
   const scopes = scopesFor(tools);
-  const broker = createBroker(config, { logger });
+  // Refusals at the broker's endpoints come only once the server listens, after the audit trail has started.
+  const broker = createBroker(config, { logger, audit: (entry) => audit.record(entry) });
   const ownResource = new ResourceAudience();
   const resolver = createCredentialResolver(config, {
     tools,

@@ -48,6 +48,20 @@ export const BrokerSchema = z.object({
     .describe(
       "Where sealed sign-ins are kept: this process ('memory', one replica) or a PostgreSQL database replicas share.",
     ),
+  registrationsPerMinute: z
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe("Client registrations one source address may make per minute (MCP_BROKER_REGISTRATIONS_PER_MINUTE)."),
+  attemptsPerMinute: z
+    .number()
+    .int()
+    .positive()
+    .default(60)
+    .describe(
+      "Authorize, token and revoke requests one source address may make per minute (MCP_BROKER_ATTEMPTS_PER_MINUTE).",
+    ),
   allowHttpClientMetadata: z
     .boolean()
     .default(false)

@@ -154,6 +154,8 @@ export function fromEnv(env: Env): Json {
         clientSecret: env.MCP_BROKER_CLIENT_SECRET,
         tokenKey: env.MCP_BROKER_TOKEN_KEY,
         store: env.MCP_BROKER_STORE,
+        registrationsPerMinute: int(env, "MCP_BROKER_REGISTRATIONS_PER_MINUTE"),
+        attemptsPerMinute: int(env, "MCP_BROKER_ATTEMPTS_PER_MINUTE"),
       },
       m2m: {
         clientId: env.DATABRICKS_CLIENT_ID,

@@ -6,6 +6,7 @@ import type { BrokerConfig } from "../../config/broker-schema.js";
 import { GovernedError } from "../../errors.js";
 import { BrokerTokens, digestOf, randomSecret } from "./broker-tokens.js";
 import { ClientRegistrationError, type ClientRegistry } from "./client-registry.js";
+import type { AttemptKind, BrokerEndpoint, EndpointGuard } from "./endpoint-guard.js";
 import type { SealedRecords } from "./sealed-records.js";
 import type { UserGrants } from "./user-grants.js";
 import { workspaceTokenRequest } from "./workspace-grants.js";
@@ -38,6 +39,7 @@ class OAuthRefusal extends Error {
     readonly status: number,
     readonly error: string,
     readonly description: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(description);
   }
@@ -52,7 +54,21 @@ export interface AuthorizationServerDeps {
   userGrants: UserGrants;
   clock: Clock;
   logger: Logger;
+  /** Rate limits per source, and the audit and log of every refusal. */
+  guard: EndpointGuard;
 }
+
+/** The endpoint each route is, and the budget it spends per source (the callback is bounded by its sign-in state). */
+const ROUTES: Record<string, { endpoint: BrokerEndpoint; spends?: AttemptKind }> = {
+  "POST /oauth/register": { endpoint: "oauth.register", spends: "registration" },
+  "GET /oauth/authorize": { endpoint: "oauth.authorize", spends: "attempt" },
+  "GET /oauth/databricks/callback": { endpoint: "oauth.callback" },
+  "POST /oauth/token": { endpoint: "oauth.token", spends: "attempt" },
+  "POST /oauth/revoke": { endpoint: "oauth.revoke", spends: "attempt" },
+};
+
+/** Answers an OAuth refusal by redirect; the caller audits it first. */
+type RedirectRefusal = (error: string, description?: string) => Promise<void>;
 
 /**
  * The server as the authorization server of its MCP clients (the MCP specification's third-party authorization flow):
@@ -79,7 +95,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
     authorization_response_iss_parameter_supported: true,
   };
 
-  async function authorize(url: URL, res: ServerResponse): Promise<void> {
+  async function authorize(url: URL, res: ServerResponse, refused: (error: string) => Promise<void>): Promise<void> {
     const q = url.searchParams;
     const client = await deps.clients.find(q.get("client_id") ?? "");
     const redirectUri = q.get("redirect_uri") ?? "";
@@ -87,17 +103,21 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
     if (!client) throw new OAuthRefusal(400, "invalid_client", "Unknown client_id.");
     if (!client.redirectUris.includes(redirectUri))
       throw new OAuthRefusal(400, "invalid_request", "redirect_uri is not registered for this client.");
-    const back = (params: Record<string, string>) =>
-      redirect(res, redirectUri, { ...params, iss: issuer, ...stateOf(q) });
-    if (q.get("response_type") !== "code") return back({ error: "unsupported_response_type" });
+    const back: RedirectRefusal = async (error, description) => {
+      await refused(error);
+      redirect(res, redirectUri, {
+        error,
+        ...(description ? { error_description: description } : {}),
+        iss: issuer,
+        ...stateOf(q),
+      });
+    };
+    if (q.get("response_type") !== "code") return back("unsupported_response_type");
     if (q.get("code_challenge_method") !== "S256" || !q.get("code_challenge"))
-      return back({ error: "invalid_request", error_description: "PKCE with S256 is required." });
+      return back("invalid_request", "PKCE with S256 is required.");
     const resource = q.get("resource");
     if (resource !== null && resource !== tokens.resource)
-      return back({
-        error: "invalid_target",
-        error_description: "This server issues tokens only for its own resource.",
-      });
+      return back("invalid_target", "This server issues tokens only for its own resource.");
     const workspaceState = randomSecret();
     const pending: PendingSignIn = {
       clientId: client.clientId,
@@ -119,7 +139,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
   }
 
   /** The workspace sent the user back: redeem its code with the app connection's secret, keep the tokens sealed. */
-  async function callback(url: URL, res: ServerResponse): Promise<void> {
+  async function callback(url: URL, res: ServerResponse, refused: (error: string) => Promise<void>): Promise<void> {
     const q = url.searchParams;
     const pending = await records.take<PendingSignIn>(`sign-in:${digestOf(q.get("state") ?? "")}`);
     if (!pending) throw new OAuthRefusal(400, "invalid_request", "Unknown or expired sign-in; start again.");
@@ -129,7 +149,11 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
         iss: issuer,
         ...(pending.state ? { state: pending.state } : {}),
       });
-    if (!q.get("code")) return back({ error: q.get("error") === "access_denied" ? "access_denied" : "server_error" });
+    if (!q.get("code")) {
+      const error = q.get("error") === "access_denied" ? "access_denied" : "server_error";
+      await refused(error);
+      return back({ error });
+    }
     const nowS = Math.floor(clock.now() / 1000);
     const workspace = await workspaceTokenRequest(
       deps.workspaceHost,
@@ -204,7 +228,19 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
 
   return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const route = `${req.method} ${url.pathname}`;
+    const guarded = ROUTES[route];
+    const source = req.socket.remoteAddress;
+    const refused = (status: number, error: string) =>
+      guarded ? deps.guard.refused({ endpoint: guarded.endpoint, status, error, source }) : Promise.resolve();
+    const redirected = (error: string) => refused(302, error);
     try {
+      if (guarded?.spends) {
+        const retryAfterS = deps.guard.admit(guarded.spends, source);
+        if (retryAfterS !== undefined)
+          throw new OAuthRefusal(429, "temporarily_unavailable", "Too many requests; retry later.", {
+            "retry-after": String(retryAfterS),
+          });
+      }
       switch (route) {
         case "GET /.well-known/oauth-authorization-server":
           send(res, 200, metadata, { "cache-control": "max-age=300" });
@@ -215,10 +251,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
           return true;
         }
         case "GET /oauth/authorize":
-          await authorize(url, res);
+          await authorize(url, res, redirected);
           return true;
         case "GET /oauth/databricks/callback":
-          await callback(url, res);
+          await callback(url, res, redirected);
           return true;
         case "POST /oauth/token":
           send(res, 200, await token(await readForm(req)));
@@ -231,12 +267,16 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps) {
           return false;
       }
     } catch (err) {
-      if (err instanceof OAuthRefusal) send(res, err.status, { error: err.error, error_description: err.description });
-      else if (err instanceof ClientRegistrationError)
+      if (err instanceof OAuthRefusal) {
+        await refused(err.status, err.error);
+        send(res, err.status, { error: err.error, error_description: err.description }, err.headers);
+      } else if (err instanceof ClientRegistrationError) {
+        await refused(400, err.error);
         send(res, 400, { error: err.error, error_description: err.message });
-      else if (err instanceof GovernedError)
+      } else if (err instanceof GovernedError) {
+        await refused(400, "invalid_grant");
         send(res, 400, { error: "invalid_grant", error_description: err.message.slice(0, 200) });
-      else {
+      } else {
         deps.logger.error({ err, route }, "broker request failed");
         send(res, 500, { error: "server_error", error_description: "The request could not be processed." });
       }
@@ -268,15 +308,20 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
+  // A declared size over the cap is refused before a byte is read.
+  if (Number(req.headers["content-length"] ?? 0) > MAX_FORM_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_BYTES) throw new OAuthRefusal(413, "invalid_request", "The request body is too large.");
+    if (size > MAX_FORM_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
+
+const tooLarge = () =>
+  new OAuthRefusal(413, "invalid_request", `The request body is over ${MAX_FORM_BYTES / 1024} KiB; send less.`);
 
 const readForm = async (req: IncomingMessage) => new URLSearchParams(await readBody(req));
 

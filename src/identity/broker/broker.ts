@@ -5,6 +5,8 @@ import { createBrokeredStrategy, type BrokeredStrategy } from "../strategies/bro
 import { createAuthorizationServer } from "./authorization-server.js";
 import { BrokerTokens } from "./broker-tokens.js";
 import { ClientRegistry } from "./client-registry.js";
+import { EndpointGuard } from "./endpoint-guard.js";
+import type { AuditEntry } from "../../audit/audit-entry.js";
 import { SealedBox } from "./sealed-box.js";
 import { SealedRecords } from "./sealed-records.js";
 import { PostgresBrokerStore } from "./postgres-store.js";
@@ -25,7 +27,13 @@ export interface Broker {
 /** The broker of users' workspace sign-in, when `identity.broker` is configured (it needs `server.publicUrl`). */
 export function createBroker(
   config: Config,
-  options: { logger: Logger; clock?: Clock; store?: BrokerStore },
+  options: {
+    logger: Logger;
+    clock?: Clock;
+    store?: BrokerStore;
+    /** Records the audit row of a refusal at the broker's endpoints. */
+    audit?: (entry: AuditEntry) => Promise<void>;
+  },
 ): Broker | undefined {
   const broker = config.identity.broker;
   if (!broker || !config.server.publicUrl) return undefined;
@@ -65,6 +73,7 @@ export function createBroker(
       userGrants,
       clock,
       logger: options.logger,
+      guard: new EndpointGuard(broker, clock, options.logger, options.audit),
     }),
   };
 }

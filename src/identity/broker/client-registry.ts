@@ -14,6 +14,7 @@ const isLoopback = (url: URL) => ["127.0.0.1", "localhost", "[::1]"].includes(ur
 /** https anywhere, http only to loopback (native apps, RFC 8252); no fragments. */
 const RedirectUri = z
   .string()
+  .max(2048)
   .url()
   .refine((uri) => {
     const url = new URL(uri);
