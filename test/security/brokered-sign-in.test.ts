@@ -8,7 +8,7 @@ import { BrokerTokens } from "../../src/identity/broker/broker-tokens.js";
 import { workspaceTokenRequest } from "../../src/identity/broker/workspace-grants.js";
 import { createBrokeredStrategy } from "../../src/identity/strategies/brokered.js";
 import { appConnectionSignIn, brokerGrants, serverTokensFor, startBrokeredApp } from "../support/broker.js";
-import { rpc, toolAnswer, toolCall } from "./support.js";
+import { auditRows, rpc, toolAnswer, toolCall, waitForAuditRows, type AuditRow } from "./support.js";
 
 /** The brokered sign-in under attack: forged and misdirected server tokens, revoked sign-ins, one user's grant for another. */
 let workspace: LocalWorkspace;
@@ -145,5 +145,36 @@ describe("one user's server-side token is never used for another", () => {
     await expect(strategy.resolve(http(await tokenOf("evan.east@example.com", "grant-b")))).rejects.toMatchObject({
       code: "TOKEN_EXPIRED",
     });
+  });
+});
+
+describe("refusals at the broker's own endpoints", () => {
+  it("an oversize token form and a forged code are refused, and both reach the audit table without the code or verifier", async () => {
+    const tokenRefusals = (all: AuditRow[]) => all.filter((r) => r.tool === "oauth.token");
+    // Earlier tests here may have been refused at the token endpoint too: count from what is there now.
+    const before = tokenRefusals(await auditRows(workspace)).length;
+    const code = `forged-${randomBytes(8).toString("hex")}`;
+    const verifier = `verifier-${randomBytes(8).toString("hex")}`;
+    const post = (body: string) =>
+      fetch(`${base}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    const oversize = await post(new URLSearchParams({ code, code_verifier: verifier.repeat(2000) }).toString());
+    expect(oversize.status).toBe(413);
+    const forged = await post(
+      new URLSearchParams({ grant_type: "authorization_code", code, code_verifier: verifier }).toString(),
+    );
+    expect(forged.status).toBe(400);
+    const rows = await waitForAuditRows(workspace, (all) => tokenRefusals(all).length >= before + 2);
+    const refusals = tokenRefusals(rows).slice(before);
+    expect(refusals.map((r) => [r.outcome, r.error_code]).sort()).toEqual([
+      ["denied", "INVALID_ARGUMENT"],
+      ["denied", "UNAUTHENTICATED"],
+    ]);
+    const text = JSON.stringify(refusals);
+    expect(text).not.toContain(code);
+    expect(text).not.toContain(verifier);
   });
 });
