@@ -139,7 +139,10 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
   const policy = new ToolPolicy(catalog, config);
   const scopes = scopesFor(tools);
   // Refusals at the broker's endpoints come only once the server listens, after the audit trail has started.
-  const broker = createBroker(config, { logger, audit: (entry) => audit.record(entry) });
+  const broker = createBroker(config, {
+    logger,
+    audit: { record: (entry) => audit.record(entry), fold: (refusal) => refusals.refuse(refusal) },
+  });
   const ownResource = new ResourceAudience();
   const resolver = createCredentialResolver(config, {
     tools,

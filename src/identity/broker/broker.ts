@@ -5,8 +5,7 @@ import { createBrokeredStrategy, type BrokeredStrategy } from "../strategies/bro
 import { createAuthorizationServer } from "./authorization-server.js";
 import { BrokerTokens } from "./broker-tokens.js";
 import { ClientRegistry } from "./client-registry.js";
-import { EndpointGuard } from "./endpoint-guard.js";
-import type { AuditEntry } from "../../audit/audit-entry.js";
+import { EndpointGuard, type GuardAudit } from "./endpoint-guard.js";
 import { SealedBox } from "./sealed-box.js";
 import { SealedRecords } from "./sealed-records.js";
 import { PostgresBrokerStore } from "./postgres-store.js";
@@ -31,8 +30,8 @@ export function createBroker(
     logger: Logger;
     clock?: Clock;
     store?: BrokerStore;
-    /** Records the audit row of a refusal at the broker's endpoints. */
-    audit?: (entry: AuditEntry) => Promise<void>;
+    /** Where refusals at the broker's endpoints are audited. */
+    audit?: GuardAudit;
   },
 ): Broker | undefined {
   const broker = config.identity.broker;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { auditIntent, refusedBeforeTool, type AuditEntry } from "../../audit/audit-entry.js";
+import type { UnverifiedRefusal } from "../../audit/refusal-aggregator.js";
 import type { Clock } from "../../clock.js";
 import { ErrorCodes, type ErrorCode } from "../../errors.js";
 
@@ -62,9 +63,18 @@ export function refusalCode(status: number, error: string): ErrorCode {
   return ErrorCodes.INVALID_ARGUMENT;
 }
 
+/** Where the guard's audit rows go. */
+export interface GuardAudit {
+  /** Records one row, durable before the refusal is answered. */
+  record(entry: AuditEntry): Promise<void>;
+  /** Counts a rate-limited refusal into the row of its source, code and minute (the server's refusal aggregator). */
+  fold?(refusal: UnverifiedRefusal): Promise<unknown>;
+}
+
 /**
  * Guards the broker's endpoints: rate limits per source address, and audits every refusal (one row each, arguments
- * naming only the endpoint, status, OAuth error and source) and logs each kind of refusal once.
+ * naming only the endpoint, status, OAuth error and source; rate-limited ones folded per source and minute, so a
+ * flood cannot fill the spool) and logs each kind of refusal once.
  */
 export class EndpointGuard {
   private readonly buckets: SourceBuckets;
@@ -74,7 +84,7 @@ export class EndpointGuard {
     private readonly limits: EndpointLimits,
     clock: Clock,
     private readonly logger: Logger,
-    private readonly record: ((entry: AuditEntry) => Promise<void>) | undefined,
+    private readonly audit: GuardAudit | undefined,
   ) {
     this.buckets = new SourceBuckets(clock);
   }
@@ -97,15 +107,20 @@ export class EndpointGuard {
         "the sign-in broker refused a request (further refusals of this kind are audited, not logged)",
       );
     }
-    if (!this.record) return;
+    if (!this.audit) return;
+    if (code === ErrorCodes.RATE_LIMITED && this.audit.fold) {
+      const { endpoint: tool, source } = refusal;
+      await this.audit.fold({ source, code, tool, credentialSource: "none" });
+      return;
+    }
     const intent = auditIntent({
       requestId: randomUUID(),
       tool: refusal.endpoint,
       arguments: { status: refusal.status, error: refusal.error, source: refusal.source ?? "unknown" },
       credentialSource: "none",
     });
-    await this.record(refusedBeforeTool(intent, code)).catch((err: unknown) =>
-      this.logger.error({ err }, "audit of a refused sign-in request failed"),
-    );
+    await this.audit
+      .record(refusedBeforeTool(intent, code))
+      .catch((err: unknown) => this.logger.error({ err }, "audit of a refused sign-in request failed"));
   }
 }

@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../../src/audit/audit-entry.js";
+import { RefusalAggregator } from "../../../src/audit/refusal-aggregator.js";
 import { BrokerSchema } from "../../../src/config/broker-schema.js";
 import { createAuthorizationServer } from "../../../src/identity/broker/authorization-server.js";
 import { BrokerTokens } from "../../../src/identity/broker/broker-tokens.js";
@@ -20,6 +21,7 @@ const clock = new FakeClock();
 const audited: AuditEntry[] = [];
 const logLines: string[] = [];
 let server: Server;
+let folded: RefusalAggregator;
 let base: string;
 
 const REGISTRATIONS = 3;
@@ -46,6 +48,10 @@ beforeAll(async () => {
       },
     }),
   );
+  const record = async (entry: AuditEntry) => {
+    audited.push(entry);
+  };
+  folded = new RefusalAggregator(record, logger, { clock });
   server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -58,9 +64,7 @@ beforeAll(async () => {
     userGrants: new UserGrants(WORKSPACE, broker, records, clock, 60),
     clock,
     logger,
-    guard: new EndpointGuard(broker, clock, logger, async (entry) => {
-      audited.push(entry);
-    }),
+    guard: new EndpointGuard(broker, clock, logger, { record, fold: (refusal) => folded.refuse(refusal) }),
   });
   server.on("request", (req, res) => {
     void handle(req, res, new URL(req.url!, base)).then((served) => {
@@ -69,6 +73,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await folded?.stop();
   await new Promise<void>((resolve) => server?.close(() => resolve()));
 });
 // Each test starts with full buckets: a minute passes between tests.
@@ -146,10 +151,10 @@ describe("per-source rate limits", () => {
     expect(later.headers.get("retry-after")).toBe("30");
     await clock.advance(30_000);
     expect((await tokenForm({ grant_type: "refresh_token", refresh_token: "r-again" })).status).toBe(400);
-    expect(audited.filter((r) => r.errorCode === "RATE_LIMITED").map((r) => r.tool)).toEqual([
-      "oauth.token",
-      "oauth.token",
-    ]);
+    await folded.flush();
+    const limitedRows = audited.filter((r) => r.errorCode === "RATE_LIMITED");
+    expect(new Set(limitedRows.map((r) => r.tool))).toEqual(new Set(["oauth.token"]));
+    expect(refusalCount(limitedRows)).toBe(2);
   });
 
   it("authorize and token share one attempt budget per source", async () => {
@@ -171,7 +176,22 @@ describe("per-source rate limits", () => {
   });
 });
 
+/** How many refusals folded rows stand for. */
+const refusalCount = (rows: AuditEntry[]) =>
+  rows.reduce((n, r) => n + (r.arguments as { refusals: { count: number } }).refusals.count, 0);
+
 describe("audit and log of refusals", () => {
+  it("a flood past the limit is audited as one row at once and one folded row with the count, not a row each", async () => {
+    for (let i = 0; i < ATTEMPTS; i += 1) await tokenForm({ grant_type: "password" });
+    audited.length = 0;
+    for (let i = 0; i < 25; i += 1) expect((await tokenForm({ grant_type: "password" })).status).toBe(429);
+    expect(audited).toHaveLength(1);
+    await folded.flush();
+    expect(audited).toHaveLength(2);
+    expect(refusalCount(audited)).toBe(25);
+    for (const row of audited) expect(row).toMatchObject({ tool: "oauth.token", errorCode: "RATE_LIMITED" });
+  });
+
   it("a refusal sent back by redirect is audited, and no row carries the code, verifier or token presented", async () => {
     const client = (await (await register({ redirect_uris: [REDIRECT] })).json()) as { client_id: string };
     const redirected = await fetch(
