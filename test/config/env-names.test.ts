@@ -101,6 +101,8 @@ describe("every variable the configuration reads is named by its errors", () => 
     for (const name of [
       "MCP_BROKER_STORE",
       "MCP_BROKER_TOKEN_KEY",
+      "MCP_BROKER_REGISTRATIONS_PER_MINUTE",
+      "MCP_BROKER_ATTEMPTS_PER_MINUTE",
       "MCP_IDP_OBO_ISSUER",
       "MCP_FEDERATION_EXCHANGE_FOR",
       "MCP_FEDERATION_USER_CLAIM",
