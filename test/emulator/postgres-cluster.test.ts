@@ -124,4 +124,14 @@ describe("a cluster killed as in a crash and started again", () => {
     await expect(cluster.restart()).rejects.toThrow(/kill it before restarting/);
     expect(await query(cluster.url(), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
+
+  it("stop after a kill, without a restart, removes the data directory the crash left behind", async () => {
+    const cluster = await startPostgresCluster();
+    const [dir] = await query(cluster.url(), "SELECT current_setting('data_directory') AS d");
+    const dataDir = String(dir!.d);
+    await cluster.kill();
+    expect(existsSync(dataDir)).toBe(true);
+    await cluster.stop();
+    expect(existsSync(dataDir)).toBe(false);
+  });
 });
