@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
@@ -18,6 +19,13 @@ export interface PostgresCluster {
   url(database?: string): string;
   /** Stops the server and removes its data directory. */
   stop(): Promise<void>;
+  /**
+   * Crashes the server: SIGKILL to the postmaster and every backend at once, no shutdown, the data directory left as
+   * is. Transactions committed with `synchronous_commit=off` in the last moments may be lost, as in a real crash.
+   */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data directory; it recovers from its WAL as after a crash. */
+  restart(): Promise<void>;
 }
 
 export interface ClusterOptions {
@@ -128,6 +136,34 @@ async function waitUntilAccepting(url: string, server: ChildProcess, stderr: () 
   }
 }
 
+/**
+ * SIGKILL to the postmaster and every backend at once, as when the whole server dies. Backends start sessions of their
+ * own, so no process group holds them: the postmaster is stopped (it forks no more), its children listed and killed.
+ * Where /proc is missing, only the postmaster is killed; its backends end as soon as they notice.
+ */
+function crash(postmaster: ChildProcess): void {
+  const pid = postmaster.pid!;
+  process.kill(pid, "SIGSTOP");
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // Not Linux: the postmaster alone.
+  }
+  for (const child of children) {
+    try {
+      process.kill(child, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  process.kill(pid, "SIGKILL");
+}
+
 /** Initialises and starts a throw-away cluster on a free loopback port. */
 export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
@@ -167,24 +203,28 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
 
   const port = await freeLoopbackPort();
   const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: dataDir };
-  const server = spawn(
-    bins.postgres,
-    ["-D", dataDir, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
-    {
-      ...owner,
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, LC_ALL: "C" },
-    },
-  );
-  let stderr = "";
-  server.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-4096)));
   const host = "127.0.0.1";
   const url = (database = "postgres") =>
     `postgres://${superuser}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`;
+  let server: ChildProcess | undefined;
+  let stderr = "";
+  const running = (child: ChildProcess | undefined): child is ChildProcess =>
+    child !== undefined && child.exitCode === null && child.signalCode === null;
+
+  const launch = () => {
+    stderr = "";
+    const child = spawn(
+      bins.postgres,
+      ["-D", dataDir, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
+      { ...owner, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C" } },
+    );
+    child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-4096)));
+    return child;
+  };
 
   // A process that exits without stopping the cluster (process.exit, an uncaught error) takes its server with it.
   const killOnExit = () => {
-    server.kill("SIGKILL"); // an exit handler cannot wait; the server's own sessions end when they see it gone
+    if (running(server)) server.kill("SIGKILL"); // an exit handler cannot wait; the backends see the postmaster gone
     try {
       rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 10 });
     } catch {
@@ -194,18 +234,41 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
   process.once("exit", killOnExit);
   const stop = async () => {
     process.off("exit", killOnExit);
-    if (server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((resolve) => server.once("exit", resolve));
+    if (running(server)) {
+      const exited = once(server, "exit");
       server.kill("SIGINT"); // fast shutdown: open sessions are ended, no checkpoint wait beyond the minimum
       await exited;
     }
     await rm(home, { recursive: true, force: true });
   };
+  const kill = async () => {
+    if (!running(server)) return;
+    const exited = once(server, "exit");
+    crash(server);
+    await exited;
+  };
+  /** Starts the server; after a crash a backend of the old one may hold its shared memory a moment longer: retried. */
+  const start = async (until: number, retry: boolean) => {
+    for (;;) {
+      server = launch();
+      try {
+        await waitUntilAccepting(url(), server, () => stderr, until);
+        return;
+      } catch (error) {
+        if (!retry || running(server) || Date.now() > until) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  const restart = async () => {
+    if (running(server)) throw new Error("the PostgreSQL cluster is running: kill it before restarting it");
+    await start(Date.now() + (options.startTimeoutMs ?? 60_000), true);
+  };
   try {
-    await waitUntilAccepting(url(), server, () => stderr, deadline);
+    await start(deadline, false);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { host, port, superuser, password, url, stop };
+  return { host, port, superuser, password, url, stop, kill, restart };
 }

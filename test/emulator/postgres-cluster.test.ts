@@ -84,3 +84,54 @@ describe("a throw-away PostgreSQL cluster from the npm-shipped binaries", () => 
     expect(existsSync(dataDir)).toBe(false);
   });
 });
+
+describe("a cluster killed as in a crash and started again", () => {
+  it("keeps the port and the data committed before the kill, refuses while down, and stop still removes everything", async () => {
+    // Commits wait for their WAL to reach the kernel (fsync stays off): a process kill loses nothing.
+    const cluster = await startPostgresCluster({ settings: { synchronous_commit: "on" } });
+    started.push(cluster);
+    await query(cluster.url(), "CREATE TABLE survivors (n int); INSERT INTO survivors SELECT generate_series(1, 100)");
+    const [dir] = await query(cluster.url(), "SELECT current_setting('data_directory') AS d");
+    const dataDir = String(dir!.d);
+    const held = new pg.Client({ connectionString: cluster.url() });
+    await held.connect();
+    const dropped = new Promise<Error>((resolve) => held.on("error", resolve));
+
+    await cluster.kill();
+    expect(existsSync(dataDir)).toBe(true);
+    await expect(query(cluster.url(), "SELECT 1")).rejects.toThrow();
+    // A session open at the kill learns that its server is gone.
+    expect((await dropped).message).toMatch(/Connection terminated unexpectedly/);
+    await held.end().catch(() => undefined);
+
+    const port = cluster.port;
+    await cluster.restart();
+    expect(cluster.port).toBe(port);
+    expect(await query(cluster.url(), "SELECT count(*)::int AS n, sum(n)::int AS total FROM survivors")).toEqual([
+      { n: 100, total: 5050 },
+    ]);
+    const [setting] = await query(cluster.url(), "SELECT current_setting('port') AS port");
+    expect(setting).toEqual({ port: String(port) });
+
+    await cluster.stop();
+    expect(existsSync(dataDir)).toBe(false);
+    await expect(query(cluster.url(), "SELECT 1")).rejects.toThrow();
+  }, 120_000);
+
+  it("refuses to restart a cluster that is still running", async () => {
+    const cluster = await startPostgresCluster();
+    started.push(cluster);
+    await expect(cluster.restart()).rejects.toThrow(/kill it before restarting/);
+    expect(await query(cluster.url(), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
+  it("stop after a kill, without a restart, removes the data directory the crash left behind", async () => {
+    const cluster = await startPostgresCluster();
+    const [dir] = await query(cluster.url(), "SELECT current_setting('data_directory') AS d");
+    const dataDir = String(dir!.d);
+    await cluster.kill();
+    expect(existsSync(dataDir)).toBe(true);
+    await cluster.stop();
+    expect(existsSync(dataDir)).toBe(false);
+  });
+});
