@@ -60,7 +60,7 @@ export const BrokerSchema = z.object({
     .positive()
     .default(60)
     .describe(
-      "Authorize, token and revoke requests one source address may make per minute (MCP_BROKER_ATTEMPTS_PER_MINUTE).",
+      "Authorize, callback, token and revoke requests one source address may make per minute (MCP_BROKER_ATTEMPTS_PER_MINUTE).",
     ),
   allowHttpClientMetadata: z
     .boolean()

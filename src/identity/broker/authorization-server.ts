@@ -58,11 +58,11 @@ export interface AuthorizationServerDeps {
   guard: EndpointGuard;
 }
 
-/** The endpoint each route is, and the budget it spends per source (the callback is bounded by its sign-in state). */
+/** The endpoint each route is, and the budget it spends per source (the callback too: forged states cost a lookup). */
 const ROUTES: Record<string, { endpoint: BrokerEndpoint; spends?: AttemptKind }> = {
   "POST /oauth/register": { endpoint: "oauth.register", spends: "registration" },
   "GET /oauth/authorize": { endpoint: "oauth.authorize", spends: "attempt" },
-  "GET /oauth/databricks/callback": { endpoint: "oauth.callback" },
+  "GET /oauth/databricks/callback": { endpoint: "oauth.callback", spends: "attempt" },
   "POST /oauth/token": { endpoint: "oauth.token", spends: "attempt" },
   "POST /oauth/revoke": { endpoint: "oauth.revoke", spends: "attempt" },
 };

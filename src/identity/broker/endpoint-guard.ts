@@ -8,7 +8,7 @@ import { ErrorCodes, type ErrorCode } from "../../errors.js";
 /** Which of the broker's unauthenticated endpoints a request reached; the audit row's tool name. */
 export type BrokerEndpoint = "oauth.register" | "oauth.authorize" | "oauth.callback" | "oauth.token" | "oauth.revoke";
 
-/** The two budgets a source address spends: registering clients, and attempts at authorize, token and revoke. */
+/** The two budgets a source address spends: registering clients, and attempts at authorize, callback, token, revoke. */
 export type AttemptKind = "registration" | "attempt";
 
 export interface EndpointLimits {

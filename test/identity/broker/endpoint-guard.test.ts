@@ -165,6 +165,17 @@ describe("per-source rate limits", () => {
     expect((await tokenForm({ grant_type: "password" })).status).toBe(429);
   });
 
+  it("forged workspace callbacks spend the same budget: past it 429, not one lookup or audit row each", async () => {
+    const callback = (state: string) =>
+      fetch(`${base}/oauth/databricks/callback?state=${state}&code=c`, { redirect: "manual" });
+    for (let i = 0; i < ATTEMPTS; i += 1) expect((await callback(`s${i}`)).status).toBe(400);
+    expect((await callback("s-last")).status).toBe(429);
+    expect(audited.map((r) => [r.tool, r.errorCode])).toEqual([
+      ...Array.from({ length: ATTEMPTS }, () => ["oauth.callback", "INVALID_ARGUMENT"]),
+      ["oauth.callback", "RATE_LIMITED"],
+    ]);
+  });
+
   it("registrations have their own budget: past it 429, and the attempt budget is untouched", async () => {
     for (let i = 0; i < REGISTRATIONS; i += 1) expect((await register({ redirect_uris: [REDIRECT] })).status).toBe(201);
     const limited = await register({ redirect_uris: [REDIRECT] });
