@@ -1,6 +1,6 @@
-import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import { systemClock } from "../../src/clock.js";
-import type { WorkspaceHttpClient } from "../../src/databricks/http-client.js";
+import { WorkspaceHttpClient } from "../../src/databricks/http-client.js";
 import { createWorkspaceApi } from "../../src/databricks/workspace-api.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
 import { WorkspaceViewCache } from "../../src/identity/workspace-view-cache.js";
@@ -43,4 +43,16 @@ export async function userToolContext(
     reportProgress: async () => undefined,
     recordStatement: (id) => void statements.push(id),
   };
+}
+
+/** A local workspace and a client of it: what a kind's tests run real calls against. */
+export async function startKindWorkspace(): Promise<{ workspace: LocalWorkspace; http: WorkspaceHttpClient }> {
+  const workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
+  return { workspace, http: new WorkspaceHttpClient(workspace.baseUrl) };
+}
+
+/** Closes what `startKindWorkspace` opened (either may be unset when the start failed). */
+export async function closeKindWorkspace(opened: { workspace?: LocalWorkspace; http?: WorkspaceHttpClient }) {
+  await opened.http?.close();
+  await opened.workspace?.close();
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
-import { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
+import type { LocalWorkspace } from "../../../emulator/workspace.js";
+import type { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
 import { ErrorCodes, type GovernedError } from "../../../src/errors.js";
 import { buildCatalog } from "../../../tools/catalog/load.js";
-import { userToolContext } from "../../support/tool-context.js";
+import { closeKindWorkspace, startKindWorkspace, userToolContext } from "../../support/tool-context.js";
 
 const common = { title: "A tool", description: "A tool of a kind bound to one resource, for this test." };
 /** The columns an entry of the vector-search kind names (here two of the seeded index's). */
@@ -53,13 +53,9 @@ describe("several entries of one kind, each bound to its own resource", () => {
   let workspace: LocalWorkspace;
   let http: WorkspaceHttpClient;
   beforeAll(async () => {
-    workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-    http = new WorkspaceHttpClient(workspace.baseUrl);
+    ({ workspace, http } = await startKindWorkspace());
   });
-  afterAll(async () => {
-    await http?.close();
-    await workspace?.close();
-  });
+  afterAll(() => closeKindWorkspace({ workspace, http }));
 
   it.each([
     ["genie", "space", () => workspace.context.seed.genieSpaces[0]!.id, { question: "how many deals" }],

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
-import { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
+import type { LocalWorkspace } from "../../../emulator/workspace.js";
+import type { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
 import { ErrorCodes, type GovernedError } from "../../../src/errors.js";
 import { buildCatalog } from "../../../tools/catalog/load.js";
 import { readOnlyRefusal } from "../../../tools/kinds/read-only-statement.js";
-import { userToolContext } from "../../support/tool-context.js";
+import { closeKindWorkspace, startKindWorkspace, userToolContext } from "../../support/tool-context.js";
 import { WEST_SP } from "../../support/sql-workspace.js";
 
 describe("the read-only statement guard", () => {
@@ -36,13 +36,9 @@ describe("the sql-readonly kind", () => {
   let workspace: LocalWorkspace;
   let http: WorkspaceHttpClient;
   beforeAll(async () => {
-    workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-    http = new WorkspaceHttpClient(workspace.baseUrl);
+    ({ workspace, http } = await startKindWorkspace());
   });
-  afterAll(async () => {
-    await http?.close();
-    await workspace?.close();
-  });
+  afterAll(() => closeKindWorkspace({ workspace, http }));
   const tool = (extra: Record<string, unknown> = {}) =>
     buildCatalog(
       {

@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
-import { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
+import type { LocalWorkspace } from "../../../emulator/workspace.js";
+import type { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
 import { ErrorCodes, type GovernedError } from "../../../src/errors.js";
 import { buildToolCatalog } from "../../../src/mcp/tool-catalog.js";
 import { buildCatalog } from "../../../tools/catalog/load.js";
-import { userToolContext } from "../../support/tool-context.js";
+import { closeKindWorkspace, startKindWorkspace, userToolContext } from "../../support/tool-context.js";
 
 const USER = "wendy.west@example.com";
 let workspace: LocalWorkspace;
 let http: WorkspaceHttpClient;
 let warehouse: string;
 beforeAll(async () => {
-  workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-  http = new WorkspaceHttpClient(workspace.baseUrl);
+  ({ workspace, http } = await startKindWorkspace());
   warehouse = workspace.context.seed.warehouses[0]!.id;
 });
-afterAll(async () => {
-  await http?.close();
-  await workspace?.close();
-});
+afterAll(() => closeKindWorkspace({ workspace, http }));
 
 const base = {
   name: "my_deals",

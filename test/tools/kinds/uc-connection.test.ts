@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
+import type { LocalWorkspace } from "../../../emulator/workspace.js";
 import { GITHUB_TOKEN } from "../../../emulator/local-services/github.js";
-import { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
+import type { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
 import { ErrorCodes, type GovernedError } from "../../../src/errors.js";
 import { buildToolCatalog } from "../../../src/mcp/tool-catalog.js";
 import { buildCatalog } from "../../../tools/catalog/load.js";
-import { userToolContext } from "../../support/tool-context.js";
+import { closeKindWorkspace, startKindWorkspace, userToolContext } from "../../support/tool-context.js";
 
 const base = {
   name: "repo_search",
@@ -45,13 +45,9 @@ describe("the uc-connection kind", () => {
     let workspace: LocalWorkspace;
     let http: WorkspaceHttpClient;
     beforeAll(async () => {
-      workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-      http = new WorkspaceHttpClient(workspace.baseUrl);
+      ({ workspace, http } = await startKindWorkspace());
     });
-    afterAll(async () => {
-      await http?.close();
-      await workspace?.close();
-    });
+    afterAll(() => closeKindWorkspace({ workspace, http }));
 
     it("calls the remote service as the caller, through the connection, never showing its credential", async () => {
       const ctx = await userToolContext(workspace, http, "erin.exec@example.com");

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
-import { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
+import type { LocalWorkspace } from "../../../emulator/workspace.js";
+import type { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
 import { createWorkspaceApi, type FunctionInfo } from "../../../src/databricks/workspace-api.js";
 import { ErrorCodes, type GovernedError } from "../../../src/errors.js";
 import { buildToolCatalog } from "../../../src/mcp/tool-catalog.js";
 import { buildCatalog, discoverCatalog } from "../../../tools/catalog/load.js";
 import type { CatalogDiscovery } from "../../../tools/kinds/kind.js";
 import { parametersOf } from "../../../tools/kinds/uc-function.js";
-import { userToolContext } from "../../support/tool-context.js";
+import { closeKindWorkspace, startKindWorkspace, userToolContext } from "../../support/tool-context.js";
 import { WEST_SP } from "../../support/sql-workspace.js";
 
 const FN = "main.sales.get_region_summary";
@@ -53,8 +53,7 @@ describe("the uc-function and uc-functions kinds against the local workspace", (
   let discovery: CatalogDiscovery;
   let warehouse: string;
   beforeAll(async () => {
-    workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-    http = new WorkspaceHttpClient(workspace.baseUrl);
+    ({ workspace, http } = await startKindWorkspace());
     warehouse = workspace.context.seed.warehouses[0]!.id;
     const { access_token: accessToken } = await workspace.tokens.issue(M2M_SP, ["unity-catalog"], 3600);
     const api = createWorkspaceApi(
@@ -67,10 +66,7 @@ describe("the uc-function and uc-functions kinds against the local workspace", (
       listFunctions: async (c, s) => (await api.listFunctions(c, s)).functions ?? [],
     };
   });
-  afterAll(async () => {
-    await http?.close();
-    await workspace?.close();
-  });
+  afterAll(() => closeKindWorkspace({ workspace, http }));
 
   async function toolsOf(entries: Record<string, unknown>[]) {
     const { raw, skipped } = await discoverCatalog({ tools: entries }, discovery);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalWorkspace, type LocalWorkspace } from "../../../emulator/workspace.js";
-import { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
+import type { LocalWorkspace } from "../../../emulator/workspace.js";
+import type { WorkspaceHttpClient } from "../../../src/databricks/http-client.js";
 import { buildToolCatalog } from "../../../src/mcp/tool-catalog.js";
 import { buildCatalog } from "../../../tools/catalog/load.js";
-import { userToolContext } from "../../support/tool-context.js";
+import { closeKindWorkspace, startKindWorkspace, userToolContext } from "../../support/tool-context.js";
 
 const entry = {
   name: "policy_search",
@@ -24,13 +24,9 @@ const build = (e: Record<string, unknown>) =>
 let workspace: LocalWorkspace;
 let http: WorkspaceHttpClient;
 beforeAll(async () => {
-  workspace = await startLocalWorkspace({ genieStepDelayMs: 5 });
-  http = new WorkspaceHttpClient(workspace.baseUrl);
+  ({ workspace, http } = await startKindWorkspace());
 });
-afterAll(async () => {
-  await http?.close();
-  await workspace?.close();
-});
+afterAll(() => closeKindWorkspace({ workspace, http }));
 
 describe("the vector-search kind", () => {
   it("returns the columns its entry names, described as the entry says, and a score", async () => {
