@@ -59,12 +59,16 @@ export function createJwksKeySource(
             : new IdentityError(ErrorCodes.TOKEN_INVALID, "The identity provider's signing keys could not be fetched.");
       });
     }
+    const looked = known!;
     try {
-      return await known!.keys(header, token);
+      return await looked.keys(header, token);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || now() - lastAttemptAt < timing.cooldownMs) throw err;
-      // An unknown kid may be a rotated key: look once more (at most once per cooldown).
-      await refetch().catch(() => undefined);
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      // An unknown kid may be a rotated key. Calls that miss together share one refetch (at most one per cooldown),
+      // and a call that missed just before another call's refetch landed looks again in the keys it brought.
+      if (pending) await pending.catch(() => undefined);
+      else if (known === looked && now() - lastAttemptAt >= timing.cooldownMs) await refetch().catch(() => undefined);
+      if (known === looked) throw err;
       return known!.keys(header, token);
     }
   };
