@@ -5,7 +5,7 @@ import type { Figure } from "./stats.js";
 import { McpWireClient } from "./wire.js";
 
 const ROLES = ["west_sales", "east_sales", "managers", "executive", "finance", "admin"] as const;
-/** jose refetches a JWKS for an unknown kid at most once per this cooldown (src/identity/jwt-verifier.ts). */
+/** The server refetches a JWKS for an unknown kid at most once per this cooldown (src/identity/jwt-verifier.ts). */
 const JWKS_COOLDOWN_MS = 30_000;
 
 export interface TokenOptions {
