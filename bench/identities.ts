@@ -4,7 +4,7 @@ import { scopesFor } from "../src/policy/scopes.js";
 import { ALL_TOOLS } from "../tools/index.js";
 import type { RemoteStack } from "./remote-workspace.js";
 import { closedLoop } from "./load.js";
-import { restingMemory, settledMemory, type RestingMemory } from "./memory.js";
+import { RSS_TOLERANCE, restingMemory, settledMemory, sustainedMemoryVerdict, type RestingMemory } from "./memory.js";
 import { mib, type Figure } from "./stats.js";
 import { McpWireClient } from "./wire.js";
 
@@ -162,35 +162,21 @@ export async function measureSustainedMemory(
       done = target;
       checkpoints.push({ calls: done, ...(await settle()) });
     }
-    // Every identity has come back at least twice by the half-way mark: caches full and evicting since.
-    const half = checkpoints[1]!;
-    const last = checkpoints.at(-1)!;
-    const heapGrowth = last.heapUsed - half.heapUsed;
-    const heapLimit = Math.max(2 * 1024 * 1024, 0.1 * half.heapUsed);
-    // Buffers and other memory bound to JS objects but outside the V8 heap: a leak there escapes the heap figure.
-    const externalGrowth = last.external - half.external;
-    const externalLimit = Math.max(2 * 1024 * 1024, 0.1 * half.external);
-    // RSS moves with the allocator's arenas and the collector's reservations, up and down: bounded means the end
-    // stays within 10 % of the highest RSS the first half already reached.
-    const firstHalfPeak = Math.max(base.rss, ...checkpoints.slice(0, 2).map((c) => c.rss));
-    const rssGrowth = last.rss - firstHalfPeak;
-    const rssLimit = 0.1 * firstHalfPeak;
+    const verdict = sustainedMemoryVerdict(base, checkpoints);
     const trail = [base, ...checkpoints]
-      .map((c) => `${mib(c.heapUsed)}/${mib(c.rss)}/${mib(c.external)} @${"calls" in c ? c.calls : 0}`)
+      .map(
+        (c) =>
+          `${mib(c.heapUsed)}/${mib(c.heapTotal)}/${mib(c.external)}/${mib(c.rssLessHeapReserve)}/${mib(c.rss)} @${"calls" in c ? c.calls : 0}`,
+      )
       .join(" → ");
     return [
       {
         benchmark: "memory under sustained load",
-        figure: `heap and external growth over the second half of ${options.calls} calls across ${options.identities} identities; RSS at the end over the first half's peak`,
-        measured: `heap ${mib(heapGrowth)}, external ${mib(externalGrowth)}, RSS ${mib(rssGrowth)}`,
-        target: "bounded: heap and external ≤ max(2 MiB, 10 %), RSS ≤ 10 % of the first half's peak",
-        pass:
-          heapGrowth <= heapLimit &&
-          externalGrowth <= externalLimit &&
-          rssGrowth <= rssLimit &&
-          base.collected &&
-          errors === 0,
-        detail: `heap/RSS/external ${trail} (each the median of 5 reads after a full collection; array buffers ${mib(last.arrayBuffers)} at the end); caches ${options.cacheSize} each; the bench's client and its ${options.identities} tokens share the process${base.collected ? "" : " (no --expose-gc: unreliable)"}${errors ? `; ${errors} calls failed` : ""}`,
+        figure: `heap and external growth over the second half of ${options.calls} calls across ${options.identities} identities; resident memory (less V8's free reserve) at the end over the first half's peak`,
+        measured: `heap ${mib(verdict.heapGrowth)}, external ${mib(verdict.externalGrowth)}, resident ${mib(verdict.rssGrowth)}`,
+        target: `bounded: heap and external ≤ max(2 MiB, 10 %), resident ≤ ${RSS_TOLERANCE * 100} % over the first half's peak`,
+        pass: verdict.bounded && base.collected && errors === 0,
+        detail: `heap used/committed, external, RSS less V8's free reserve, RSS: ${trail} (each the median of 5 reads after a full collection; array buffers ${mib(checkpoints.at(-1)!.arrayBuffers)} at the end); caches ${options.cacheSize} each; the bench's client and its ${options.identities} tokens share the process${base.collected ? "" : " (no --expose-gc: unreliable)"}${errors ? `; ${errors} calls failed` : ""}`,
       },
     ];
   } finally {

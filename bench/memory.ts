@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { getHeapStatistics } from "node:v8";
 import { median } from "./stats.js";
 
 /** Heap and resident memory after a full collection (needs node --expose-gc; otherwise as found). */
@@ -14,7 +15,11 @@ export function settledMemory(): { heapUsed: number; rss: number; collected: boo
 
 export interface RestingMemory {
   heapUsed: number;
+  /** What V8 has committed for its heap: live objects and the free space it keeps. */
+  heapTotal: number;
   rss: number;
+  /** RSS less the pages V8 holds free for its heap to grow into (its reserve moves with the collector, not with leaks). */
+  rssLessHeapReserve: number;
   /** Memory of C++ objects bound to JS ones (Buffers included), outside the V8 heap. */
   external: number;
   arrayBuffers: number;
@@ -30,17 +35,54 @@ export async function restingMemory(samples = 5, gapMs = 300): Promise<RestingMe
   for (let i = 0; i < samples; i += 1) {
     settledMemory();
     await sleep(gapMs);
-    const { heapUsed, rss, external, arrayBuffers } = process.memoryUsage();
-    reads.push({ heapUsed, rss, external, arrayBuffers, collected: Boolean((globalThis as { gc?: unknown }).gc) });
+    const { heapUsed, heapTotal, rss, external, arrayBuffers } = process.memoryUsage();
+    const heap = getHeapStatistics();
+    reads.push({
+      heapUsed,
+      heapTotal,
+      rss,
+      rssLessHeapReserve: rss - Math.max(0, heap.total_physical_size - heap.used_heap_size),
+      external,
+      arrayBuffers,
+      collected: Boolean((globalThis as { gc?: unknown }).gc),
+    });
   }
   const mid = (pick: (m: RestingMemory) => number) => median(reads.map(pick));
   return {
     heapUsed: mid((m) => m.heapUsed),
+    heapTotal: mid((m) => m.heapTotal),
     rss: mid((m) => m.rss),
+    rssLessHeapReserve: mid((m) => m.rssLessHeapReserve),
     external: mid((m) => m.external),
     arrayBuffers: mid((m) => m.arrayBuffers),
     collected: reads[0]!.collected,
   };
+}
+
+/** How far resident memory at the end may rise over the first half's peak, as a fraction of that peak. */
+export const RSS_TOLERANCE = 0.1;
+const MIB = 1024 * 1024;
+
+type Reading = Pick<RestingMemory, "heapUsed" | "rssLessHeapReserve" | "external">;
+
+/**
+ * The sustained-memory bound, from a baseline and a reading at each quarter of the calls. The caches are full and
+ * evicting by the half-way mark, so from there on heap and external memory must not grow by more than max(2 MiB,
+ * 10 %). Resident memory is read less V8's free reserve (which swings by tens of MiB with the collector's sizing)
+ * and still moves a little with the allocator, so its end is held to the first half's peak plus RSS_TOLERANCE.
+ */
+export function sustainedMemoryVerdict(base: Reading, quarters: readonly Reading[]) {
+  const half = quarters[1]!;
+  const last = quarters.at(-1)!;
+  const heapGrowth = last.heapUsed - half.heapUsed;
+  const externalGrowth = last.external - half.external;
+  const firstHalfPeak = Math.max(base.rssLessHeapReserve, ...quarters.slice(0, 2).map((q) => q.rssLessHeapReserve));
+  const rssGrowth = last.rssLessHeapReserve - firstHalfPeak;
+  const bounded =
+    heapGrowth <= Math.max(2 * MIB, 0.1 * half.heapUsed) &&
+    externalGrowth <= Math.max(2 * MIB, 0.1 * half.external) &&
+    rssGrowth <= RSS_TOLERANCE * firstHalfPeak;
+  return { heapGrowth, externalGrowth, rssGrowth, bounded };
 }
 
 /** Samples heapUsed and rss every few ms while `work` runs; returns its value and the peaks seen. */
