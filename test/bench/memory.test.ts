@@ -10,7 +10,7 @@ const at = (heap: number, rss: number, external = 4) => ({
 });
 
 describe("the sustained-memory bound", () => {
-  it("holds when heap and external memory stay flat once the caches are full and RSS swings within its tolerance", () => {
+  it("holds when heap and external memory stay flat once the caches are full and resident memory moves within its tolerance", () => {
     const verdict = sustainedMemoryVerdict(at(50, 200), [at(58, 190), at(58, 195), at(58.2, 215), at(58.3, 212)]);
     expect(verdict.bounded).toBe(true);
   });
@@ -33,7 +33,7 @@ describe("the sustained-memory bound", () => {
     expect(verdict.bounded).toBe(false);
   });
 
-  it("fails when RSS ends further above the first half's peak than its tolerance (memory kept outside JS)", () => {
+  it("fails when resident memory less V8's free reserve ends above the first half's peak by more than its tolerance", () => {
     const verdict = sustainedMemoryVerdict(at(50, 200), [at(58, 210), at(58, 220), at(58, 240), at(58, 260)]);
     expect(verdict.rssGrowth).toBe(40 * MIB);
     expect(verdict.bounded).toBe(false);
