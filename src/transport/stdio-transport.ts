@@ -57,9 +57,11 @@ export class StdioTransport implements Transport, InvalidMessageSource {
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
     // Re-read each turn: a message handler may close the transport (and drop the buffer) on the way.
     for (let end = this.buffer.indexOf("\n"); end !== -1; end = this.buffer?.indexOf("\n") ?? -1) {
-      const stop = end > 0 && this.buffer[end - 1] === CR ? end - 1 : end;
-      const line = this.buffer.toString("utf8", 0, stop);
-      this.buffer = this.buffer.subarray(end + 1);
+      const buffer: Buffer = this.buffer!;
+      const stop = end > 0 && buffer[end - 1] === CR ? end - 1 : end;
+      const line = buffer.toString("utf8", 0, stop);
+      // A chunk that ended with its line leaves nothing to carry (and no copy into the next chunk).
+      this.buffer = end + 1 < buffer.length ? buffer.subarray(end + 1) : undefined;
       this.deliver(line);
     }
   };
