@@ -3,48 +3,72 @@ export interface LoadResult {
   latencies: number[];
   elapsedMs: number;
   calls: number;
+  /**
+   * The steady part of the run: from the moment the first `concurrency` calls have ended (every worker is past its
+   * simultaneous start) until the last call is sent (after which fewer calls are in flight). Exactly `concurrency`
+   * calls are in flight throughout; absent when the run is too short to have one.
+   */
+  steady?: { calls: number; ms: number };
   /** Calls that failed (not in `latencies`); the first failure's message is kept for the report. */
   errors: number;
   firstError?: string;
+  /** CPU seconds spent during the run, per meter (see `alternate`), when metered. */
+  cpuSeconds?: number[];
 }
 
 export async function closedLoop(
   calls: number,
   concurrency: number,
   call: (i: number) => Promise<unknown>,
+  now: () => number = () => performance.now(),
 ): Promise<LoadResult> {
   const latencies: number[] = [];
+  /** When each successful call ended. */
+  const ends: number[] = [];
+  let ended = 0;
+  let rampEnd: number | undefined;
+  let lastSent = 0;
   let next = 0;
   let errors = 0;
   let firstError: string | undefined;
-  const started = performance.now();
+  const started = now();
   const worker = async () => {
     while (next < calls) {
       const i = next++;
-      const t0 = performance.now();
+      const t0 = now();
+      if (next === calls) lastSent = t0;
       try {
         await call(i);
-        latencies.push(performance.now() - t0);
+        const t1 = now();
+        latencies.push(t1 - t0);
+        ends.push(t1);
       } catch (err) {
         errors += 1;
         firstError ??= err instanceof Error ? err.message : String(err);
       }
+      ended += 1;
+      if (ended === concurrency) rampEnd = now();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker));
   if (firstError) console.error(`bench: ${errors} of ${calls} calls failed; first: ${firstError.slice(0, 300)}`);
-  return { latencies, elapsedMs: performance.now() - started, calls, errors, firstError };
+  const steadyCalls = rampEnd === undefined ? 0 : ends.filter((t) => t > rampEnd! && t <= lastSent).length;
+  const steady =
+    concurrency > 1 && steadyCalls >= concurrency ? { calls: steadyCalls, ms: lastSent - rampEnd! } : undefined;
+  return { latencies, elapsedMs: now() - started, calls, errors, firstError, steady };
 }
 
 /**
  * Two arms run in alternating blocks (A B, B A, A B …) so drift on a shared machine hits both alike;
- * returns each arm's latencies and the wall time spent in its own blocks.
+ * returns each arm's latencies and the wall time spent in its own blocks. `meter`, if given, reads cumulative CPU
+ * seconds of some processes; each arm gets the CPU spent during its own blocks.
  */
 export async function alternate(
   callsPerArm: number,
   concurrency: number,
   blocks: number,
   arms: { a: (i: number) => Promise<unknown>; b: (i: number) => Promise<unknown> },
+  meter?: () => number[],
 ): Promise<{ a: LoadResult; b: LoadResult }> {
   const total: { a: LoadResult; b: LoadResult } = {
     a: { latencies: [], elapsedMs: 0, calls: 0, errors: 0 },
@@ -55,8 +79,17 @@ export async function alternate(
     const n = Math.min(perBlock, callsPerArm - total.a.calls);
     const order: ("a" | "b")[] = block % 2 === 0 ? ["a", "b"] : ["b", "a"];
     for (const arm of order) {
+      const before = meter?.();
       const r = await closedLoop(n, concurrency, arms[arm]);
+      if (before) {
+        const spent = meter!().map((v, i) => v - before[i]!);
+        total[arm].cpuSeconds = spent.map((v, i) => v + (total[arm].cpuSeconds?.[i] ?? 0));
+      }
       total[arm].latencies.push(...r.latencies);
+      if (r.steady) {
+        const sum = total[arm].steady ?? { calls: 0, ms: 0 };
+        total[arm].steady = { calls: sum.calls + r.steady.calls, ms: sum.ms + r.steady.ms };
+      }
       total[arm].elapsedMs += r.elapsedMs;
       total[arm].calls += n;
       total[arm].errors += r.errors;
@@ -66,8 +99,12 @@ export async function alternate(
   return total;
 }
 
-/** Successful calls per second. */
-export const throughput = (r: LoadResult) => (r.latencies.length / r.elapsedMs) * 1000;
+/**
+ * Successful calls per second: over the steady part when the run had one (ramp-up and drain are artefacts of starting
+ * and stopping a closed loop, repeated at every block), else over the whole run.
+ */
+export const throughput = (r: LoadResult) =>
+  r.steady ? (r.steady.calls / r.steady.ms) * 1000 : (r.latencies.length / r.elapsedMs) * 1000;
 
 /** " (n failed: message)" when calls failed, for a figure's detail. */
 export const failures = (...runs: LoadResult[]) =>

@@ -1,4 +1,4 @@
-import { alternate, closedLoop, failures, throughput } from "./load.js";
+import { alternate, closedLoop, failures, throughput, type LoadResult } from "./load.js";
 import { quantile, ms, ratio, perSecond, type Figure } from "./stats.js";
 import { DirectStatementClient, McpWireClient, SALES_ARGS } from "./wire.js";
 
@@ -20,6 +20,8 @@ export interface OverheadTarget {
   salesTable: string;
   authorization: string;
   setStatementLatency(ms: number): Promise<void>;
+  /** Cumulative CPU seconds of [this process (client and server), the workspace with its PostgreSQL]. */
+  meter?: () => number[];
 }
 
 /** query_sales_data through the server (a) and the same statement straight to the workspace (b), same token. */
@@ -84,15 +86,18 @@ export async function measureThroughput(
   rows: readonly ThroughputRow[] = ["none", "20ms", "100ms"],
 ): Promise<Figure[]> {
   return withArms(target, options.warmup, async (arms) => {
-    const figure = async (figureName: string, target: number) => {
-      const run = await alternate(options.calls, 64, 8, arms);
+    const cpuRows: Figure[] = [];
+    // Four blocks per arm, so each block's steady part spans several rounds of 64 calls; slower rows send more calls.
+    const figure = async (figureName: string, goal: number, calls = options.calls) => {
+      const run = await alternate(calls, 64, 4, arms, target.meter);
       const r = throughput(run.a) / throughput(run.b);
+      if (cpuRows.length === 0 && run.a.cpuSeconds && run.b.cpuSeconds) cpuRows.push(cpuPerCall(label, run));
       return {
         benchmark: label,
         figure: figureName,
-        measured: ratio(r, target),
-        target: `≥ ${target.toFixed(2)}`,
-        pass: r >= target && run.a.errors + run.b.errors === 0,
+        measured: ratio(r, goal),
+        target: `≥ ${goal.toFixed(2)}`,
+        pass: r >= goal && run.a.errors + run.b.errors === 0,
         detail: `MCP ${perSecond(throughput(run.a))} vs direct ${perSecond(throughput(run.b))}; p50 ${ms(quantile(run.a.latencies, 0.5))} vs ${ms(quantile(run.b.latencies, 0.5))}${failures(run.a, run.b)}`,
       } satisfies Figure;
     };
@@ -105,13 +110,31 @@ export async function measureThroughput(
       if (!rows.includes(row)) continue;
       await target.setStatementLatency(latency);
       try {
-        figures.push(await figure(`throughput MCP / direct, ${latency} ms upstream latency`, goal));
+        const calls = Math.round(options.calls * Math.max(1, latency / 50));
+        figures.push(await figure(`throughput MCP / direct, ${latency} ms upstream latency`, goal, calls));
       } finally {
         await target.setStatementLatency(0);
       }
     }
-    return figures;
+    return [...figures, ...cpuRows];
   });
+}
+
+/**
+ * CPU per call from the first metered run: the server's share is this process's CPU per MCP call less its CPU per
+ * direct call (the same client sends both, one POST each); the upstream's is what the workspace and its PostgreSQL
+ * spent per call of each arm (the MCP arm's includes the audit INSERTs).
+ */
+function cpuPerCall(label: string, run: { a: LoadResult; b: LoadResult }): Figure {
+  const per = (r: LoadResult, i: number) => ((r.cpuSeconds?.[i] ?? Number.NaN) * 1000) / Math.max(1, r.calls);
+  const server = per(run.a, 0) - per(run.b, 0);
+  return {
+    benchmark: label,
+    figure: "server CPU per call (this process per MCP call − per direct call)",
+    measured: ms(server, 3),
+    target: "report",
+    detail: `client+server ${ms(per(run.a, 0), 3)} vs client ${ms(per(run.b, 0), 3)}; workspace+PostgreSQL ${ms(per(run.a, 1), 3)} per MCP call (audit INSERTs included) vs ${ms(per(run.b, 1), 3)} direct; one core serves ≈ ${perSecond(1000 / server)}`,
+  };
 }
 
 /** Concurrency levels of the throughput curve. */
@@ -129,8 +152,8 @@ export async function measureThroughputCurve(
   return withArms(target, options.warmup, async (arms) => {
     const points: { c: number; mcp: number; direct: number }[] = [];
     for (const c of CURVE_LEVELS) {
-      // Each level runs for a similar wall time: fewer calls where each one waits alone.
-      const calls = Math.max(4 * c, c === 1 ? Math.ceil(options.calls / 4) : options.calls);
+      // c=1 has no ramp to leave out; higher levels need blocks of several rounds for a steady part.
+      const calls = c === 1 ? Math.ceil(options.calls / 4) : Math.max(16 * c, options.calls);
       const run = await alternate(calls, c, 4, arms);
       points.push({ c, mcp: throughput(run.a), direct: throughput(run.b) });
     }

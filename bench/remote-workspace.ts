@@ -6,6 +6,7 @@ import { createInterface } from "node:readline";
 import pino from "pino";
 import { loadSeed } from "../emulator/workspace.js";
 import type { Seed } from "../emulator/seed/schema.js";
+import type { Placement } from "./placement.js";
 import { embeddedConfigBase, localWorkspaceEnvironment } from "../src/config/embedded.js";
 import { merge } from "../src/config/load.js";
 import { startApp, type App } from "../src/app.js";
@@ -13,6 +14,8 @@ import { startApp, type App } from "../src/app.js";
 /** The local workspace in its own process (as a real workspace is remote), and the server in this one. */
 export interface RemoteStack {
   workspaceUrl: string;
+  /** The local workspace's process (its PostgreSQL runs as its children). */
+  workspacePid: number;
   mcpUrl: string;
   app: App;
   seed: Seed;
@@ -31,7 +34,7 @@ export interface RemoteStack {
 }
 
 export async function startRemoteStack(
-  options: { spoolRoot?: string; overrides?: Record<string, unknown> } = {},
+  options: { spoolRoot?: string; overrides?: Record<string, unknown>; placement?: Placement } = {},
 ): Promise<RemoteStack> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -44,6 +47,7 @@ export async function startRemoteStack(
     child.once("exit", (code) => reject(new Error(`the local workspace exited with ${code}`)));
   });
   const started = JSON.parse(first) as { base_url: string; idp_issuer: string };
+  options.placement?.placeUpstream(child.pid!);
   const seed = await loadSeed();
   const spoolDir = mkdtempSync(join(options.spoolRoot ?? tmpdir(), "governed-mcp-bench-spool-"));
   const app = await startApp({
@@ -67,6 +71,7 @@ export async function startRemoteStack(
   };
   return {
     workspaceUrl: started.base_url,
+    workspacePid: child.pid!,
     serverEnvironment: localWorkspaceEnvironment(seed, {
       workspaceUrl: started.base_url,
       idpIssuer: started.idp_issuer,
@@ -106,6 +111,7 @@ export async function startRemoteStack(
       await app.stop();
       child.kill("SIGTERM");
       await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once("exit", resolve)));
+      options.placement?.release();
       rmSync(spoolDir, { recursive: true, force: true });
     },
   };

@@ -20,6 +20,7 @@ import {
   type OverheadTarget,
   type ThroughputRow,
 } from "./overhead.js";
+import { cpuPlacement, treeCpuSeconds } from "./placement.js";
 import { startRemoteStack } from "./remote-workspace.js";
 import { withStack } from "./stack.js";
 import { markdownTable, textTable, type Figure } from "./stats.js";
@@ -80,6 +81,9 @@ function machine(): string {
   return `${availableParallelism()} CPU(s), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
+/** Where the overhead, curve and stdio benchmarks put the server and the workspace (bench/placement.ts). */
+const placement = cpuPlacement();
+
 async function main(): Promise<void> {
   const figures: Figure[] = [];
   const started = Date.now();
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
     const spools = [...(values.spool === "tmpfs" ? [] : [undefined]), ...(tmpfs ? [TMPFS] : [])];
     const throughputRows = (["c64", "20ms", "100ms"] as const).filter((row) => wantedRow("overhead", row));
     for (const spoolRoot of spools) {
-      const remote = await startRemoteStack({ spoolRoot });
+      const remote = await startRemoteStack({ spoolRoot, placement });
       const where = spoolRoot ? ", audit spool on tmpfs" : "";
       try {
         const target: OverheadTarget = {
@@ -106,6 +110,10 @@ async function main(): Promise<void> {
           salesTable: remote.app.config.workspace.salesTable,
           authorization: `Bearer ${await remote.tokenOf(OVERHEAD_PRINCIPAL)}`,
           setStatementLatency: (ms) => remote.setStatementLatency(ms),
+          meter: () => {
+            const { user, system } = process.cpuUsage();
+            return [(user + system) / 1e6, treeCpuSeconds(remote.workspacePid)];
+          },
         };
         if (wantedRow("overhead", "c1"))
           await step(`overhead c=1${where}`, () =>
@@ -139,7 +147,7 @@ async function main(): Promise<void> {
   }
 
   if (wanted("stdio")) {
-    const remote = await startRemoteStack();
+    const remote = await startRemoteStack({ placement });
     try {
       await step("stdio", () => measureStdio(remote, plan.stdio));
     } finally {
@@ -189,7 +197,7 @@ async function main(): Promise<void> {
 
   if (wanted("quota")) await step("quota", () => measureQuotaChecks(plan.quota));
 
-  const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s; overhead, curve and stdio: ${placement.description}`;
   console.log(`\n${header}\n\n${textTable(figures)}\n`);
   if (values.markdown) writeMarkdown(values.markdown, header, figures);
 }
