@@ -29,13 +29,16 @@ export function plainlyLegacy(
   versionHeader: string | undefined,
   body: unknown,
 ): InboundClassificationOutcome | undefined {
-  // Exactly as sent: a header the SDK would first strip of spaces is left to the SDK.
-  const version = versionHeader;
-  if (version !== undefined && !LEGACY_VERSIONS.has(version)) return undefined;
+  // Compared exactly as sent: a header the SDK would first strip of spaces is left to the SDK.
+  if (versionHeader !== undefined && !LEGACY_VERSIONS.has(versionHeader)) return undefined;
   if (!isObject(body) || typeof body.method !== "string" || body.method === "initialize" || !("id" in body))
     return undefined;
   if ("result" in body || "error" in body) return undefined;
   const meta = isObject(body.params) ? body.params._meta : undefined;
   if (isObject(meta) && PROTOCOL_VERSION_META_KEY in meta) return undefined;
-  return { kind: "legacy", reason: "no-claim", ...(version !== undefined ? { requestedVersion: version } : {}) };
+  return {
+    kind: "legacy",
+    reason: "no-claim",
+    ...(versionHeader !== undefined ? { requestedVersion: versionHeader } : {}),
+  };
 }
