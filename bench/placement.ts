@@ -12,18 +12,18 @@ import { availableParallelism } from "node:os";
 export interface Placement {
   /** One line for the report's header. */
   description: string;
-  /** Puts the process tree rooted at `pid` on the upstream's CPUs (a no-op without placement). */
-  placeUpstream(pid: number): void;
-  /** Puts a process tree on the server's CPUs (a stdio server the benchmark spawns). */
-  placeServer(pid: number): void;
-  /** Gives this process all CPUs back. */
+  /** Puts the process tree rooted at `upstreamPid` on the upstream's CPUs and this process on the server's. */
+  separate(upstreamPid: number): void;
+  /** Gives this process and the tree rooted at `upstreamPid` every CPU again. */
+  share(upstreamPid: number): void;
+  /** Gives this process every CPU again (the upstream is gone). */
   release(): void;
 }
 
 const SHARED: Placement = {
   description: "all processes share every CPU",
-  placeUpstream: () => undefined,
-  placeServer: () => undefined,
+  separate: () => undefined,
+  share: () => undefined,
   release: () => undefined,
 };
 
@@ -98,18 +98,16 @@ export function cpuPlacement(): Placement {
   const server = range(0, half - 1);
   const upstream = range(half, n - 1);
   const all = range(0, n - 1);
-  let applied = false;
   return {
     description: `client and server on CPU ${server}, local workspace and PostgreSQL on CPU ${upstream}`,
-    placeUpstream(pid) {
-      pinTree(pid, upstream);
-      if (!applied) pinProcess(process.pid, server);
-      applied = true;
+    separate(upstreamPid) {
+      pinTree(upstreamPid, upstream);
+      pinProcess(process.pid, server);
     },
-    placeServer: (pid) => pinTree(pid, server),
-    release() {
-      if (applied) pinProcess(process.pid, all);
-      applied = false;
+    share(upstreamPid) {
+      pinTree(upstreamPid, all);
+      pinProcess(process.pid, all);
     },
+    release: () => pinProcess(process.pid, all),
   };
 }

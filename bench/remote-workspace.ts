@@ -47,7 +47,7 @@ export async function startRemoteStack(
     child.once("exit", (code) => reject(new Error(`the local workspace exited with ${code}`)));
   });
   const started = JSON.parse(first) as { base_url: string; idp_issuer: string };
-  options.placement?.placeUpstream(child.pid!);
+  options.placement?.separate(child.pid!);
   const seed = await loadSeed();
   const spoolDir = mkdtempSync(join(options.spoolRoot ?? tmpdir(), "governed-mcp-bench-spool-"));
   const app = await startApp({

@@ -155,6 +155,11 @@ export class StdioWireClient {
     });
   }
 
+  /** The server's process id, for its CPU time. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Spawns the server and completes the MCP handshake (initialize, then notifications/initialized). */
   static async start(command: string, args: string[], env: Record<string, string>): Promise<StdioWireClient> {
     const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });

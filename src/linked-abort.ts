@@ -7,6 +7,8 @@ export interface LinkedAbort {
   readonly timedOut: boolean;
   /** Stops the timer and detaches from the sources (idempotent). */
   dispose(): void;
+  /** Aborts the signal itself (a cancellation no source carries), then disposes. */
+  abort(reason?: unknown): void;
 }
 
 /**
@@ -55,5 +57,9 @@ export function linkedAbort(
       return timedOut;
     },
     dispose,
+    abort(reason) {
+      dispose();
+      controller.abort(reason);
+    },
   };
 }

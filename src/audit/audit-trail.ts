@@ -32,6 +32,9 @@ const HEADROOM = 1.25;
 const STATEMENT_IDS_BYTES = 2048;
 
 function statementIdsColumn(ids: readonly string[]): string {
+  // The usual case, all ids with room to spare: every shorter list below would fit as well, so the whole one is kept.
+  const all = ids.map((id) => boundedText(id, 64)!);
+  if (carriedBytes(JSON.stringify([...all, `…${ids.length} more`])) <= STATEMENT_IDS_BYTES) return JSON.stringify(all);
   const kept: string[] = [];
   for (const [i, id] of ids.entries()) {
     const next = [...kept, boundedText(id, 64)!];

@@ -140,10 +140,13 @@ export class WorkspaceHttpClient {
     const { family, resource } = upstreamOf(req.path);
     const circuitKey = JSON.stringify([this.host, family, resource]);
     let refreshed = false;
+    // The token fetched after a 401, sent on the next attempt as it is.
+    let renewed: AccessToken | undefined;
     for (let attempt = 1; ; attempt += 1) {
       if (req.signal?.aborted) throw cancelled();
       if (req.deadline !== undefined && this.clock.now() >= req.deadline) throw timedOut(family);
-      const token = await this.tokenWithin(req, family);
+      const token = renewed ?? (await this.tokenWithin(req, family));
+      renewed = undefined;
       this.breaker.admit(circuitKey, family);
       const outcome = await this.send(req, token);
       // A call its own caller abandoned says nothing about the upstream: it is not observed.
@@ -181,7 +184,7 @@ export class WorkspaceHttpClient {
       if (status === 401 && !refreshed) {
         // The cached token may have been revoked or expired early: evict it and try once more.
         refreshed = true;
-        await this.tokenWithin(req, family, true);
+        renewed = await this.tokenWithin(req, family, true);
         attempt -= 1;
         continue;
       }
@@ -199,6 +202,9 @@ export class WorkspaceHttpClient {
 
   /** The caller's token, without waiting past the call's deadline or cancellation for a slow token endpoint. */
   private async tokenWithin(req: WorkspaceRequest, family: string, forceRefresh = false): Promise<AccessToken> {
+    // A token already in hand needs no bounds: there is nothing to wait for.
+    const ready = forceRefresh ? undefined : req.credential.current?.();
+    if (ready) return ready;
     const pending = req.credential.token({ signal: req.signal, ...(forceRefresh ? { forceRefresh } : {}) });
     if (req.deadline === undefined && !req.signal) return pending;
     pending.catch(() => undefined); // abandoned on timeout: its later failure must not go unhandled

@@ -12,5 +12,6 @@ export function cachedCredential(
       if (options?.forceRefresh) cache.evict(key);
       return cache.get(key, fetch);
     },
+    current: () => cache.fresh(key),
   };
 }

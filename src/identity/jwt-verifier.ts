@@ -15,8 +15,20 @@ const VERIFIED_CACHE_ENTRIES = 10_000;
 
 export const DEFAULT_JWKS_TIMING: JwksTiming = { cooldownMs: 30_000, cacheMaxAgeMs: 10 * 60_000 };
 
+/** Issuers already read, per token: picking a strategy peeks at one bearer several times per request. */
+const peeked = new LRUCache<string, { issuer: string | undefined }>({ max: 1000 });
+
 /** Reads the issuer of a bearer without trusting it: used only to pick which verifier runs. */
 export function peekIssuer(token: string): string | undefined {
+  let known = peeked.get(token);
+  if (known === undefined) {
+    known = { issuer: unverifiedIssuer(token) };
+    peeked.set(token, known);
+  }
+  return known.issuer;
+}
+
+function unverifiedIssuer(token: string): string | undefined {
   try {
     const iss = decodeJwt(token).iss;
     return typeof iss === "string" ? iss : undefined;

@@ -47,6 +47,14 @@ export class TokenCache implements TokenCacheCounters {
     return cached !== undefined && cached.expiresAt - this.refreshMarginS > this.clock.now() / 1000;
   }
 
+  /** The cached token for `key` when it is outside the refresh margin (a hit); undefined, counting nothing, otherwise. */
+  fresh(key: string): AccessToken | undefined {
+    const cached = this.tokens.get(key);
+    if (!cached || cached.expiresAt - this.refreshMarginS <= this.clock.now() / 1000) return undefined;
+    this.hits += 1;
+    return cached;
+  }
+
   async get(key: string, fetch: () => Promise<AccessToken>): Promise<AccessToken> {
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt - this.refreshMarginS > this.clock.now() / 1000) {

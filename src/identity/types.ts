@@ -59,6 +59,8 @@ export interface AccessToken {
 export interface WorkspaceCredential {
   /** A valid token; `forceRefresh` after the workspace answered 401 (evicts the cached one first). */
   token(options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<AccessToken>;
+  /** The token already in hand and valid, with no request to make; undefined when `token` has work to do. */
+  current?(): AccessToken | undefined;
 }
 
 export interface ResolvedCaller {

@@ -1,13 +1,19 @@
 import type { RequestId } from "@modelcontextprotocol/server";
 import type { CallerIdentity } from "../identity/types.js";
 
+/** What a running call is cancelled through: an AbortController, or a signal already linked to its other sources. */
+export interface AbortableCall {
+  readonly signal: AbortSignal;
+  abort(reason?: unknown): void;
+}
+
 /**
  * The tool calls running in this process, by caller and JSON-RPC id. In stateless HTTP a client's
  * `notifications/cancelled` arrives on a new POST, served by a new protocol server that never saw the call; this
  * registry lets it reach the call. Keys include the verified caller, so no one can cancel another caller's call.
  */
 export class InFlightCalls {
-  private readonly calls = new Map<string, Set<AbortController>>();
+  private readonly calls = new Map<string, Set<AbortableCall>>();
 
   /** A stable key of who is calling: never a token, only what the credential was verified to stand for. */
   static callerKey(identity: CallerIdentity): string {
@@ -26,10 +32,16 @@ export class InFlightCalls {
     return this.calls.size;
   }
 
-  /** Registers a running call; the returned signal aborts when the caller cancels it. Call `release` when done. */
-  register(callerKey: string, requestId: RequestId): { signal: AbortSignal; release(): void } {
+  /**
+   * Registers a running call; the returned signal aborts when the caller cancels it. Call `release` when done. A call
+   * that already has a linked signal passes it, so a cancellation costs no signal of its own.
+   */
+  register(
+    callerKey: string,
+    requestId: RequestId,
+    controller: AbortableCall = new AbortController(),
+  ): { signal: AbortSignal; release(): void } {
     const key = InFlightCalls.key(callerKey, requestId);
-    const controller = new AbortController();
     let set = this.calls.get(key);
     if (!set) this.calls.set(key, (set = new Set()));
     set.add(controller);

@@ -38,8 +38,9 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
   });
   server.setRequestHandler("tools/list", () => ({ tools: deps.policy.listing(caller.identity) }));
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    const running = inFlight?.register(callerKey, ctx.mcpReq.id);
-    const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal, running?.signal]);
+    const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal]);
+    // A `notifications/cancelled` aborts the same linked signal the call already runs under.
+    const running = inFlight?.register(callerKey, ctx.mcpReq.id, stop);
     try {
       // A trace the client names in `_meta` (traceparent) is continued; each call has a context scope of its own.
       const result = await withInboundTrace(metaCarrier(request.params._meta), () =>

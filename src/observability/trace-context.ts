@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   context,
+  isSpanContextValid,
   propagation,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   trace,
   type Context,
@@ -59,8 +61,23 @@ const getter = {
   get: (carrier: Carrier, key: string) => carrier[key.toLowerCase()] ?? carrier[key],
 };
 
-/** Runs `fn` in its own context scope, continuing the trace an inbound carrier (HTTP headers or `_meta`) names. */
+/** What the API's proxy delegates to while no tracer provider is registered. */
+const NO_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** True once a tracer provider is registered: spans then carry contexts of their own. */
+function spansRecorded(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_PROVIDER;
+}
+
+/**
+ * Runs `fn` in its own context scope, continuing the trace an inbound carrier (HTTP headers or `_meta`) names. With no
+ * trace to continue and no provider to start one, there is nothing a scope could carry: `fn` runs as it is, which
+ * keeps the context store (and its hook on every promise) off the per-call path.
+ */
 export function withInboundTrace<T>(carrier: Carrier | undefined, fn: () => T): T {
+  const named = carrier !== undefined && getter.get(carrier, "traceparent") !== undefined;
+  if (!named && context.active() === ROOT_CONTEXT && !spansRecorded()) return fn();
   const parent = carrier ? propagation.extract(context.active(), carrier, getter) : context.active();
   return context.with(parent, fn);
 }
@@ -75,7 +92,8 @@ export function metaCarrier(meta: unknown): Carrier | undefined {
 
 /** Makes a span the active one for the rest of this flow, so outbound requests carry it as their parent. */
 export function activateSpan(span: Span): void {
-  if (installed) manager.enter(trace.setSpan(context.active(), span));
+  // A span with no valid context (no provider, no inbound trace) has nothing to pass on.
+  if (installed && isSpanContextValid(span.spanContext())) manager.enter(trace.setSpan(context.active(), span));
 }
 
 /** The headers that carry the active trace to the workspace (empty when there is none). */

@@ -1,5 +1,9 @@
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { CallerIdentity } from "../identity/types.js";
+
+/** Keys already computed: each call asks twice (at the door and in the dispatcher), a returning caller on every call. */
+const digests = new LRUCache<string, string>({ max: 10_000 });
 
 /**
  * Whose quota a call counts against: the human under Federation (issuer and subject: two IdPs may issue one `sub`),
@@ -14,5 +18,11 @@ export function quotaCallerKey(identity: CallerIdentity): string {
         ? ["service-principal", identity.expectedPrincipal ?? ""]
         : ["user", identity.human ?? identity.expectedPrincipal ?? ""];
   if (who.at(-1) === "") who.push(`unknown ${identity.mode}`);
-  return createHash("sha256").update(who.join("\n")).digest("base64url");
+  const input = who.join("\n");
+  let key = digests.get(input);
+  if (key === undefined) {
+    key = createHash("sha256").update(input).digest("base64url");
+    digests.set(input, key);
+  }
+  return key;
 }

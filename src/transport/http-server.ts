@@ -85,9 +85,17 @@ function lowerCaseHeaders(req: IncomingMessage): Record<string, string | undefin
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v;
   // Node keeps only the first of repeated Authorization headers; joined, the identity layer sees there were several.
-  const authorization = req.headersDistinct.authorization;
-  if (authorization && authorization.length > 1) out.authorization = authorization.join(", ");
+  const authorization = rawValuesOf(req.rawHeaders, "authorization");
+  if (authorization.length > 1) out.authorization = authorization.join(", ");
   return out;
+}
+
+/** Every value sent under a header name (lower case), in order, read from the raw headers without copying the rest. */
+function rawValuesOf(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toLowerCase() === name) values.push(rawHeaders[i + 1]!);
+  return values;
 }
 
 /** Streamable HTTP, stateless: every POST builds its own protocol server for its own caller; replicas need no stickiness. */

@@ -11,6 +11,7 @@ import { createMcpServer } from "../mcp/server-factory.js";
 import type { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { auditMalformedCalls } from "../mcp/malformed-calls.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
+import { plainlyLegacy } from "./legacy-post.js";
 
 /** Which era a POST speaks (or which 2026-07-28 rule it breaks), decided from its body and headers as the SDK does. */
 export function classifyPost(req: IncomingMessage, body: unknown): InboundClassificationOutcome {
@@ -18,9 +19,12 @@ export function classifyPost(req: IncomingMessage, body: unknown): InboundClassi
     const value = req.headers[name];
     return Array.isArray(value) ? value.join(", ") : value;
   };
+  const version = header("mcp-protocol-version");
+  const plain = plainlyLegacy(version, body);
+  if (plain) return plain;
   return classifyInboundRequest({
     httpMethod: "POST",
-    protocolVersionHeader: header("mcp-protocol-version"),
+    protocolVersionHeader: version,
     mcpMethodHeader: header("mcp-method"),
     mcpNameHeader: header("mcp-name"),
     body,

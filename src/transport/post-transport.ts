@@ -139,9 +139,10 @@ export class PostTransport implements Transport {
       return;
     }
     const answers = [...this.answers.values()];
-    const text = JSON.stringify(answers.length === 1 ? answers[0] : answers);
-    this.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-    this.res.end(text);
+    // Encoded once: its length is the header, and the same bytes are the body.
+    const body = Buffer.from(JSON.stringify(answers.length === 1 ? answers[0] : answers));
+    this.res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+    this.res.end(body);
   }
 
   async close(): Promise<void> {

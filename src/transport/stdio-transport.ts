@@ -1,12 +1,13 @@
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/server";
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { InvalidMessageSource } from "../mcp/malformed-calls.js";
+import { checkEnvelope } from "./stdio-envelope.js";
 
 /** A line longer than this closes the transport, as the SDK's own stdio transport does. */
 const MAX_BUFFERED_BYTES = 10 * 1024 * 1024;
+const CR = 0x0d;
 
 /**
  * MCP over stdio: one JSON-RPC message per line on stdin, answers on stdout. Unlike the SDK's transport, a line that is
@@ -56,8 +57,11 @@ export class StdioTransport implements Transport, InvalidMessageSource {
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
     // Re-read each turn: a message handler may close the transport (and drop the buffer) on the way.
     for (let end = this.buffer.indexOf("\n"); end !== -1; end = this.buffer?.indexOf("\n") ?? -1) {
-      const line = this.buffer.toString("utf8", 0, end).replace(/\r$/, "");
-      this.buffer = this.buffer.subarray(end + 1);
+      const buffer: Buffer = this.buffer!;
+      const stop = end > 0 && buffer[end - 1] === CR ? end - 1 : end;
+      const line = buffer.toString("utf8", 0, stop);
+      // A chunk that ended with its line leaves nothing to carry (and no copy into the next chunk).
+      this.buffer = end + 1 < buffer.length ? buffer.subarray(end + 1) : undefined;
       this.deliver(line);
     }
   };
@@ -70,8 +74,8 @@ export class StdioTransport implements Transport, InvalidMessageSource {
       this.onerror?.(err as Error);
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (parsed.success) this.onmessage?.(parsed.data);
-    else if (!this.onInvalidMessage?.(value)) this.onerror?.(parsed.error);
+    const checked = checkEnvelope(value);
+    if (checked.ok) this.onmessage?.(checked.message);
+    else if (!this.onInvalidMessage?.(value)) this.onerror?.(checked.error);
   }
 }

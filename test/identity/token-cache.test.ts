@@ -21,6 +21,19 @@ describe("TokenCache", () => {
     expect(cache.counters()).toEqual({ hits: 0, misses: 10_000, fetches: 10_000 });
   });
 
+  it("hands out a fresh cached token at once, counted as a hit, and nothing once it is within the margin", async () => {
+    const clock = new FakeClock();
+    const cache = new TokenCache(10, 60, clock);
+    expect(cache.fresh("k")).toBeUndefined();
+    const token = { accessToken: "t", expiresAt: Math.floor(clock.now() / 1000) + 120, scopes: ["sql"] };
+    await cache.get("k", async () => token);
+    expect(cache.fresh("k")).toBe(token);
+    expect(cache.counters()).toEqual({ hits: 1, misses: 1, fetches: 1 });
+    await clock.advance(61_000);
+    expect(cache.fresh("k")).toBeUndefined();
+    expect(cache.counters()).toEqual({ hits: 1, misses: 1, fetches: 1 });
+  });
+
   it("makes one fetch for many concurrent misses of one key (single flight), and counts hits after", async () => {
     const cache = new TokenCache(10, 60);
     let fetches = 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CallerIdentity } from "../../src/identity/types.js";
 import { InFlightCalls } from "../../src/mcp/in-flight-calls.js";
+import { linkedAbort } from "../../src/linked-abort.js";
 
 const viaIssuerA: CallerIdentity = {
   mode: "federation",
@@ -31,5 +32,18 @@ describe("in-flight calls", () => {
     expect(calls.cancel(InFlightCalls.callerKey({ ...viaIssuerA, issuer: undefined }), 7)).toBe(0);
     expect(running.signal.aborted).toBe(false);
     running.release();
+  });
+
+  it("cancel the signal a call already runs under when it registers one, making none of its own", () => {
+    const calls = new InFlightCalls();
+    const connection = new AbortController();
+    const linked = linkedAbort([connection.signal]);
+    const running = calls.register(InFlightCalls.callerKey(viaIssuerA), "call-1", linked);
+    expect(running.signal).toBe(linked.signal);
+    expect(calls.cancel(InFlightCalls.callerKey(viaIssuerA), "call-1", "stop")).toBe(1);
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe("stop");
+    running.release();
+    expect(calls.size).toBe(0);
   });
 });

@@ -214,6 +214,26 @@ describe("deadlines", () => {
     expect(clock.now() - started).toBe(200);
   });
 
+  it("uses a token already in hand without asking the credential for one, and asks once the workspace answers 401", async () => {
+    const inHand = await credential.token();
+    let asked = 0;
+    const held: WorkspaceCredential = {
+      token: async () => {
+        asked += 1;
+        return inHand;
+      },
+      current: () => inHand,
+    };
+    const signal = new AbortController().signal;
+    const deadline = Date.now() + 60_000;
+    const request = { method: "GET", path: "/api/2.0/preview/scim/v2/Me", signal, deadline } as const;
+    await client().request({ ...request, credential: held });
+    expect(asked).toBe(0);
+    const revoked: WorkspaceCredential = { ...held, current: () => ({ ...inHand, accessToken: "revoked" }) };
+    await client().request({ ...request, credential: revoked });
+    expect(asked).toBe(1);
+  });
+
   it("answers CANCELLED when the caller aborts a stalled request", async () => {
     workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
     const controller = new AbortController();

@@ -27,6 +27,19 @@ describe("linkedAbort", () => {
     expect((linked.signal.reason as DOMException).name).toBe("TimeoutError");
   });
 
+  it("aborts itself with the reason given, and then no longer listens to its sources", () => {
+    const clock = new FakeClock();
+    const source = new AbortController();
+    const linked = linkedAbort([source.signal], 10, clock);
+    linked.abort("cancelled by the client");
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe("cancelled by the client");
+    expect(clock.waiting).toBe(0);
+    source.abort("late");
+    expect(linked.signal.reason).toBe("cancelled by the client");
+    expect(linked.timedOut).toBe(false);
+  });
+
   it("is aborted at once when a source already is", () => {
     const source = new AbortController();
     source.abort("gone");

@@ -1,6 +1,14 @@
+/** Whitespace a cell shows as one space: anything but a lone space. */
+const SPACING = /[^\S ]| {2}/;
+
 /** A compact text table for `content[0].text`: header, separator, at most `maxRows` rows. */
 export function textTable(columns: readonly string[], rows: readonly (readonly unknown[])[], maxRows = 20): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? "NULL" : String(v)).replace(/\s+/g, " ").slice(0, 40);
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) return "NULL";
+    const text = String(v);
+    // Only whitespace other than single spaces changes under the collapse; most cells have none.
+    return (SPACING.test(text) ? text.replace(/\s+/g, " ") : text).slice(0, 40);
+  };
   const lines = [
     columns.join(" | "),
     columns.map(() => "---").join(" | "),

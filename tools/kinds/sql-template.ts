@@ -8,6 +8,8 @@ export const MARKER = /(?<![:\w]):([A-Za-z_]\w*)/g;
 const PLACE = /\{\{([a-z_][a-z0-9_]*)\}\}/g;
 /** `{{#name}}…{{/name}}` (kept when the argument is given) and `{{^name}}…{{/name}}` (kept when it is not). */
 const SECTION = /\{\{([#^])([a-z_][a-z0-9_]*)\}\}([\s\S]*?)\{\{\/\2\}\}/g;
+/** The name of each section opening, `{{#name}}` or `{{^name}}`. */
+const SECTION_NAME = /\{\{[#^]([a-z_][a-z0-9_]*)\}\}/g;
 /** Places the entry itself fills; no choice may take these names. */
 const RESERVED = new Set(["table", "where"]);
 /** What a fixed fragment may not hold: a statement separator, a place, or a value marker (values are parameters). */
@@ -116,12 +118,7 @@ export function templateIssues(t: SqlTemplate): { path: string; message: string 
  * argument text ever reaches the statement: arguments only select catalog text; their values go as parameters.
  */
 export function renderStatement(t: SqlTemplate, args: Readonly<Record<string, unknown>>): string {
-  for (const r of t.ranges) {
-    const from = args[r.from];
-    const to = args[r.to];
-    if (given(from) && given(to) && (from as string | number) > (to as string | number))
-      throw new InputError(ErrorCodes.INVALID_ARGUMENT, `${r.from} must not be after ${r.to}.`);
-  }
+  checkRanges(t, args);
   let text = t.statement;
   for (let previous = ""; previous !== text;) {
     previous = text;
@@ -139,6 +136,47 @@ export function renderStatement(t: SqlTemplate, args: Readonly<Record<string, un
       return fragments.get(name) ?? "";
     })
     .trim();
+}
+
+/** Refuses a call giving both ends of a range in the wrong order. */
+function checkRanges(t: SqlTemplate, args: Readonly<Record<string, unknown>>): void {
+  for (const r of t.ranges) {
+    const from = args[r.from];
+    const to = args[r.to];
+    if (given(from) && given(to) && (from as string | number) > (to as string | number))
+      throw new InputError(ErrorCodes.INVALID_ARGUMENT, `${r.from} must not be after ${r.to}.`);
+  }
+}
+
+/** A rendered statement and the markers it still holds. */
+export interface RenderedStatement {
+  statement: string;
+  markers: ReadonlySet<string>;
+}
+
+/** Distinct argument shapes one entry keeps rendered; past it, further shapes are rendered per call. */
+const MAX_SHAPES = 256;
+
+/**
+ * `renderStatement` and `markersOf` for one entry, kept per shape of the arguments: which names are given and which
+ * options are chosen decide the statement, never the values, so calls of one shape share one rendering. Ranges are
+ * checked on every call.
+ */
+export function statementRenderer(t: SqlTemplate): (args: Readonly<Record<string, unknown>>) => RenderedStatement {
+  const sections = [...t.statement.matchAll(SECTION_NAME)].map((m) => m[1]!);
+  const shapeNames = [...new Set([...sections, ...t.where.flatMap((condition) => [...markersIn(condition)])])];
+  const shapes = new Map<string, RenderedStatement>();
+  return (args) => {
+    checkRanges(t, args);
+    const shape = JSON.stringify([shapeNames.map((n) => given(args[n])), t.choices.map((c) => args[c.name] ?? null)]);
+    let rendered = shapes.get(shape);
+    if (rendered === undefined) {
+      const statement = renderStatement(t, args);
+      rendered = { statement, markers: markersIn(statement) };
+      if (shapes.size < MAX_SHAPES) shapes.set(shape, rendered);
+    }
+    return rendered;
+  };
 }
 
 /** The catalog's fragment for what the model chose (or the fallback); only option names ever index the table. */

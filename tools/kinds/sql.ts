@@ -5,7 +5,15 @@ import { CatalogEntryBase, CatalogParameter } from "../catalog/schema.js";
 import { defineKind } from "./kind.js";
 import { parameterSchema, statementParameters } from "./bound-parameters.js";
 import { rowLimit, runStatement, statementTool } from "./statement-result.js";
-import { Choice, Range, choiceSchema, markersOf, renderStatement, templateIssues } from "./sql-template.js";
+import {
+  Choice,
+  Range,
+  choiceSchema,
+  markersOf,
+  renderStatement,
+  statementRenderer,
+  templateIssues,
+} from "./sql-template.js";
 
 const Entry = CatalogEntryBase.extend({
   kind: z.literal("sql"),
@@ -44,10 +52,10 @@ export const sqlKind = defineKind("sql", Entry, (entry) => {
   for (const p of entry.parameters) if (!p.fromIdentity) input[p.name] = parameterSchema(p);
   for (const c of entry.choices) input[c.name] = choiceSchema(c);
   input.limit = rowLimit(entry.maxRows);
+  const render = statementRenderer(entry);
   return statementTool(entry, input, async (args, ctx) => {
     const limit = args.limit as number;
-    const statement = renderStatement(entry, args);
-    const used = markersOf(statement);
+    const { statement, markers: used } = render(args);
     const parameters = statementParameters(
       entry.parameters.filter((p) => used.has(p.name)),
       args,

@@ -62,6 +62,7 @@ export function createOboStrategy(config: Config, options: { now?: () => number 
               throw new IdentityError(ErrorCodes.TOKEN_EXPIRED, "The user's token has expired; sign in again.");
             return accessToken;
           },
+          current: () => (accessToken.expiresAt > Date.now() / 1000 ? accessToken : undefined),
         },
       };
     },

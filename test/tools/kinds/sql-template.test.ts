@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorCodes, type GovernedError } from "../../../src/errors.js";
 import { buildToolCatalog } from "../../../src/mcp/tool-catalog.js";
 import { buildCatalog } from "../../../tools/catalog/load.js";
-import { renderStatement, type SqlTemplate } from "../../../tools/kinds/sql-template.js";
+import { markersOf, renderStatement, statementRenderer, type SqlTemplate } from "../../../tools/kinds/sql-template.js";
 
 /** A small sales entry: optional filters, a grouping choice, a multiple metrics choice with a fallback, an order. */
 const entry = {
@@ -97,6 +97,36 @@ describe("the sql kind's fixed fragments", () => {
       /metrics must be one of the listed options/,
     );
     expect(() => renderStatement(template(), { group_by: "constructor" })).toThrow(/group_by must be one of/);
+  });
+
+  it("renders each call as renderStatement does when calls of one shape share a rendering", () => {
+    const render = statementRenderer(template());
+    const calls = [
+      {},
+      { region: "EAST" },
+      { region: "WEST" },
+      { region: "EAST", order: "asc" },
+      { group_by: "product" },
+      { group_by: "product", metrics: ["count"] },
+      { group_by: "product", metrics: ["count", "avg"] },
+      { group_by: "region", metrics: ["count", "avg"] },
+      { from_date: "2026-01-01" },
+      { to_date: "2026-01-01" },
+      { from_date: "2026-01-01", to_date: "2026-02-01" },
+      {},
+    ].map(input);
+    for (const args of [...calls, ...calls]) {
+      const statement = renderStatement(template(), args);
+      expect(render(args)).toEqual({ statement, markers: markersOf(statement) });
+    }
+  });
+
+  it("checks the range of every call, also of a shape already rendered", () => {
+    const render = statementRenderer(template());
+    expect(render(input({ from_date: "2026-01-01", to_date: "2026-03-01" })).statement).toContain(":to_date");
+    expect(() => render(input({ from_date: "2026-03-01", to_date: "2026-01-01" }))).toThrow(
+      "from_date must not be after to_date.",
+    );
   });
 
   it("refuses a range given in the wrong order, naming both ends", () => {

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { textTable } from "../../../tools/kinds/render.js";
+
+/** A cell as the table has always shown it: whitespace runs as one space, at most 40 characters. */
+const shown = (v: unknown) => (v === null || v === undefined ? "NULL" : String(v)).replace(/\s+/g, " ").slice(0, 40);
+
+describe("the text table", () => {
+  it("shows every cell with its whitespace runs as one space, cut at 40 characters", () => {
+    const cell = fc.oneof(
+      fc.string({ unit: fc.constantFrom("a", "b", " ", "\t", "\n", "\u00a0", "\u2028", "é"), maxLength: 60 }),
+      fc.double(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { maxLength: 5 }), (rows) => {
+        const lines = textTable(["a", "b"], rows).split("\n").slice(2);
+        expect(lines).toEqual(rows.map((r) => r.map(shown).join(" | ")));
+      }),
+    );
+  });
+});
