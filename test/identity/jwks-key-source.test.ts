@@ -31,15 +31,21 @@ async function signingKey(kid: string) {
   return { jwk, sign };
 }
 
+/** A key source on a fake clock that has fetched once and verified a token of `first`; `second` is not published yet. */
+async function warmSource(firstKid: string, secondKid: string) {
+  const clock = new FakeClock();
+  const first = await signingKey(firstKid);
+  const second = await signingKey(secondKid);
+  published = [first.jwk];
+  fetches = 0;
+  const keys = createJwksKeySource(jwksUri, TIMING, () => clock.now());
+  await jwtVerify(await first.sign("warm"), keys);
+  return { clock, first, second, keys };
+}
+
 describe("the JWKS key source after the IdP rotates its key", () => {
   it("accepts every concurrent call signed by the new key once the cooldown has passed, with one refetch", async () => {
-    const clock = new FakeClock();
-    const oldKey = await signingKey("k-old");
-    const newKey = await signingKey("k-new");
-    published = [oldKey.jwk];
-    fetches = 0;
-    const keys = createJwksKeySource(jwksUri, TIMING, () => clock.now());
-    await jwtVerify(await oldKey.sign("warm"), keys);
+    const { clock, first: oldKey, second: newKey, keys } = await warmSource("k-old", "k-new");
     expect(fetches).toBe(1);
 
     published = [oldKey.jwk, newKey.jwk];
@@ -52,13 +58,7 @@ describe("the JWKS key source after the IdP rotates its key", () => {
   });
 
   it("refetches at most once per cooldown, however many calls bring an unknown key", async () => {
-    const clock = new FakeClock();
-    const known = await signingKey("k-known");
-    const unpublished = await signingKey("k-unpublished");
-    published = [known.jwk];
-    fetches = 0;
-    const keys = createJwksKeySource(jwksUri, TIMING, () => clock.now());
-    await jwtVerify(await known.sign("warm"), keys);
+    const { clock, second: unpublished, keys } = await warmSource("k-known", "k-unpublished");
 
     await clock.advance(COOLDOWN_MS);
     const first = await Promise.allSettled(
@@ -72,13 +72,7 @@ describe("the JWKS key source after the IdP rotates its key", () => {
   });
 
   it("accepts a key published during the cooldown once the cooldown has passed, not before", async () => {
-    const clock = new FakeClock();
-    const oldKey = await signingKey("k-1");
-    const newKey = await signingKey("k-2");
-    published = [oldKey.jwk];
-    fetches = 0;
-    const keys = createJwksKeySource(jwksUri, TIMING, () => clock.now());
-    await jwtVerify(await oldKey.sign("warm"), keys);
+    const { clock, first: oldKey, second: newKey, keys } = await warmSource("k-1", "k-2");
 
     published = [oldKey.jwk, newKey.jwk];
     await clock.advance(COOLDOWN_MS - 1);
