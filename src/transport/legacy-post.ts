@@ -4,9 +4,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type InboundClassificationOutcome,
 } from "@modelcontextprotocol/server";
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+import { isPlainObject } from "../mcp/malformed-calls.js";
 
 /** The versions whose header the SDK classifies as 2025-era, asked of the SDK itself once. */
 const LEGACY_VERSIONS = new Set(
@@ -31,11 +29,11 @@ export function plainlyLegacy(
 ): InboundClassificationOutcome | undefined {
   // Compared exactly as sent: a header the SDK would first strip of spaces is left to the SDK.
   if (versionHeader !== undefined && !LEGACY_VERSIONS.has(versionHeader)) return undefined;
-  if (!isObject(body) || typeof body.method !== "string" || body.method === "initialize" || !("id" in body))
+  if (!isPlainObject(body) || typeof body.method !== "string" || body.method === "initialize" || !("id" in body))
     return undefined;
   if ("result" in body || "error" in body) return undefined;
-  const meta = isObject(body.params) ? body.params._meta : undefined;
-  if (isObject(meta) && PROTOCOL_VERSION_META_KEY in meta) return undefined;
+  const meta = isPlainObject(body.params) ? body.params._meta : undefined;
+  if (isPlainObject(meta) && PROTOCOL_VERSION_META_KEY in meta) return undefined;
   return {
     kind: "legacy",
     reason: "no-claim",

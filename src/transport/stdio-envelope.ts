@@ -1,12 +1,10 @@
 import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { isPlainObject } from "../mcp/malformed-calls.js";
 
 export type EnvelopeCheck = { ok: true; message: JSONRPCMessage } | { ok: false; error: Error };
 
 const REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
 const NOTIFICATION_KEYS = new Set(["jsonrpc", "method", "params"]);
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The JSON-RPC verdict of the SDK's `JSONRPCMessageSchema` for one parsed stdin line. The shapes a client sends on
