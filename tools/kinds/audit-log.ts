@@ -4,7 +4,7 @@ import { freeText } from "./params.js";
 import { textTable } from "./render.js";
 import { typedRows } from "./typed-rows.js";
 import { CatalogEntryBase } from "../catalog/schema.js";
-import { defineKind } from "./kind.js";
+import { defineKind, entryFields } from "./kind.js";
 
 const input = {
   user: freeText(320, "Only calls by this human (email or IdP subject).").optional(),
@@ -39,15 +39,10 @@ type Input = z.infer<z.ZodObject<typeof input>>;
 
 /** The audit trail, read with the caller's own credential: Unity Catalog grants decide who may read it. */
 export const auditLogKind = defineKind("audit-log", Entry, (entry) => ({
-  name: entry.name,
-  title: entry.title,
-  description: entry.description,
+  ...entryFields(entry),
   inputSchema: input,
   outputSchema: output,
   scopes: ["sql"],
-  annotations: entry.annotations,
-  timeoutMs: entry.timeoutMs,
-  roles: entry.roles,
   async handler(raw, ctx) {
     const args = raw as Input;
     const parameters: StatementParameter[] = [];

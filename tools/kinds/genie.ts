@@ -3,7 +3,7 @@ import { ErrorCodes, InputError, PolicyError } from "../../src/errors.js";
 import { pollGenieMessage } from "../../src/databricks/genie-polling.js";
 import { MAX_HANDLE_CHARS, type ConversationOwner } from "../../src/policy/conversation-handle.js";
 import { CatalogEntryBase } from "../catalog/schema.js";
-import { defineKind } from "./kind.js";
+import { defineKind, entryFields } from "./kind.js";
 import { freeText } from "./params.js";
 import { textTable } from "./render.js";
 import type { ToolContext } from "../types.js";
@@ -50,15 +50,10 @@ type Input = z.infer<z.ZodObject<typeof input>>;
 
 /** A Genie space: a question, polled to completion as the caller, with a signed handle for follow-ups. */
 export const genieKind = defineKind("genie", Entry, (entry) => ({
-  name: entry.name,
-  title: entry.title,
-  description: entry.description,
+  ...entryFields(entry),
   inputSchema: input,
   outputSchema: output,
   scopes: ["dashboards.genie"],
-  annotations: entry.annotations,
-  timeoutMs: entry.timeoutMs,
-  roles: entry.roles,
   async handler(raw, ctx) {
     const args = raw as Input;
     const space = entry.space;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CatalogEntryBase } from "../catalog/schema.js";
-import { defineKind } from "./kind.js";
+import { defineKind, entryFields } from "./kind.js";
 
 const input = {
   fresh: z
@@ -53,15 +53,10 @@ export const identityKind = defineKind("identity", Entry, (entry, { toolNames })
     tools_allowed: z.array(z.enum(toolNames as [string, ...string[]])).describe("Tools this caller may use."),
   };
   return {
-    name: entry.name,
-    title: entry.title,
-    description: entry.description,
+    ...entryFields(entry),
     inputSchema: input,
     outputSchema,
     scopes: ["sql"],
-    annotations: entry.annotations,
-    timeoutMs: entry.timeoutMs,
-    roles: entry.roles,
     async handler(args: { fresh?: boolean }, ctx) {
       const { identity } = ctx.caller;
       const options = { signal: ctx.signal, deadline: ctx.deadline };

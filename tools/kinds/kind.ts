@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { FunctionInfo } from "../../src/databricks/workspace-api.js";
+import type { CatalogEntryBase } from "../catalog/schema.js";
 import type { ToolDefinition } from "../types.js";
 
 /** What building a tool may know besides its own entry. */
@@ -33,4 +34,10 @@ export function defineKind<S extends z.ZodType>(
   discover?: ToolKind["discover"],
 ): ToolKind<z.infer<S>> {
   return { kind, entry, build, discover };
+}
+
+/** The tool's fields every kind takes from its entry as they stand. */
+export function entryFields(entry: CatalogEntryBase) {
+  const { name, title, description, annotations, timeoutMs, roles } = entry;
+  return { name, title, description, annotations, timeoutMs, roles };
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { freeText } from "./params.js";
 import { CatalogEntryBase } from "../catalog/schema.js";
-import { defineKind } from "./kind.js";
+import { defineKind, entryFields } from "./kind.js";
 
 const input = {
   question: freeText(4000, "The question for the supervisor agent."),
@@ -54,15 +54,10 @@ type Input = z.infer<z.ZodObject<typeof input>>;
 
 /** An agent on a Model Serving endpoint (Responses-agent input), invoked as the caller. */
 export const servingKind = defineKind("serving", Entry, (entry) => ({
-  name: entry.name,
-  title: entry.title,
-  description: entry.description,
+  ...entryFields(entry),
   inputSchema: input,
   outputSchema: output,
   scopes: ["serving.serving-endpoints"],
-  annotations: entry.annotations,
-  timeoutMs: entry.timeoutMs,
-  roles: entry.roles,
   async handler(raw, ctx) {
     const args = raw as Input;
     const body = { input: [...(args.history ?? []), { role: "user", content: args.question }] };

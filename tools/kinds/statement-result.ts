@@ -5,6 +5,7 @@ import { typedRows } from "./typed-rows.js";
 import type { CatalogEntryBase } from "../catalog/schema.js";
 import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { ToolContext, ToolDefinition, ToolResult } from "../types.js";
+import { entryFields } from "./kind.js";
 
 /** What every statement-backed kind returns. */
 export const statementOutput = {
@@ -37,15 +38,11 @@ export function statementTool(
   annotations: ToolAnnotations = entry.annotations,
 ): ToolDefinition {
   return {
-    name: entry.name,
-    title: entry.title,
-    description: entry.description,
+    ...entryFields(entry),
     inputSchema,
     outputSchema: statementOutput,
     scopes: ["sql"],
     annotations,
-    timeoutMs: entry.timeoutMs,
-    roles: entry.roles,
     handler: handler as ToolDefinition["handler"],
   };
 }

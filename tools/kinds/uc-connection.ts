@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ErrorCodes, UpstreamError } from "../../src/errors.js";
 import { CatalogEntryBase, CatalogParameter } from "../catalog/schema.js";
-import { defineKind } from "./kind.js";
+import { defineKind, entryFields } from "./kind.js";
 import { parameterSchema, statementParameters } from "./bound-parameters.js";
 
 const Entry = CatalogEntryBase.extend({
@@ -56,15 +56,10 @@ export const ucConnectionKind = defineKind("uc-connection", Entry, (entry) => {
   const input: Record<string, z.ZodType> = {};
   for (const p of [...entry.query, ...entry.body]) if (!p.fromIdentity) input[p.name] = parameterSchema(p);
   return {
-    name: entry.name,
-    title: entry.title,
-    description: entry.description,
+    ...entryFields(entry),
     inputSchema: input,
     outputSchema: output,
     scopes: ["serving.serving-endpoints"],
-    annotations: entry.annotations,
-    timeoutMs: entry.timeoutMs,
-    roles: entry.roles,
     async handler(args, ctx) {
       const params = valuesOf(entry.query, args, ctx.caller, entry.name);
       const body = valuesOf(entry.body, args, ctx.caller, entry.name);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { freeText } from "./params.js";
 import { CatalogEntryBase } from "../catalog/schema.js";
-import { defineKind } from "./kind.js";
+import { defineKind, entryFields } from "./kind.js";
 
 const input = {
   query: freeText(2000, "What to look for in the knowledge base (policies, playbooks, product sheets)."),
@@ -62,15 +62,10 @@ function outputOf(columns: readonly Column[]) {
 
 /** A Vector Search index of documents, queried as the caller; the entry names the columns a passage carries. */
 export const vectorSearchKind = defineKind("vector-search", Entry, (entry) => ({
-  name: entry.name,
-  title: entry.title,
-  description: entry.description,
+  ...entryFields(entry),
   inputSchema: input,
   outputSchema: outputOf(entry.columns),
   scopes: ["vectorsearch.vector-search-indexes"],
-  annotations: entry.annotations,
-  timeoutMs: entry.timeoutMs,
-  roles: entry.roles,
   async handler(raw, ctx) {
     const args = raw as Input;
     const filters: Record<string, string> = {};
