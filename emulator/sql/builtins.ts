@@ -115,6 +115,31 @@ const TRUNC_UNIT = `CASE upper(unit) WHEN 'YEAR' THEN 'year' WHEN 'YYYY' THEN 'y
 const sql = (signature: string, returns: string, body: string, volatility = "IMMUTABLE") =>
   `CREATE FUNCTION ${b(signature)} RETURNS ${returns} LANGUAGE sql ${volatility} PARALLEL SAFE AS $fn$ SELECT ${body} $fn$`;
 
+/**
+ * JSON text as `from_json` reads an array of structs in its default (permissive) mode: null when the text is not
+ * JSON or not an array, and a lone object as an array of one. (An element that is not an object reads as a row of
+ * nulls: `->` on it is null.)
+ */
+const JSON_RECORDS = `
+CREATE FUNCTION ${b("json_records")}(s text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  j jsonb;
+BEGIN
+  BEGIN
+    j := s::jsonb;
+  EXCEPTION WHEN others THEN
+    RETURN NULL;
+  END;
+  IF jsonb_typeof(j) = 'object' THEN
+    RETURN jsonb_build_array(j);
+  END IF;
+  IF jsonb_typeof(j) IS DISTINCT FROM 'array' THEN
+    RETURN NULL;
+  END IF;
+  RETURN j;
+END
+$fn$`;
+
 /** The statements that create the builtin schema and its functions; run once by the superuser at engine start. */
 export function builtinFunctionsDdl(): string[] {
   const accessors = Object.entries(DATE_PARTS).flatMap(([name, field]) => [
@@ -125,6 +150,7 @@ export function builtinFunctionsDdl(): string[] {
   return [
     `CREATE SCHEMA ${BUILTIN_SCHEMA}`,
     DATETIME_PATTERN,
+    JSON_RECORDS,
     ...accessors,
     sql(
       "date_format(t timestamptz, fmt text)",

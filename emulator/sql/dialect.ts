@@ -1,16 +1,7 @@
 import { BUILTIN_FUNCTIONS, BUILTIN_SCHEMA } from "./builtins.js";
+import { DialectError } from "./dialect-error.js";
 import type { SqlParameter } from "./engine.js";
-
-/** Thrown for SQL the local engine refuses before Postgres sees it, with the Databricks error class and SQLSTATE. */
-export class DialectError extends Error {
-  constructor(
-    readonly errorClass: string,
-    message: string,
-    readonly sqlState = "42000",
-  ) {
-    super(message);
-  }
-}
+import { inlineFromItem, readInlineFromJson } from "./inline-from-json.js";
 
 const PG_TYPES: Record<string, string> = {
   STRING: "text",
@@ -26,13 +17,13 @@ const PG_TYPES: Record<string, string> = {
   TIMESTAMP: "timestamptz",
 };
 
-function pgType(type: string | undefined): string {
+function pgType(type: string | undefined, what = "parameter"): string {
   const t = (type ?? "STRING").trim().toUpperCase();
   const decimal = /^DECIMAL\s*\(\s*(\d{1,2})\s*,\s*(\d{1,2})\s*\)$/.exec(t);
   if (decimal) return `numeric(${decimal[1]},${decimal[2]})`;
   if (t === "DECIMAL") return "numeric";
   const pg = PG_TYPES[t];
-  if (!pg) throw new DialectError("UNSUPPORTED_DATATYPE", `Unsupported parameter type: ${t.slice(0, 40)}`, "0A000");
+  if (!pg) throw new DialectError("UNSUPPORTED_DATATYPE", `Unsupported ${what} type: ${t.slice(0, 40)}`, "0A000");
   return pg;
 }
 
@@ -131,6 +122,14 @@ export function translateStatement(
   }
   /** Each parameter's position ($n), in order of first use. */
   const positions = new Map<string, number>();
+  /** A `:name` marker as Postgres takes it: `($n::type)`, n its position. */
+  const marker = (name: string): string => {
+    const param = byName.get(name);
+    if (!param) throw new DialectError("UNBOUND_SQL_PARAMETER", `Found the unbound parameter: ${name}.`, "42P02");
+    let position = positions.get(name);
+    if (position === undefined) positions.set(name, (position = positions.size + 1));
+    return `($${position}::${pgType(param.type)})`;
+  };
   const catalogQualified = new Set<string>();
   /** Drops the catalog from `catalog.schema.table`, remembering the name for Databricks-worded errors. */
   const dropCatalog = (rest: string): number => {
@@ -213,11 +212,7 @@ export function translateStatement(
     if (c === ":" && next !== undefined && /[A-Za-z_]/.test(next)) {
       const m = /^[A-Za-z_]\w*/.exec(s.slice(i + 1))!;
       const name = m[0];
-      const param = byName.get(name);
-      if (!param) throw new DialectError("UNBOUND_SQL_PARAMETER", `Found the unbound parameter: ${name}.`, "42P02");
-      let position = positions.get(name);
-      if (position === undefined) positions.set(name, (position = positions.size + 1));
-      out += `($${position}::${pgType(param.type)})`;
+      out += marker(name);
       previous = "parameter";
       i += 1 + name.length;
       continue;
@@ -245,6 +240,15 @@ export function translateStatement(
       if (NILADIC.has(lower) && /^\s*\(\s*\)/.test(rest)) {
         out += lower;
         i += word.length + /^\s*\(\s*\)/.exec(rest)![0].length;
+        continue;
+      }
+      // `inline(from_json(…))` in FROM: Postgres reads the JSON array as rows, one column per struct field.
+      if (lower === "inline" && /^\s*\(/.test(rest) && !endsWithDot(out)) {
+        const inline = readInlineFromJson(rest);
+        const json = "literal" in inline.json ? inline.json.literal : `${marker(inline.json.parameter)}::text`;
+        out += inlineFromItem(json, inline.fields, (type) => pgType(type, "from_json field"), inline.alias);
+        previous = "identifier";
+        i += word.length + inline.length;
         continue;
       }
       if (lower === catalog && QUALIFIED_REST.test(rest)) {

@@ -11,6 +11,7 @@ const ERROR_CLASSES: Record<string, string> = {
   "0A000": "UNSUPPORTED_FEATURE",
   "25006": "INSUFFICIENT_PERMISSIONS",
   "23505": "DELTA_DUPLICATE_KEY",
+  "23502": "DELTA_NOT_NULL_CONSTRAINT_VIOLATED",
   "22012": "DIVIDE_BY_ZERO",
   "54001": "STATEMENT_TOO_COMPLEX",
 };
@@ -93,6 +94,9 @@ export function mapPgError(err: unknown, ctx: StatementContext): SqlError {
   // Another catalog than the engine's one (`samples.nyctaxi.trips`) is a table that cannot be found.
   const crossCatalog = /^cross-database references are not implemented: "?([^"]+)"?$/.exec(message);
   if (code === "0A000" && crossCatalog) return tableNotFound(crossCatalog[1]!.split("."));
+  const notNull = /^null value in column "(.+?)" of relation/.exec(message);
+  if (code === "23502" && notNull)
+    return new SqlError(errorClass, code, `NOT NULL constraint violated for column: ${notNull[1]}.`);
   if (code === "25006") return new SqlError(errorClass, code, "This statement may not modify data.");
   if (code === "57014" && /statement timeout/.test(message)) {
     const seconds = Math.round((ctx.maxRunTimeMs ?? 0) / 1000);

@@ -19,50 +19,72 @@ export const AUDIT_COLUMNS: readonly (readonly [string, string])[] = [
   ["statement_ids", "STRING"],
 ];
 
-const valueOf = (raw: unknown): string | null => (raw === undefined || raw === null ? null : String(raw));
+/** The one parameter an audit INSERT binds: its batch of records, as a JSON array of objects. */
+export const RECORDS_PARAMETER = "records";
 
-/** One INSERT per batch, idempotent: rows whose record_id is already in the table are skipped, so replays never duplicate. */
-export function buildAuditInsert(table: string, records: readonly SpooledRecord[]) {
-  const parameters: { name: string; value: string | null; type: string }[] = [];
-  const tuples = records.map((record, i) => {
-    const names = AUDIT_COLUMNS.map(([column, type]) => {
-      const name = `r${i}_${column}`;
-      parameters.push({ name, value: valueOf(record[column]), type });
-      return `:${name}`;
-    });
-    return `(${names.join(", ")})`;
-  });
-  const columns = AUDIT_COLUMNS.map(([c]) => c).join(", ");
-  const statement = `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM (VALUES ${tuples.join(", ")}) AS s(${columns}) WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.record_id = s.record_id)`;
-  return { statement, parameters };
+const COLUMN_LIST = AUDIT_COLUMNS.map(([c]) => c).join(", ");
+
+/** The batch's shape for `from_json`: an array of structs with the table's columns and types. */
+const RECORDS_SCHEMA = `ARRAY<STRUCT<${AUDIT_COLUMNS.map(([c, t]) => `${c}: ${t}`).join(", ")}>>`;
+
+const text = (raw: unknown): string | null => (raw === undefined || raw === null ? null : String(raw));
+
+/** An INT column's value as `from_json` reads one: a JSON number (a string there would read as null). */
+const whole = (raw: unknown): number | null => {
+  const n = typeof raw === "number" ? raw : raw === undefined || raw === null ? Number.NaN : Number(raw);
+  return Number.isSafeInteger(n) ? n : null;
+};
+
+const VALUE_OF = new Map(AUDIT_COLUMNS.map(([column, type]) => [column, type === "INT" ? whole : text]));
+
+/** A record as one element of the batch's JSON array: every column, in the table's order. */
+function recordJson(record: SpooledRecord): string {
+  const row: Record<string, string | number | null> = {};
+  for (const [column, value] of VALUE_OF) row[column] = value(record[column]);
+  return JSON.stringify(row);
 }
 
-/** Room for what a batch's request carries besides its records: the statement's fixed text, warehouse, options. */
+const statements = new Map<string, string>();
+
+/**
+ * One INSERT per batch, idempotent: rows whose record_id is already in the table are skipped, so replays never
+ * duplicate. The whole batch is one STRING parameter read by `from_json`, so a batch binds one parameter whatever
+ * its size (Databricks' SQL connectors cap a statement at 256), and the statement's text is the same for every batch.
+ */
+export function buildAuditInsert(table: string, records: readonly SpooledRecord[]) {
+  let statement = statements.get(table);
+  if (statement === undefined)
+    statements.set(
+      table,
+      (statement =
+        `INSERT INTO ${table} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} ` +
+        `FROM inline(from_json(:${RECORDS_PARAMETER}, '${RECORDS_SCHEMA}')) AS s ` +
+        `WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.record_id = s.record_id)`),
+    );
+  const value = `[${records.map(recordJson).join(",")}]`;
+  return { statement, parameters: [{ name: RECORDS_PARAMETER, value, type: "STRING" }] };
+}
+
+/** Room for what a batch's request carries besides its records: the statement's text, warehouse, options. */
 export const INSERT_ENVELOPE_BYTES = 8192;
 
-/** A record's parameter names as the largest batch index would spell them, so the measure is never short. */
-const WIDEST_INDEX = "r9999_";
+/**
+ * What a column adds besides its value: its key, `\"name\":`, as the parameter's JSON string carries it, and the comma
+ * after it (the last column's comma stands for the one between two records).
+ */
+const COLUMN_OVERHEAD = new Map(AUDIT_COLUMNS.map(([column]) => [column, column.length + 6]));
 
-/** What a column's parameter carries besides its value: `{"name":…,"value":…,"type":…}`, a separator, `:name, `. */
-const COLUMN_OVERHEAD = new Map(
-  AUDIT_COLUMNS.map(([column, type]) => {
-    const name = `${WIDEST_INDEX}${column}`;
-    const envelope = Buffer.byteLength(JSON.stringify({ name, value: null, type })) - carriedBytes(null);
-    return [column, envelope + 1 + name.length + 3];
-  }),
-);
-
-/** Bytes one column's value adds to the INSERT request: its parameter as JSON, and its name in the VALUES tuple. */
+/** Bytes one column's value adds to the INSERT request, as the parameter's JSON string carries it. */
 function columnInsertBytes(column: string, value: unknown): number {
-  return COLUMN_OVERHEAD.get(column)! + carriedBytes(valueOf(value));
+  return COLUMN_OVERHEAD.get(column)! + carriedBytes(text(value));
 }
 
 /**
- * Bytes one record adds to the INSERT request, serialized as it is sent (each parameter as JSON, plus its name in
- * the VALUES tuple); an upper bound whatever its place in the batch.
+ * Bytes one record adds to the INSERT request, serialized as it is sent (an object in the batch's JSON array, itself
+ * carried as a JSON string); an upper bound whatever its place in the batch.
  */
 export function recordInsertBytes(record: SpooledRecord): number {
-  let bytes = 4; // "(", ")" and ", " around the tuple
+  let bytes = 2; // "{" and "}"
   for (const [column] of AUDIT_COLUMNS) bytes += columnInsertBytes(column, record[column]);
   return bytes;
 }

@@ -5,11 +5,14 @@ import { ISSUER_KEY, splitVerifiedIssuer } from "./issuer-in-arguments.js";
 /** Printable ASCII without `"` and `\`: JSON carries such text as it is, between two quotes. */
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-/** Bytes a column value adds to the INSERT request: its JSON literal, as the statement parameters carry it. */
+/**
+ * Bytes a column value adds to the INSERT request. The batch is a JSON array carried as a JSON string, so a value is
+ * encoded twice: `"a\"b"` in the array is `\"a\\\"b\"` in the request.
+ */
 export function carriedBytes(value: string | null): number {
   if (value === null) return 4;
   // Most values are plain (ids, names, times): counted without serializing them, as this runs per column per call.
-  return PLAIN_JSON.test(value) ? value.length + 2 : Buffer.byteLength(JSON.stringify(value));
+  return PLAIN_JSON.test(value) ? value.length + 4 : Buffer.byteLength(JSON.stringify(JSON.stringify(value))) - 2;
 }
 
 // Control characters (a NUL no SQL string can hold) and lone UTF-16 surrogates (no valid UTF-8 exists for them).

@@ -215,8 +215,10 @@ export const ConfigSchema = z.object({
         .int()
         .min(65_536, { message: "MCP_AUDIT_MAX_BATCH_BYTES must be at least 65536" })
         .max(15_728_640, { message: "MCP_AUDIT_MAX_BATCH_BYTES must be at most 15728640 (the workspace takes 16 MiB)" })
-        .default(4_194_304)
-        .describe("Ceiling of one INSERT request to the audit table, under the workspace's 16 MiB request limit."),
+        .default(1_000_000)
+        .describe(
+          "Ceiling of one INSERT request to the audit table, under the 1 MB of parameter values Databricks' connectors document.",
+        ),
       maxSpoolRecords: z
         .number()
         .int()

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
+import type { AuditEntry } from "../../src/audit/audit-entry.js";
 import { AuditTrail } from "../../src/audit/audit-trail.js";
 import { cutBatch, INSERT_ENVELOPE_BYTES, recordInsertBytes } from "../../src/audit/audit-insert.js";
 import { readAuditTable } from "../support/audit-table.js";
@@ -26,7 +27,7 @@ describe("audit batches", () => {
     const config = trailConfig(workspace, { batchSize: 100, maxBatchBytes });
     const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute, { clock: new FakeClock() });
     const run = randomUUID();
-    // Records at their size ceiling: arguments of quotes that each double twice on the way into the INSERT.
+    // Records at their size ceiling: arguments of quotes that each double three times on the way into the INSERT.
     const big = { fresh: Array.from({ length: 19 }, () => Array.from({ length: 50 }, () => '"'.repeat(500))) };
     for (let n = 0; n < 300; n += 1)
       await trail.record({
@@ -52,6 +53,41 @@ describe("audit batches", () => {
     for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(maxBatchBytes / 2);
     const rows = (await readAuditTable(workspace)).filter((r) => r.request_id?.startsWith(`${run}-`));
     expect(rows).toHaveLength(300);
+    await trail.stop();
+  });
+
+  it("write 300 records in one INSERT that binds one parameter, with the same statement text every time", async () => {
+    const config = trailConfig(workspace, { batchSize: 300 });
+    const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute, { clock: new FakeClock() });
+    const run = randomUUID();
+    const call = (n: number): AuditEntry => ({
+      requestId: `${run}-${n}`,
+      mode: "federation",
+      credentialSource: "exchange",
+      tool: "query_sales_data",
+      arguments: { region: "WEST", note: `"quoted" \\ é ${n}` },
+      outcome: "allowed",
+      rowsReturned: n,
+      latencyMs: 7,
+      statementIds: [`st-${n}`],
+    });
+    for (let n = 0; n < 301; n += 1) await trail.record(call(n));
+    const sent = workspace.counters.statements.length;
+    while (trail.depth() > 0) expect(await trail.drainOnce()).toBe(true);
+
+    const inserts = workspace.counters.statements.slice(sent).filter((s) => s.statement.startsWith("INSERT INTO"));
+    expect(inserts.map((s) => (s.parameters as unknown[]).length)).toEqual([1, 1]);
+    expect(inserts[1]!.statement).toBe(inserts[0]!.statement);
+    const rows = (await readAuditTable(workspace)).filter((r) => r.request_id?.startsWith(`${run}-`));
+    expect(rows).toHaveLength(301);
+    const row = rows.find((r) => r.request_id === `${run}-42`)!;
+    expect(JSON.parse(row.arguments!)).toEqual(call(42).arguments);
+    expect(row).toMatchObject({
+      rows_returned: "42",
+      latency_ms: "7",
+      statement_ids: '["st-42"]',
+      tool: "query_sales_data",
+    });
     await trail.stop();
   });
 

@@ -88,7 +88,8 @@ function deadLetters(path: string): { error_code: string; upstream_status: numbe
 describe("a record the workspace refuses", () => {
   it("is isolated, set aside in the dead-letter file (0600), and the records behind it are written", async () => {
     const run = randomUUID();
-    const poison = spooledRecord(run, 5, { rows_returned: "many", request_id: `poison-${run}` });
+    // The table's event_time is NOT NULL, and from_json reads a time it cannot parse as null.
+    const poison = spooledRecord(run, 5, { event_time: "not a time", request_id: `poison-${run}` });
     const good = Array.from({ length: 30 }, (_, n) => spooledRecord(run, n));
     const { trail, lines, metrics, deadLetterPath } = trailOver([...good.slice(0, 5), poison, ...good.slice(5)], {
       batchSize: 8,

@@ -8,10 +8,10 @@ const minimal = {
 };
 
 describe("audit configuration", () => {
-  it("bounds records, batches and the spool by default, batches well under the workspace's 16 MiB", () => {
+  it("bounds records, batches and the spool by default, a batch under the 1 MB of parameter values Databricks documents", () => {
     const { audit } = loadConfig(minimal);
     expect(audit.maxRecordBytes).toBe(16 * 1024);
-    expect(audit.maxBatchBytes).toBe(4 * 1024 * 1024);
+    expect(audit.maxBatchBytes).toBe(1_000_000);
     expect(audit.maxSpoolRecords).toBe(100_000);
     expect(audit.maxSpoolBytes).toBe(64 * 1024 * 1024);
   });
@@ -25,13 +25,13 @@ describe("audit configuration", () => {
     const { audit } = loadConfig({
       ...minimal,
       MCP_AUDIT_MAX_RECORD_BYTES: "8192",
-      MCP_AUDIT_MAX_BATCH_BYTES: "1048576",
+      MCP_AUDIT_MAX_BATCH_BYTES: "524288",
       MCP_AUDIT_SPOOL_MAX_RECORDS: "5000",
       MCP_AUDIT_SPOOL_MAX_BYTES: "2097152",
     });
     expect(audit).toMatchObject({
       maxRecordBytes: 8192,
-      maxBatchBytes: 1_048_576,
+      maxBatchBytes: 524_288,
       maxSpoolRecords: 5000,
       maxSpoolBytes: 2_097_152,
     });
