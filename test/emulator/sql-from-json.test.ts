@@ -116,6 +116,11 @@ describe("inline(from_json(…)) refuses what this warehouse does not read", () 
       "UNSUPPORTED_DATATYPE",
     ],
     [
+      "SQL in a field's type",
+      "SELECT * FROM inline(from_json(:json, 'ARRAY<STRUCT<a: INT) AS x FROM pg_authid; -->>'))",
+      "UNSUPPORTED_DATATYPE",
+    ],
+    [
       "column aliases after the alias",
       "SELECT * FROM inline(from_json(:json, 'ARRAY<STRUCT<a: INT>>')) AS s(b)",
       "UNSUPPORTED_FEATURE",
@@ -126,6 +131,19 @@ describe("inline(from_json(…)) refuses what this warehouse does not read", () 
     const result = await run(statement, "[]");
     expect(result.state).toBe("FAILED");
     expect(result.error?.message).toContain(`[${errorClass}]`);
+  });
+
+  it("keeps a backticked field name with a quote a name, never SQL", async () => {
+    const json = JSON.stringify([{ "a'b\"c": "x" }]);
+    const result = await run("SELECT * FROM inline(from_json(:json, 'ARRAY<STRUCT<`a\\'b\"c`: STRING>>'))", json);
+    // Databricks reads \' in a literal as a quote; this warehouse refuses escapes in the schema rather than guess.
+    expect(result.state).toBe("FAILED");
+    expect(result.error?.message).toContain("[UNSUPPORTED_FEATURE]");
+    const plain = await run(
+      "SELECT * FROM inline(from_json(:json, 'ARRAY<STRUCT<`a\"b`: STRING>>'))",
+      JSON.stringify([{ 'a"b': "x" }]),
+    );
+    expect(plain).toMatchObject({ state: "SUCCEEDED", rows: [["x"]] });
   });
 
   it("reads field names plain or backticked, and DECIMAL(p, s) as one type", () => {
