@@ -73,19 +73,29 @@ export async function inParallel<T>(count: number, limit: number, task: (i: numb
   return out;
 }
 
-/** Audit rows refusing with `code` at the door (no request id reaches a refused caller, so they are counted). */
-export async function refusalCount(workspace: LocalWorkspace, code: string): Promise<number> {
-  return (await auditRows(workspace)).filter((r) => r.outcome === "denied" && r.error_code === code).length;
+/**
+ * Audit rows refusing with `code` at the door for calls made from `since` on (a clock time taken before the call), so
+ * a row of an earlier test still on its way to the table is never counted.
+ */
+export async function refusalCount(workspace: LocalWorkspace, code: string, since: number): Promise<number> {
+  return (await auditRows(workspace)).filter(
+    (r) => r.outcome === "denied" && r.error_code === code && Date.parse(r.event_time!) >= since,
+  ).length;
 }
 
-/** Waits until exactly `expected` refusal rows with `code` exist, then checks no extra one follows. */
-export async function expectRefusalRows(workspace: LocalWorkspace, code: string, expected: number): Promise<number> {
+/** Waits until `expected` refusal rows with `code` made from `since` on exist, then checks no extra one follows. */
+export async function expectRefusalRows(
+  workspace: LocalWorkspace,
+  code: string,
+  expected: number,
+  since: number,
+): Promise<number> {
   const end = Date.now() + 30_000;
-  let count = await refusalCount(workspace, code);
+  let count = await refusalCount(workspace, code, since);
   while (count < expected && Date.now() < end) {
     await sleep(100);
-    count = await refusalCount(workspace, code);
+    count = await refusalCount(workspace, code, since);
   }
   await sleep(200);
-  return refusalCount(workspace, code);
+  return refusalCount(workspace, code, since);
 }
