@@ -33,7 +33,7 @@ export interface RestingMemory {
 export async function restingMemory(samples = 5, gapMs = 300): Promise<RestingMemory> {
   const reads: RestingMemory[] = [];
   for (let i = 0; i < samples; i += 1) {
-    settledMemory();
+    const { collected } = settledMemory();
     await sleep(gapMs);
     const { heapUsed, heapTotal, rss, external, arrayBuffers } = process.memoryUsage();
     const heap = getHeapStatistics();
@@ -44,7 +44,7 @@ export async function restingMemory(samples = 5, gapMs = 300): Promise<RestingMe
       rssLessHeapReserve: rss - Math.max(0, heap.total_physical_size - heap.used_heap_size),
       external,
       arrayBuffers,
-      collected: Boolean((globalThis as { gc?: unknown }).gc),
+      collected,
     });
   }
   const mid = (pick: (m: RestingMemory) => number) => median(reads.map(pick));

@@ -1,5 +1,6 @@
 import { BUILTIN_FUNCTIONS, BUILTIN_SCHEMA } from "./builtins.js";
 import { DialectError } from "./dialect-error.js";
+import { IDENT, quotedName } from "./identifiers.js";
 import type { SqlParameter } from "./engine.js";
 import { inlineFromItem, readInlineFromJson } from "./inline-from-json.js";
 
@@ -43,9 +44,6 @@ function endOfBlockComment(s: string, start: number): number {
   }
   throw new DialectError("PARSE_SYNTAX_ERROR", "Unterminated comment.", "42601");
 }
-
-/** An identifier: plain, double-quoted or backticked. */
-const IDENT = /[A-Za-z_]\w*|"(?:[^"]|"")+"|`(?:[^`]|``)+`/.source;
 
 /** After a catalog name: `.schema.` with the schema plain, double-quoted or backticked. */
 const QUALIFIED_REST = new RegExp(`^\\s*\\.\\s*(?:${IDENT})\\s*\\.`);
@@ -97,9 +95,7 @@ export interface TranslatedStatement {
 
 /** An identifier as Postgres reports it in messages: unquoted ones folded to lower case, quoted ones verbatim. */
 function identifierText(ident: string): string {
-  if (ident.startsWith('"')) return ident.slice(1, -1).replace(/""/g, '"');
-  if (ident.startsWith("`")) return ident.slice(1, -1).replace(/``/g, "`");
-  return ident.toLowerCase();
+  return /^["`]/.test(ident) ? quotedName(ident) : ident.toLowerCase();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { BUILTIN_SCHEMA } from "./builtins.js";
 import { DialectError } from "./dialect-error.js";
+import { IDENT, pgQuoted, quotedName } from "./identifiers.js";
 
 /** `inline(from_json(<json>, '<schema>')) [AS alias]` read from the text after the word `inline`. */
 export interface InlineFromJson {
@@ -17,7 +18,7 @@ const UNSUPPORTED = "inline is supported only as inline(from_json(:param or 'jso
 
 const CALL = /^\s*\(\s*from_json\s*\(\s*(?::([A-Za-z_]\w*)|('[^'\\]*'))\s*,\s*'([^'\\]*)'\s*\)\s*\)/i;
 
-const ALIAS = /^(\s+AS)?\s+([A-Za-z_]\w*|"(?:[^"]|"")+"|`(?:[^`]|``)+`)/i;
+const ALIAS = new RegExp(`^(\\s+AS)?\\s+(${IDENT})`, "i");
 
 /** Words that may follow a FROM item and are never its alias. */
 const NOT_ALIASES = new Set(
@@ -42,7 +43,7 @@ export function structFields(schema: string): [string, string][] {
         `Invalid schema for from_json near '${part.trim().slice(0, 64)}': fields are name: TYPE, of flat types.`,
         "42K07",
       );
-    fields.push([name.startsWith("`") ? name.slice(1, -1).replace(/``/g, "`") : name, type]);
+    fields.push([quotedName(name), type]);
   }
   if (fields.length === 0)
     throw new DialectError("INVALID_SCHEMA", "Invalid schema for from_json: no fields.", "42K07");
@@ -119,11 +120,8 @@ export function inlineFromItem(
   alias?: string,
 ): string {
   const columns = fields
-    .map(([name, type]) => `${fieldValue(name, type, pgType(type))} AS "${name.replace(/"/g, '""')}"`)
+    .map(([name, type]) => `${fieldValue(name, type, pgType(type))} AS ${pgQuoted(name)}`)
     .join(", ");
-  const as =
-    alias === undefined
-      ? ""
-      : ` AS ${alias.startsWith("`") ? `"${alias.slice(1, -1).replace(/``/g, "`").replace(/"/g, '""')}"` : alias}`;
+  const as = alias === undefined ? "" : ` AS ${alias.startsWith("`") ? pgQuoted(quotedName(alias)) : alias}`;
   return `(SELECT ${columns} FROM jsonb_array_elements(${BUILTIN_SCHEMA}.json_records(${jsonText})) AS e(v))${as}`;
 }

@@ -36,14 +36,14 @@ function statementIdsColumn(ids: readonly string[]): string {
   const all = ids.map((id) => boundedText(id, 64)!);
   if (carriedBytes(JSON.stringify([...all, `…${ids.length} more`])) <= STATEMENT_IDS_BYTES) return JSON.stringify(all);
   const kept: string[] = [];
-  for (const [i, id] of ids.entries()) {
-    const next = [...kept, boundedText(id, 64)!];
+  for (const [i, id] of all.entries()) {
+    const next = [...kept, id];
     // Room is left for the count of ids that did not fit.
     if (carriedBytes(JSON.stringify([...next, `…${ids.length} more`])) > STATEMENT_IDS_BYTES) {
       kept.push(`…${ids.length - i} more`);
       break;
     }
-    kept.push(next.at(-1)!);
+    kept.push(id);
   }
   return JSON.stringify(kept);
 }

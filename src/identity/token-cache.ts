@@ -43,24 +43,24 @@ export class TokenCache implements TokenCacheCounters {
 
   /** True when a token for `key` is cached and still outside the refresh margin. */
   isFresh(key: string): boolean {
-    const cached = this.tokens.peek(key);
-    return cached !== undefined && cached.expiresAt - this.refreshMarginS > this.clock.now() / 1000;
+    return this.outsideMargin(this.tokens.peek(key));
   }
 
   /** The cached token for `key` when it is outside the refresh margin (a hit); undefined, counting nothing, otherwise. */
   fresh(key: string): AccessToken | undefined {
     const cached = this.tokens.get(key);
-    if (!cached || cached.expiresAt - this.refreshMarginS <= this.clock.now() / 1000) return undefined;
+    if (!this.outsideMargin(cached)) return undefined;
     this.hits += 1;
     return cached;
   }
 
+  private outsideMargin(token: AccessToken | undefined): token is AccessToken {
+    return token !== undefined && token.expiresAt - this.refreshMarginS > this.clock.now() / 1000;
+  }
+
   async get(key: string, fetch: () => Promise<AccessToken>): Promise<AccessToken> {
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt - this.refreshMarginS > this.clock.now() / 1000) {
-      this.hits += 1;
-      return cached;
-    }
+    const cached = this.fresh(key);
+    if (cached) return cached;
     this.misses += 1;
     const pending = this.inFlight.get(key);
     if (pending) return pending;
