@@ -93,7 +93,7 @@ export async function measureCeiling(stack: BenchStack, options: { calls: number
       measured: ratio(r, 0.7),
       target: "≥ 0.70",
       pass: r >= 0.7 && calls.a.errors + calls.b.errors === 0,
-      detail: `${perSecond(throughput(calls.a))} vs ${perSecond(throughput(calls.b))}; check_identity answers from the cached credential and the cached workspace view (${viewLookups} upstream lookup(s) over the run)${failures(calls.a, calls.b)}`,
+      detail: `${perSecond(throughput(calls.a))} vs ${perSecond(throughput(calls.b))}; check_identity answers from the cached credential and the cached workspace view (${viewLookups} upstream lookup(s) over the run), without a protocol server per request${failures(calls.a, calls.b)}`,
     });
     const lists = await alternate(options.calls, 64, 8, list);
     const rl = throughput(lists.a) / throughput(lists.b);

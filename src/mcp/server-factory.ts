@@ -3,9 +3,9 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/
 import type { ResolvedCaller } from "../identity/types.js";
 import { linkedAbort } from "../linked-abort.js";
 import { InFlightCalls } from "./in-flight-calls.js";
-import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
+import type { DispatcherDeps } from "./tool-dispatcher.js";
+import { runGovernedCall } from "./governed-call.js";
 import { CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "./server-description.js";
-import { metaCarrier, withInboundTrace } from "../observability/trace-context.js";
 import { asProtocolRefusal } from "./unknown-tool.js";
 
 export { SERVER_INFO };
@@ -38,22 +38,16 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
   });
   server.setRequestHandler("tools/list", () => ({ tools: deps.policy.listing(caller.identity) }));
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal]);
     // A `notifications/cancelled` aborts the same linked signal the call already runs under.
-    const running = inFlight?.register(callerKey, ctx.mcpReq.id, stop);
+    const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal]);
     try {
-      // A trace the client names in `_meta` (traceparent) is continued; each call has a context scope of its own.
-      const result = await withInboundTrace(metaCarrier(request.params._meta), () =>
-        dispatchToolCall(deps, caller, request.params.name, request.params.arguments, {
-          signal: stop.signal,
-          progressToken: request.params._meta?.progressToken,
-          sendNotification: (notification) => ctx.mcpReq.notify(notification),
-        }),
-      );
+      const result = await runGovernedCall(deps, caller, { id: ctx.mcpReq.id, ...request.params }, stop, {
+        inFlight,
+        sendNotification: (notification) => ctx.mcpReq.notify(notification),
+      });
       return asProtocolRefusal(result);
     } finally {
       stop.dispose();
-      running?.release();
     }
   });
   if (inFlight) {

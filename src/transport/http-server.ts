@@ -8,6 +8,8 @@ import type { InboundRequest, ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
 import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
+import { answerPlainToolCall, plainToolCall } from "../mcp/plain-tool-call.js";
+import type { ToolCallRequest } from "../mcp/governed-call.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
 import { isHostAllowed, isOriginAllowed, isProtocolVersionSupported } from "./http-guards.js";
 import { DoorRefusals, type DoorRequest } from "./door-refusals.js";
@@ -98,7 +100,10 @@ function rawValuesOf(rawHeaders: readonly string[], name: string): string[] {
   return values;
 }
 
-/** Streamable HTTP, stateless: every POST builds its own protocol server for its own caller; replicas need no stickiness. */
+/**
+ * Streamable HTTP, stateless: every POST is served on its own for its own caller (a plain `tools/call` by the dispatcher,
+ * anything else by a protocol server built for it); replicas need no stickiness.
+ */
 export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttpServer> {
   const { config, logger } = deps;
   const path = config.server.path;
@@ -200,6 +205,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     caller: ResolvedCaller,
     messages: JSONRPCMessage[],
   ): Promise<void> {
+    const plain = plainToolCall(messages);
+    if (plain) return answerDirectly(res, caller, plain);
     const connection = new AbortController();
     const mcp = createMcpServer(deps.dispatcher, caller, {
       connectionSignal: connection.signal,
@@ -215,6 +222,16 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     });
     await connectAudited(mcp, transport, deps.dispatcher.audit, caller);
     transport.deliver(messages);
+  }
+
+  /** The usual call, a single plain `tools/call`, answered by the dispatcher without a protocol server of its own. */
+  async function answerDirectly(res: ServerResponse, caller: ResolvedCaller, request: ToolCallRequest): Promise<void> {
+    const running = new AbortController();
+    // A client that went away before its answer: its call is cancelled (and still audited).
+    res.on("close", () => {
+      if (!res.writableFinished) running.abort();
+    });
+    sendJson(res, 200, await answerPlainToolCall(deps.dispatcher, caller, request, running, runningCalls));
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {

@@ -1,16 +1,17 @@
 import type { ServerResponse } from "node:http";
 
-/** A JSON body with its length; nothing is written once headers went out. */
+/** A JSON body with its length; nothing is written once headers went out or the client went away. */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
-  res.end(text);
+  if (res.headersSent || res.destroyed) return;
+  // Encoded once: its length is the header, and the same bytes are the body.
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { "content-type": "application/json", "content-length": bytes.length, ...headers });
+  res.end(bytes);
 }
 
 /** A JSON-RPC error answering the whole POST (id null: no single request of it is answered). */

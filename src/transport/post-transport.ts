@@ -10,6 +10,7 @@ import {
 // The JSON-RPC envelope is the same in both eras; v1's schema checks it without running the protocol layer.
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { SPOKEN_PROTOCOL_VERSIONS } from "./http-guards.js";
+import { sendJson } from "./json-answers.js";
 
 /** Messages one POST may carry in a batch. */
 export const MAX_BATCH_MESSAGES = 100;
@@ -139,10 +140,7 @@ export class PostTransport implements Transport {
       return;
     }
     const answers = [...this.answers.values()];
-    // Encoded once: its length is the header, and the same bytes are the body.
-    const body = Buffer.from(JSON.stringify(answers.length === 1 ? answers[0] : answers));
-    this.res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-    this.res.end(body);
+    sendJson(this.res, 200, answers.length === 1 ? answers[0] : answers);
   }
 
   async close(): Promise<void> {

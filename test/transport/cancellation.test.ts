@@ -96,6 +96,30 @@ describe("cancellation over stateless streamable HTTP", () => {
     expect(answer.text).toContain('"status":"COMPLETED"');
   }, 30_000);
 
+  it("a raw client that closes its request before the answer gets its Genie polling stopped, audited once", async () => {
+    const headers = await federationBearer(stack.workspace, "west_sales");
+    const gone = new AbortController();
+    const call = rpc(
+      stack.mcpUrl,
+      {
+        jsonrpc: "2.0",
+        id: "gone-1",
+        method: "tools/call",
+        params: { name: "genie_query", arguments: { question: "total amount by region" } },
+      },
+      headers,
+      gone.signal,
+    );
+    await genieMessageCreated(call.catch(() => undefined));
+    gone.abort("stop");
+    await expect(call).rejects.toThrow();
+    const isWest = (r: Record<string, unknown>) => r.role === "west_sales";
+    const auditor = await federationBearer(stack.workspace, "admin");
+    const rows = (await auditRowsOf(auditor, "genie_query", isWest)).filter(isWest);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: "cancelled", error_code: "CANCELLED" });
+  });
+
   it("an MCP SDK client that aborts a call gets its Genie polling stopped", async () => {
     const client = await connectHttp(stack.mcpUrl, await federationBearer(stack.workspace, "finance"));
     const controller = new AbortController();

@@ -1,0 +1,117 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { Server } from "@modelcontextprotocol/server";
+import { startTestStack, type TestStack } from "../support/server.js";
+import { federationBearer } from "../support/mcp-clients.js";
+import { rpc, type RpcAnswer } from "../support/json-rpc.js";
+import { waitForAudit, type AuditRow } from "../support/audit-table.js";
+
+// A plain tools/call is answered without a protocol server; the same call with `_meta: {}` goes through the SDK's
+// own. The SDK's answer and audit row are the oracle the direct path must match, byte for byte once ids are set aside.
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+/** Statement ids of the local workspace (one per statement a call ran). */
+const STATEMENT_ID = /01[0-9a-f]{6,}-[0-9a-f-]{20,}/g;
+
+/** The answer as JSON, with what differs between any two calls (request and statement ids) set aside. */
+const comparable = (answer: RpcAnswer): unknown =>
+  JSON.parse(answer.text.replace(UUID, "<uuid>").replace(STATEMENT_ID, "<statement>"));
+
+/** The answer's request id: the key of the call's audit row. */
+function requestIdOf(answer: RpcAnswer): string {
+  const message = answer.messages[0] as {
+    result?: { _meta?: { request_id?: string } };
+    error?: { data?: { request_id?: string } };
+  };
+  const id = message.result?._meta?.request_id ?? message.error?.data?.request_id;
+  expect(id).toMatch(UUID);
+  return id!;
+}
+
+/** The audit row as two equal calls must both leave it: without its own ids, times and durations. */
+function comparableRow(row: AuditRow): AuditRow {
+  const { record_id, request_id, event_time, latency_ms, statement_ids, ...rest } = row;
+  void [record_id, request_id, event_time, latency_ms];
+  return { ...rest, statement_ids: statement_ids === null ? null : String(statement_ids).replace(UUID, "s") };
+}
+
+const cases: [string, string, number | string, Record<string, unknown>][] = [
+  ["check_identity", "executive", 1, { name: "check_identity", arguments: {} }],
+  ["check_identity with no arguments member", "west_sales", "call-2", { name: "check_identity" }],
+  [
+    "a query under a row filter",
+    "west_sales",
+    3,
+    { name: "query_sales_data", arguments: { quarter: "2026-Q1", limit: 5 } },
+  ],
+  [
+    "a query with quotes and accents in its arguments",
+    "executive",
+    4,
+    { name: "query_sales_data", arguments: { account: `O'Brien "é" \\ Ltd`, limit: 3 } },
+  ],
+  ["an argument the tool refuses", "executive", 5, { name: "query_sales_data", arguments: { limit: "many" } }],
+  ["a tool that does not exist", "executive", 6, { name: "no_such_tool", arguments: {} }],
+  ["a tool the role may not call", "west_sales", 7, { name: "query_audit_log", arguments: {} }],
+];
+
+describe("a plain tools/call over 2025-era HTTP", () => {
+  it.each(cases)(
+    "is answered without a protocol server exactly as the SDK's answers it: %s",
+    async (_c, role, id, params) => {
+      const bearer = await federationBearer(stack.workspace, role);
+      // Both calls then find what the workspace said about the credential cached, as of the same time.
+      await rpc(
+        stack.mcpUrl,
+        { jsonrpc: "2.0", id: 0, method: "tools/call", params: { name: "check_identity" } },
+        bearer,
+      );
+      const connects = vi.spyOn(Server.prototype, "connect");
+      const direct = await rpc(stack.mcpUrl, { jsonrpc: "2.0", id, method: "tools/call", params }, bearer);
+      expect(connects).not.toHaveBeenCalled();
+      const viaSdk = await rpc(
+        stack.mcpUrl,
+        { jsonrpc: "2.0", id, method: "tools/call", params: { ...params, _meta: {} } },
+        bearer,
+      );
+      expect(connects).toHaveBeenCalledTimes(1);
+
+      expect(direct.status).toBe(viaSdk.status);
+      expect(direct.headers.get("content-type")).toBe(viaSdk.headers.get("content-type"));
+      expect(direct.messages).toHaveLength(1);
+      expect(direct.messages[0]!.id).toBe(id);
+      expect(comparable(direct)).toEqual(comparable(viaSdk));
+
+      const ids = [requestIdOf(direct), requestIdOf(viaSdk)];
+      const rows = await waitForAudit(stack.workspace, (all) =>
+        ids.every((r) => all.some((row) => row.request_id === r)),
+      );
+      const [directRow, sdkRow] = ids.map((r) => rows.filter((row) => row.request_id === r));
+      expect(directRow).toHaveLength(1);
+      expect(sdkRow).toHaveLength(1);
+      expect(comparableRow(directRow![0]!)).toEqual(comparableRow(sdkRow![0]!));
+    },
+  );
+
+  it.each([
+    ["a progress token", { _meta: { progressToken: "p" } }],
+    ["a trace parent", { _meta: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } }],
+    ["a task", { task: { ttl: 1000 } }],
+  ])("with %s goes through a protocol server", async (_c, extra) => {
+    const bearer = await federationBearer(stack.workspace, "executive");
+    const connects = vi.spyOn(Server.prototype, "connect");
+    const params = { name: "check_identity", arguments: {}, ...extra };
+    await rpc(stack.mcpUrl, { jsonrpc: "2.0", id: 9, method: "tools/call", params }, bearer);
+    expect(connects).toHaveBeenCalledTimes(1);
+  });
+});
