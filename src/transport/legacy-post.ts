@@ -18,6 +18,10 @@ const LEGACY_VERSIONS = new Set(
   ),
 );
 
+/** True for a protocol version of the 2025 era, as the SDK tells the eras apart. */
+export const isLegacyVersion = (version: string | undefined): boolean =>
+  version !== undefined && LEGACY_VERSIONS.has(version);
+
 /**
  * The classification of the usual POST, a single 2025-era request other than `initialize` (no modern header, no
  * envelope in `_meta`), told without the SDK's schema checks over the whole body; undefined for any other POST, which
