@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { expect } from "vitest";
 import type { LocalWorkspace } from "../../emulator/workspace.js";
 
 /** A reader Unity Catalog lets read the audit table (a member of `admin`). */
@@ -59,4 +60,38 @@ export function requestIdOf(result: unknown): string {
   const id = (result as { _meta?: { request_id?: unknown } })._meta?.request_id;
   if (typeof id !== "string") throw new Error("tool result carries no _meta.request_id");
   return id;
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** The request id a JSON-RPC answer to a tools/call names: in its result's `_meta`, or in its error's data. */
+function answeredRequestId(answer: Record<string, unknown>): string {
+  const { result, error } = answer as {
+    result?: { _meta?: { request_id?: string } };
+    error?: { data?: { request_id?: string } };
+  };
+  const id = result?._meta?.request_id ?? error?.data?.request_id;
+  expect(id).toMatch(UUID);
+  return id!;
+}
+
+/** An audit row without what differs between two equal calls: its own ids, time and duration. */
+function comparableRow(row: AuditRow): AuditRow {
+  const { record_id, request_id, event_time, latency_ms, statement_ids, ...rest } = row;
+  void [record_id, request_id, event_time, latency_ms];
+  return { ...rest, statement_ids: statement_ids === null ? null : String(statement_ids).replace(UUID, "s") };
+}
+
+/** Both answered calls left exactly one audit row each, and the two rows are the same but for their own ids. */
+export async function expectEquivalentAuditRows(
+  workspace: LocalWorkspace,
+  one: Record<string, unknown>,
+  other: Record<string, unknown>,
+): Promise<void> {
+  const ids = [answeredRequestId(one), answeredRequestId(other)];
+  const rows = await waitForAudit(workspace, (all) => ids.every((id) => all.some((row) => row.request_id === id)));
+  const [first, second] = ids.map((id) => rows.filter((row) => row.request_id === id));
+  expect(first).toHaveLength(1);
+  expect(second).toHaveLength(1);
+  expect(comparableRow(first![0]!)).toEqual(comparableRow(second![0]!));
 }

@@ -10,7 +10,7 @@ import { startApp, type App } from "../../src/app.js";
 import { CAPABILITIES, INSTRUCTIONS, SERVER_INFO } from "../../src/mcp/server-description.js";
 import { EarlyStdioTransport } from "../../src/transport/early-stdio.js";
 import { StdioTransport } from "../../src/transport/stdio-transport.js";
-import { waitForAudit, type AuditRow } from "../support/audit-table.js";
+import { expectEquivalentAuditRows, waitForAudit } from "../support/audit-table.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { systemClock } from "../../src/clock.js";
 
@@ -82,22 +82,6 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const comparable = (answer: Record<string, unknown>): unknown =>
   JSON.parse(JSON.stringify(answer).replace(UUID, "<uuid>"));
 
-function requestIdOf(answer: Record<string, unknown>): string {
-  const { result, error } = answer as {
-    result?: { _meta?: { request_id?: string } };
-    error?: { data?: { request_id?: string } };
-  };
-  const id = result?._meta?.request_id ?? error?.data?.request_id;
-  expect(id).toMatch(UUID);
-  return id!;
-}
-
-function comparableRow(row: AuditRow): AuditRow {
-  const { record_id, request_id, event_time, latency_ms, statement_ids, ...rest } = row;
-  void [record_id, request_id, event_time, latency_ms];
-  return { ...rest, statement_ids: statement_ids === null ? null : String(statement_ids).replace(UUID, "s") };
-}
-
 /** Protocol-server work per request: the SDK builds a handler context for every request it serves. */
 const protocolServerRequests = () =>
   vi.spyOn(Server.prototype as unknown as { buildContext: (...args: unknown[]) => unknown }, "buildContext");
@@ -117,12 +101,7 @@ describe("a plain tools/call over stdio, 2025 era", () => {
     expect(served).toHaveBeenCalledTimes(1);
 
     expect({ ...(comparable(direct) as object), id: "x" }).toEqual({ ...(comparable(viaSdk) as object), id: "x" });
-    const ids = [requestIdOf(direct), requestIdOf(viaSdk)];
-    const rows = await waitForAudit(workspace, (all) => ids.every((r) => all.some((row) => row.request_id === r)));
-    const [directRows, sdkRows] = ids.map((r) => rows.filter((row) => row.request_id === r));
-    expect(directRows).toHaveLength(1);
-    expect(sdkRows).toHaveLength(1);
-    expect(comparableRow(directRows![0]!)).toEqual(comparableRow(sdkRows![0]!));
+    await expectEquivalentAuditRows(workspace, direct, viaSdk);
   });
 
   it("is stopped by notifications/cancelled and, as the protocol server does, not answered; audited once", async () => {
