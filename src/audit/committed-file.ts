@@ -70,16 +70,24 @@ export class CommittedFile {
 
   /**
    * Resolves once append `seq` is on disk. With `withinMs` 0 a sync starts now (or right after the one under way);
-   * otherwise one starts at the latest `withinMs` later, sharing it with whatever is appended meanwhile.
+   * otherwise one starts at the latest `withinMs` later, sharing it with whatever is appended meanwhile, or earlier
+   * when `hurry` asks. `startIfIdle` starts the sync now all the same when none is under way: an idle disk makes
+   * waiting pointless, and under load the delay lets many commits share one sync.
    */
-  commit(seq: number, withinMs = 0): Promise<void> {
+  commit(seq: number, withinMs = 0, options: { startIfIdle?: boolean } = {}): Promise<void> {
     if (seq <= this.synced) return Promise.resolve();
+    const now = withinMs <= 0 || (options.startIfIdle === true && this.syncing.size === 0);
     // An immediate commit has its sync wanted already; only delayed ones set the timer.
-    const by = withinMs <= 0 ? Infinity : this.clock.now() + withinMs;
+    const by = now ? Infinity : this.clock.now() + withinMs;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, by, resolve, reject }));
-    if (withinMs <= 0) this.want(seq);
+    if (now) this.want(seq);
     else this.deadline.armBy(by);
     return done;
+  }
+
+  /** Append `seq` is wanted on disk now: a sync starts unless one under way (or done) already covers it. */
+  hurry(seq: number): void {
+    if (seq > this.synced) this.want(seq);
   }
 
   private want(seq: number): void {

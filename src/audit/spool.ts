@@ -52,7 +52,7 @@ export class AuditSpool {
   private readonly pendingLineBytes = new Map<string, number>();
   private pendingBytes = 0;
   /** Intents whose outcome is not spooled yet, with the bytes of their line. */
-  private readonly open = new Map<string, { record: SpooledRecord; bytes: number }>();
+  private readonly open = new Map<string, { record: SpooledRecord; bytes: number; seq: number }>();
   private acked: Promise<void> = Promise.resolve();
   appends = 0;
   compactions = 0;
@@ -155,17 +155,20 @@ export class AuditSpool {
 
   /**
    * Spools the intent of a call before it reaches the workspace (in the kernel when this returns, so it survives the
-   * process); the promise resolves once it is on disk. Until `finish`, it is not pending for the table.
+   * process); the promise resolves once it is on disk: at once when no sync is under way, otherwise with the next
+   * group commit, within the commit delay or as soon as `finish` asks for it. Until `finish`, it is not pending for
+   * the table.
    */
   begin(intent: SpooledRecord): Promise<void> {
     const { seq, bytes } = this.write({ intent });
-    this.open.set(intent.record_id, { record: intent, bytes });
-    return this.file.commit(seq);
+    this.open.set(intent.record_id, { record: intent, bytes, seq });
+    return this.file.commit(seq, this.commitDelayMs, { startIfIdle: true });
   }
 
   /**
-   * Spools the outcome of a begun call (in the kernel when this returns) and makes the joined record pending; the
-   * promise resolves once the outcome is on disk, within the commit delay. Returns the joined record.
+   * Spools the outcome of a begun call (in the kernel when this returns), starts the sync its intent still needs, and
+   * makes the joined record pending; the promise resolves once the outcome is on disk, within the commit delay.
+   * Returns the joined record.
    */
   finish(outcome: SpooledRecord): { record: SpooledRecord; durable: Promise<void> } {
     const intent = this.open.get(outcome.record_id);
@@ -180,6 +183,8 @@ export class AuditSpool {
       throw err;
     }
     const { seq, bytes } = written;
+    // The answer waits for the intent now: a sync starts unless one covers it, and takes the outcome along.
+    this.file.hurry(intent.seq);
     const record = { ...intent.record, ...outcome };
     this.hold(record, intent.bytes + bytes);
     return { record, durable: this.file.commit(seq, this.commitDelayMs) };

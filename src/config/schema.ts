@@ -199,7 +199,7 @@ export const ConfigSchema = z.object({
         .min(0, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at least 0" })
         .max(1000, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at most 1000" })
         .default(10)
-        .describe("At the latest this long after a call's outcome is spooled, it is on disk (group commit)."),
+        .describe("At the latest this long after a call's intent or outcome is spooled, it is on disk (group commit)."),
       maxArgumentChars: z.number().int().positive().default(512),
       maxRecordBytes: z
         .number()

@@ -88,6 +88,77 @@ describe("CommittedFile", () => {
     expect(file.syncs).toBe(3);
   });
 
+  it("starts the sync of a commit that may wait at once when no sync is under way (an idle disk)", async () => {
+    const clock = new FakeClock();
+    const { sync, gates } = gatedSync();
+    const file = new CommittedFile(freshPath(), { sync, clock });
+    const commit = tracked(file.commit(file.append("intent\n"), 10, { startIfIdle: true }));
+    await settle();
+    expect(gates).toHaveLength(1);
+    gates[0]!.release();
+    await settle();
+    expect(commit.settled).toBe(true);
+    expect(clock.waiting).toBe(0);
+  });
+
+  it("lets commits that may wait share one sync while another runs, started by a hurry or by their delay", async () => {
+    const clock = new FakeClock();
+    const { sync, gates } = gatedSync();
+    const file = new CommittedFile(freshPath(), { sync, clock });
+    const first = tracked(file.commit(file.append("a\n")));
+    await settle();
+    const b = file.append("b\n");
+    const second = tracked(file.commit(b, 10, { startIfIdle: true }));
+    const third = tracked(file.commit(file.append("c\n"), 10, { startIfIdle: true }));
+    await settle();
+    // The sync under way started before b and c; theirs waits (a second sync would start at once if they wanted it).
+    expect(gates).toHaveLength(1);
+    gates[0]!.release();
+    await settle();
+    expect([first.settled, second.settled, third.settled]).toEqual([true, false, false]);
+    expect(gates).toHaveLength(1);
+    file.hurry(b);
+    await settle();
+    expect(gates).toHaveLength(2);
+    gates[1]!.release();
+    await settle();
+    // One sync covered both: c was written before it started.
+    expect([second.settled, third.settled]).toEqual([true, true]);
+    expect(file.syncs).toBe(2);
+
+    // Unhurried, the delay starts it.
+    const fourth = tracked(file.commit(file.append("d\n"), 10, { startIfIdle: true }));
+    await settle();
+    expect(gates).toHaveLength(3); // the disk was idle again: at once
+    const fifth = tracked(file.commit(file.append("e\n"), 10, { startIfIdle: true }));
+    await settle();
+    expect(gates).toHaveLength(3);
+    gates[2]!.release();
+    await clock.advance(9);
+    expect([fourth.settled, fifth.settled, gates.length]).toEqual([true, false, 3]);
+    await clock.advance(1);
+    expect(gates).toHaveLength(4);
+    gates[3]!.release();
+    await settle();
+    expect(fifth.settled).toBe(true);
+  });
+
+  it("starts no sync for a hurry that a sync under way or done already covers", async () => {
+    const { sync, gates } = gatedSync();
+    const file = new CommittedFile(freshPath(), { sync });
+    const a = file.append("a\n");
+    void file.commit(a);
+    await settle();
+    file.hurry(a);
+    await settle();
+    expect(gates).toHaveLength(1);
+    gates[0]!.release();
+    await settle();
+    file.hurry(a);
+    await settle();
+    expect(gates).toHaveLength(1);
+  });
+
   it("makes a delayed commit durable within its delay on the clock, and not before", async () => {
     const clock = new FakeClock();
     const { sync, gates } = gatedSync();

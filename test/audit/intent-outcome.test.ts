@@ -76,6 +76,30 @@ describe("a call that reaches the workspace", () => {
     expect(answered.settled).toBe(true);
   });
 
+  it("under load shares a group commit for its intent, which its answer starts at the latest", async () => {
+    const clock = new FakeClock();
+    const { gates, sync } = gatedSync();
+    const trail = new AuditTrail(trailConfig(undefined, { commitDelayMs: 10 }), silent, unreachable, { clock, sync });
+    const first = intentOf("req-first");
+    const second = intentOf("req-second");
+    trail.begin(first);
+    await settle();
+    expect(gates).toHaveLength(1); // an idle disk: the first intent's sync starts at once
+    trail.begin(second);
+    await settle();
+    expect(gates).toHaveLength(1); // a sync is under way: the second intent waits for the group
+    gates[0]!();
+    const answered = tracked(trail.record(outcomeOf(second)));
+    await settle();
+    // Its answer is ready before the commit delay ran out (the clock never moved): it starts the sync itself.
+    expect(gates).toHaveLength(2);
+    expect(answered.settled).toBe(false);
+    gates[1]!();
+    await settle();
+    expect(answered.settled).toBe(true);
+    expect(clock.waiting).toBe(0);
+  });
+
   it("is answered with its outcome in the kernel, and the outcome reaches the disk within the commit delay", async () => {
     const clock = new FakeClock();
     const { gates, sync } = gatedSync();
