@@ -27,7 +27,8 @@ export function plainToolCall(messages: readonly JSONRPCMessage[]): ToolCallRequ
  * Answers a plain `tools/call` as the SDK's protocol server answers it in the 2025 era — the same dispatcher, audit
  * record, cancellation and JSON-RPC answer (`test/transport/direct-tool-call.test.ts` holds the two side by side) —
  * without building one per request: its construction, context and the schema passes over the request and over the
- * result this server built were about a third of the server's CPU per call.
+ * result this server built were about a fifth of the server's CPU per query call, a third per cached `check_identity`
+ * (docs/benchmarks.md).
  */
 export async function answerPlainToolCall(
   deps: DispatcherDeps,
