@@ -1,4 +1,5 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { ProtocolErrorCode, type CallToolResult, type JSONRPCMessage } from "@modelcontextprotocol/server";
+import { GovernedError } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
 import type { InFlightCalls, AbortableCall } from "./in-flight-calls.js";
 import { isPlainObject, plainlyWellFormed } from "./malformed-calls.js";
@@ -37,7 +38,15 @@ export async function answerPlainToolCall(
   running: AbortableCall,
   inFlight: InFlightCalls,
 ): Promise<JSONRPCMessage> {
-  const result = await runGovernedCall(deps, caller, request, running, { inFlight, sendNotification: noProgress });
+  let result: CallToolResult;
+  try {
+    result = await runGovernedCall(deps, caller, request, running, { inFlight, sendNotification: noProgress });
+  } catch (err) {
+    // The audit trail withheld the answer (its record could not be kept): as a protocol server answers a handler that
+    // throws, an internal error for this request; the message only when it is one of ours, never a system error's.
+    const message = err instanceof GovernedError ? err.message : "Internal error";
+    return { jsonrpc: "2.0", id: request.id, error: { code: ProtocolErrorCode.InternalError, message } };
+  }
   const error = unknownToolError(result);
   if (error) return { jsonrpc: "2.0", id: request.id, error };
   return { result, jsonrpc: "2.0", id: request.id } as JSONRPCMessage;
