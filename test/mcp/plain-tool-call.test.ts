@@ -90,35 +90,29 @@ describe("a plain tools/call whose audit record cannot be kept", () => {
     return answered;
   }
 
-  const request = { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "genie_query", arguments: {} } };
-  const question = { question: "anything" };
+  const call = {
+    jsonrpc: "2.0",
+    id: 3,
+    method: "tools/call",
+    params: { name: "genie_query", arguments: { question: "anything" } },
+  } as JSONRPCMessage;
+  const directAnswer = (deps: DispatcherDeps) =>
+    answerPlainToolCall(deps, caller, plainToolCall([call])!, new AbortController(), new InFlightCalls());
 
   it("is answered, as the protocol server answers it, with an internal error naming the withheld answer", async () => {
-    const withheld = new GovernedError(ErrorCodes.AUDIT_UNAVAILABLE, "The answer is withheld.");
-    const deps = dispatcherFailingWith(withheld);
-    const call = { ...request, params: { ...request.params, arguments: question } } as JSONRPCMessage;
-    const direct = await answerPlainToolCall(
-      deps,
-      caller,
-      plainToolCall([call])!,
-      new AbortController(),
-      new InFlightCalls(),
-    );
+    const deps = dispatcherFailingWith(new GovernedError(ErrorCodes.AUDIT_UNAVAILABLE, "The answer is withheld."));
+    const direct = await directAnswer(deps);
     expect(direct).toEqual({ jsonrpc: "2.0", id: 3, error: { code: -32603, message: "The answer is withheld." } });
     expect(direct).toEqual(await protocolServerAnswer(deps, call));
   });
 
   it("says nothing of a system error's text, where the protocol server would repeat it", async () => {
     const deps = dispatcherFailingWith(new Error("EIO: i/o error, write '/var/spool/secret-path'"));
-    const call = { ...request, params: { ...request.params, arguments: question } } as JSONRPCMessage;
-    const direct = await answerPlainToolCall(
-      deps,
-      caller,
-      plainToolCall([call])!,
-      new AbortController(),
-      new InFlightCalls(),
-    );
-    expect(direct).toEqual({ jsonrpc: "2.0", id: 3, error: { code: -32603, message: "Internal error" } });
+    expect(await directAnswer(deps)).toEqual({
+      jsonrpc: "2.0",
+      id: 3,
+      error: { code: -32603, message: "Internal error" },
+    });
     expect(JSON.stringify(await protocolServerAnswer(deps, call))).toContain("secret-path");
   });
 });
