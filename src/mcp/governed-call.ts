@@ -1,7 +1,7 @@
 import type { CallToolResult, RequestId, ServerNotification } from "@modelcontextprotocol/server";
 import type { ResolvedCaller } from "../identity/types.js";
 import { metaCarrier, withInboundTrace } from "../observability/trace-context.js";
-import { InFlightCalls, type AbortableCall } from "./in-flight-calls.js";
+import type { AbortableCall, InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
 
 /** A `tools/call` request's parts, as a protocol server or the direct path hands them over. */
@@ -12,9 +12,15 @@ export interface ToolCallRequest {
   _meta?: { progressToken?: string | number; [key: string]: unknown };
 }
 
+/** The running calls a `notifications/cancelled` reaches, and the key of the caller whose calls these are. */
+export interface CallerCalls {
+  calls: InFlightCalls;
+  callerKey: string;
+}
+
 export interface GovernedCallOptions {
   /** The process's running calls, so that a `notifications/cancelled` on another request reaches this one. */
-  inFlight?: InFlightCalls;
+  inFlight?: CallerCalls;
   /** Sends a progress notification; only a call with a progress token sends any. */
   sendNotification(notification: ServerNotification): Promise<void>;
 }
@@ -30,7 +36,7 @@ export async function runGovernedCall(
   running: AbortableCall,
   options: GovernedCallOptions,
 ): Promise<CallToolResult> {
-  const registration = options.inFlight?.register(InFlightCalls.callerKey(caller.identity), request.id, running);
+  const registration = options.inFlight?.calls.register(options.inFlight.callerKey, request.id, running);
   try {
     return await withInboundTrace(metaCarrier(request._meta), () =>
       dispatchToolCall(deps, caller, request.name, request.arguments, {

@@ -26,7 +26,7 @@ const SHAPE = "Send params {name: string, arguments?: object, _meta?: {progressT
  * The common shape of a well-formed call (name, object arguments, at most a progress token), told without running the
  * schema; anything else goes through the SDK's own schema, which decides.
  */
-export function plainlyWellFormed(params: unknown): boolean {
+export function plainlyWellFormed(params: unknown): params is Record<string, unknown> & { name: string } {
   if (!isPlainObject(params) || typeof params.name !== "string") return false;
   if (params.arguments !== undefined && !isPlainObject(params.arguments)) return false;
   if ("task" in params) return false;

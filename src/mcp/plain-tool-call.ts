@@ -1,9 +1,9 @@
 import { ProtocolErrorCode, type CallToolResult, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { GovernedError } from "../errors.js";
 import type { ResolvedCaller } from "../identity/types.js";
-import type { InFlightCalls, AbortableCall } from "./in-flight-calls.js";
-import { isPlainObject, plainlyWellFormed } from "./malformed-calls.js";
-import { runGovernedCall, type ToolCallRequest } from "./governed-call.js";
+import type { AbortableCall } from "./in-flight-calls.js";
+import { plainlyWellFormed } from "./malformed-calls.js";
+import { runGovernedCall, type CallerCalls, type ToolCallRequest } from "./governed-call.js";
 import type { DispatcherDeps } from "./tool-dispatcher.js";
 import { unknownToolError } from "./unknown-tool.js";
 
@@ -20,8 +20,8 @@ export function plainToolCall(messages: readonly JSONRPCMessage[]): ToolCallRequ
   if (message.method !== "tools/call" || !("id" in message)) return undefined;
   const { id, params } = message;
   if (typeof id !== "string" && typeof id !== "number") return undefined;
-  if (!plainlyWellFormed(params) || !isPlainObject(params) || params._meta !== undefined) return undefined;
-  return { id, name: params.name as string, arguments: params.arguments };
+  if (!plainlyWellFormed(params) || params._meta !== undefined) return undefined;
+  return { id, name: params.name, arguments: params.arguments };
 }
 
 /**
@@ -36,7 +36,7 @@ export async function answerPlainToolCall(
   caller: ResolvedCaller,
   request: ToolCallRequest,
   running: AbortableCall,
-  inFlight: InFlightCalls,
+  inFlight: CallerCalls,
 ): Promise<JSONRPCMessage> {
   let result: CallToolResult;
   try {

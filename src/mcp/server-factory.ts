@@ -42,7 +42,7 @@ export function createMcpServer(deps: DispatcherDeps, caller: ResolvedCaller, op
     const stop = linkedAbort([ctx.mcpReq.signal, connectionSignal]);
     try {
       const result = await runGovernedCall(deps, caller, { id: ctx.mcpReq.id, ...request.params }, stop, {
-        inFlight,
+        inFlight: inFlight && { calls: inFlight, callerKey },
         sendNotification: (notification) => ctx.mcpReq.notify(notification),
       });
       return asProtocolRefusal(result);

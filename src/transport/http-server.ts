@@ -231,7 +231,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     res.on("close", () => {
       if (!res.writableFinished) running.abort();
     });
-    sendJson(res, 200, await answerPlainToolCall(deps.dispatcher, caller, request, running, runningCalls));
+    const inFlight = { calls: runningCalls, callerKey: InFlightCalls.callerKey(caller.identity) };
+    sendJson(res, 200, await answerPlainToolCall(deps.dispatcher, caller, request, running, inFlight));
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {

@@ -50,15 +50,15 @@ function answerPlainCalls(
 ): void {
   const deliver = transport.onmessage;
   if (!deliver) return;
-  const callerKey = InFlightCalls.callerKey(caller.identity);
+  const running = { calls: inFlight, callerKey: InFlightCalls.callerKey(caller.identity) };
   transport.onmessage = (message, extra) => {
     const cancelled = cancelledRequest(message);
-    if (cancelled) inFlight.cancel(callerKey, cancelled.requestId, cancelled.reason);
+    if (cancelled) inFlight.cancel(running.callerKey, cancelled.requestId, cancelled.reason);
     const plain = legacyEra() ? plainToolCall([message]) : undefined;
     if (!plain) return deliver(message, extra);
-    const running = new AbortController();
-    void answerPlainToolCall(deps, caller, plain, running, inFlight)
-      .then((answer) => (running.signal.aborted ? undefined : transport.send(answer)))
+    const call = new AbortController();
+    void answerPlainToolCall(deps, caller, plain, call, running)
+      .then((answer) => (call.signal.aborted ? undefined : transport.send(answer)))
       .catch((err: unknown) => transport.onerror?.(err as Error));
   };
 }

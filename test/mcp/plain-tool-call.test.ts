@@ -97,7 +97,10 @@ describe("a plain tools/call whose audit record cannot be kept", () => {
     params: { name: "genie_query", arguments: { question: "anything" } },
   } as JSONRPCMessage;
   const directAnswer = (deps: DispatcherDeps) =>
-    answerPlainToolCall(deps, caller, plainToolCall([call])!, new AbortController(), new InFlightCalls());
+    answerPlainToolCall(deps, caller, plainToolCall([call])!, new AbortController(), {
+      calls: new InFlightCalls(),
+      callerKey: InFlightCalls.callerKey(caller.identity),
+    });
 
   it("is answered, as the protocol server answers it, with an internal error naming the withheld answer", async () => {
     const deps = dispatcherFailingWith(new GovernedError(ErrorCodes.AUDIT_UNAVAILABLE, "The answer is withheld."));
