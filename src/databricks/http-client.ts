@@ -1,5 +1,5 @@
 import { outboundTraceHeaders } from "../observability/trace-context.js";
-import { Agent, request } from "undici";
+import { Pool } from "undici";
 import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
 import type { AccessToken, WorkspaceCredential } from "../identity/types.js";
@@ -121,7 +121,8 @@ const timedOut = (family: string) =>
  * Retry-After, and keeps one circuit per upstream so a failing API fails only the tools that use it.
  */
 export class WorkspaceHttpClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+  /** Bound to the one origin this client talks to: no URL to parse and no origin to look up per request. */
+  private readonly pool: Pool;
   private readonly options: typeof DEFAULTS & WorkspaceHttpClientOptions;
   readonly breaker: CircuitBreaker;
   /** The clock a call's `deadline` is read on. */
@@ -131,6 +132,7 @@ export class WorkspaceHttpClient {
     readonly host: string,
     options: WorkspaceHttpClientOptions = {},
   ) {
+    this.pool = new Pool(host, { keepAliveTimeout: 30_000, connections: 128 });
     this.options = { ...DEFAULTS, ...options };
     this.clock = options.clock ?? systemClock;
     this.breaker = new CircuitBreaker({ ...options.circuit, clock: options.circuit?.clock ?? this.clock });
@@ -233,9 +235,9 @@ export class WorkspaceHttpClient {
     const limit = linkedAbort([req.signal], budget, this.clock);
     const { signal } = limit;
     try {
-      const res = await request(`${this.host}${req.path}`, {
+      const res = await this.pool.request({
+        path: req.path,
         method: req.method,
-        dispatcher: this.agent,
         signal,
         headers: {
           authorization: `Bearer ${token.accessToken}`,
@@ -286,6 +288,6 @@ export class WorkspaceHttpClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.pool.close();
   }
 }

@@ -16,7 +16,8 @@ export function createPatStrategy(token: string, source: CredentialSource = "env
       });
       return {
         identity: { mode: "pat", source, scopes: ["all-apis"] },
-        credential: { token: async () => current() },
+        // Always in hand: a call needs no wait, and no bounds around one, to get it.
+        credential: { token: async () => current(), current },
       };
     },
   };

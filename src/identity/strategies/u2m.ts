@@ -77,6 +77,7 @@ export function createU2MStrategy(options: {
             if (force) cache.evict(key);
             return cache.get(key, () => currentToken(force));
           },
+          current: () => cache.fresh(key),
         },
       };
     },
