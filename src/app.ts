@@ -151,9 +151,11 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     brokered: broker?.strategy,
     ownAudiences: () => ownResource.identifiers,
   });
-  const metrics = config.observability.metrics
-    ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit, toolNames: policy.rules.all })
-    : undefined;
+  // Served by the HTTP server (or a listener of its own beside it); over stdio nothing would read them.
+  const metrics =
+    config.observability.metrics && config.server.transport === "http"
+      ? new ServerMetrics({ tokenCache: resolver.cache, audit: () => audit, toolNames: policy.rules.all })
+      : undefined;
   const httpClient = new WorkspaceHttpClient(host, {
     onUpstreamResponse: metrics ? (status, family) => metrics.observeUpstream(status, family) : undefined,
   });
