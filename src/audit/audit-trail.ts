@@ -31,9 +31,21 @@ const HEADROOM = 1.25;
 /** Room for a record's statement ids as the INSERT carries them; a call causing more is rare, and the row says so. */
 const STATEMENT_IDS_BYTES = 2048;
 
+/** The most characters of a statement id kept. */
+const STATEMENT_ID_CHARS = 64;
+
+/**
+ * Ids that fit whatever they hold. The column is JSON text, carried as JSON within the batch's JSON string, so a `\`
+ * or `"` in an id is escaped three times over: at most 8 bytes per character (no other character takes more), plus 9
+ * for its quotes and comma; room is left for the brackets and the count.
+ */
+const IDS_THAT_ALWAYS_FIT = Math.floor((STATEMENT_IDS_BYTES - 32) / (STATEMENT_ID_CHARS * 8 + 9));
+
 function statementIdsColumn(ids: readonly string[]): string {
-  // The usual case, all ids with room to spare: every shorter list below would fit as well, so the whole one is kept.
-  const all = ids.map((id) => boundedText(id, 64)!);
+  const all = ids.map((id) => boundedText(id, STATEMENT_ID_CHARS)!);
+  // A call causes one statement or a few: their list is kept whole without counting it.
+  if (all.length <= IDS_THAT_ALWAYS_FIT) return JSON.stringify(all);
+  // All ids with room to spare: every shorter list below would fit as well, so the whole one is kept.
   if (carriedBytes(JSON.stringify([...all, `…${ids.length} more`])) <= STATEMENT_IDS_BYTES) return JSON.stringify(all);
   const kept: string[] = [];
   for (const [i, id] of all.entries()) {
@@ -83,6 +95,9 @@ const OUTCOME_COLUMNS: ReadonlySet<string> = new Set([
 ]);
 
 const UNFINISHED_BYTES = columnsInsertBytes(outcomeColumns(UNFINISHED), OUTCOME_COLUMNS);
+
+/** The outcome columns of every intent, the same for all (the record id aside). */
+const { record_id: _anyId, ...UNFINISHED_OUTCOME } = outcomeColumns(UNFINISHED);
 
 /** A call whose intent is spooled and whose outcome is not yet. */
 interface OpenCall {
@@ -230,7 +245,7 @@ export class AuditTrail {
     // Beyond the headroom no intent is spooled; `record` then refuses the answer as it would have.
     if (this.fullBeyond(HEADROOM)) return;
     const intent = this.whoColumns(call);
-    Object.assign(intent, outcomeColumns(UNFINISHED, intent.record_id));
+    Object.assign(intent, UNFINISHED_OUTCOME);
     const intentBytes = this.fitArguments(intent, call.arguments);
     const durable = this.spool.begin(intent);
     // Awaited by `record`; marked handled here so a failure before then is not an unhandled rejection.

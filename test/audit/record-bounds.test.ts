@@ -158,6 +158,17 @@ describe("an audit record has a bounded size whatever the input", () => {
     expect(kept.slice(0, -1)).toEqual(ids.slice(0, kept.length - 1));
     expect(kept.at(-1)).toBe(`…${ids.length - kept.length + 1} more`);
   });
+  it("keeps a few ids whole, and any number of ids fits however many escapes they hold", async () => {
+    const { carriedBytes } = await import("../../src/audit/record-bounds.js");
+    for (const char of ["\\", '"', "é"]) {
+      for (let n = 1; n <= 10; n += 1) {
+        const ids = Array.from({ length: n }, () => char.repeat(64));
+        const [record] = await spooled([{ statementIds: ids }]);
+        expect(carriedBytes(record!.statement_ids as string)).toBeLessThanOrEqual(2048);
+        if (n <= 3) expect(JSON.parse(record!.statement_ids as string)).toEqual(ids);
+      }
+    }
+  });
 });
 
 describe("the byte count of a column value", () => {
