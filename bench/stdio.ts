@@ -14,13 +14,19 @@ import { DirectStatementClient, SALES_ARGS, StdioWireClient } from "./wire.js";
 /** The compiled server, as operators run it (`npm run bench` builds it first). */
 const BIN = "bin/databricks-governed-mcp.js";
 
+/** The floor any stdio server stands on here: a relay with no governance (bench/fixtures/bare-stdio-relay.mjs). */
+export const RELAY = "bench/fixtures/bare-stdio-relay.mjs";
+
 /**
  * The server's command line. The benchmark's process is pinned to the server's CPUs (bench/placement.ts) and a child
  * inherits that; the stdio server gets every CPU back, since sharing one with the client measured slower (the
  * server's own threads — thread pool, garbage collector, optimizing compiler — then queue behind its main thread).
  */
-export function serverCommand(cpus = availableParallelism()): { command: string; args: string[] } {
-  const node = [BIN, "--stdio"];
+export function serverCommand(
+  cpus = availableParallelism(),
+  entry: string[] = [BIN, "--stdio"],
+): { command: string; args: string[] } {
+  const node = entry;
   if (cpus < 2 || process.platform !== "linux" || !hasTaskset()) return { command: process.execPath, args: node };
   return { command: "taskset", args: ["-c", `0-${cpus - 1}`, process.execPath, ...node] };
 }
@@ -88,6 +94,20 @@ export async function measureStdio(stack: RemoteStack, options: { calls: number;
     } finally {
       await wire.close();
     }
+    // The same calls through the relay, placed as the server is: what the pipes and the extra process cost alone.
+    const bare = serverCommand(undefined, [RELAY]);
+    const relay = await StdioWireClient.start(bare.command, bare.args, {
+      PATH: process.env.PATH ?? "",
+      DATABRICKS_TOKEN: access_token,
+      RELAY_WORKSPACE_URL: workspaceUrl,
+      RELAY_STATEMENT_BODY: direct.statementBody,
+    });
+    let floor;
+    try {
+      floor = await versusDirect(() => relay.callTool("query_sales_data", SALES_ARGS));
+    } finally {
+      await relay.close();
+    }
     const sdk = new Client({ name: "governed-mcp-bench", version: "1.0.0" });
     const transport = new StdioClientTransport({ ...SERVER, env: env("sdk"), stderr: "pipe" });
     let stderr = "";
@@ -121,6 +141,13 @@ export async function measureStdio(stack: RemoteStack, options: { calls: number;
         measured: perCall(minimal.a.cpuSeconds?.[0], minimal.a.calls),
         target: "report",
         detail: `workspace+PostgreSQL ${perCall(minimal.a.cpuSeconds?.[1], minimal.a.calls)} per stdio call (audit INSERTs included) vs ${perCall(minimal.b.cpuSeconds?.[1], minimal.b.calls)} direct; after ${serverWarmup(options)} warm-up calls`,
+      },
+      {
+        benchmark: "stdio (c=1)",
+        figure: "throughput of a bare stdio relay / direct (the floor)",
+        measured: ratio(throughput(floor.a) / throughput(floor.b)),
+        target: "report",
+        detail: describe(floor, "no validation, identity, policy or audit: the process and pipe hops alone"),
       },
       {
         benchmark: "stdio (c=1)",

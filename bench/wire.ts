@@ -78,7 +78,8 @@ export const SALES_ARGS = { account: "Globex", quarter: "2026-Q1", limit: 100, o
 /** Sends the statement query_sales_data builds straight to the workspace's Statement Execution API (the physical limit). */
 export class DirectStatementClient {
   private readonly pool: Pool;
-  private readonly body: string;
+  /** The request body: the statement query_sales_data builds, as the server's client sends it. */
+  readonly statementBody: string;
 
   constructor(workspaceUrl: string, warehouseId: string, salesTable: string, connections = 128) {
     this.pool = new Pool(workspaceUrl, { connections, keepAliveTimeout: KEEP_ALIVE_MS, pipelining: 1 });
@@ -87,7 +88,7 @@ export class DirectStatementClient {
     const resolved = resolveReferences(entry, { warehouseId, salesTable }, "query_sales_data") as { value: unknown };
     const { statement, parameters } = statementOfEntry(resolved.value, SALES_ARGS);
     // Same request body as the server's client sends (tags included), so the workspace does the same work.
-    this.body = JSON.stringify({
+    this.statementBody = JSON.stringify({
       warehouse_id: warehouseId,
       statement,
       parameters,
@@ -109,7 +110,7 @@ export class DirectStatementClient {
       path: "/api/2.0/sql/statements",
       method: "POST",
       headers: { authorization, "content-type": "application/json" },
-      body: this.body,
+      body: this.statementBody,
     });
     const json = (await res.body.json()) as { status?: { state?: string } };
     if (res.statusCode !== 200 || json.status?.state !== "SUCCEEDED")

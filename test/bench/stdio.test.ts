@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { serverCommand, serverWarmup } from "../../bench/stdio.js";
+import { RELAY, serverCommand, serverWarmup } from "../../bench/stdio.js";
 
 const hasTaskset = (() => {
   try {
@@ -26,6 +26,13 @@ describe("the stdio benchmark's server", () => {
       expect(args).toEqual(["-c", "0-3", process.execPath, "bin/databricks-governed-mcp.js", "--stdio"]);
     },
   );
+
+  it.runIf(process.platform === "linux" && hasTaskset)("places the bare relay as it places the server", () => {
+    expect(serverCommand(4, [RELAY])).toEqual({
+      command: "taskset",
+      args: ["-c", "0-3", process.execPath, "bench/fixtures/bare-stdio-relay.mjs"],
+    });
+  });
 
   it("is warmed with twice the measured calls, never fewer than the plan's warm-up", () => {
     expect(serverWarmup({ calls: 1000, warmup: 50 })).toBe(2000);
