@@ -1,14 +1,5 @@
 import { buildCatalog, DEFAULT_CATALOG_FILE, readCatalogFile } from "./catalog/load.js";
-
-/** Resource names that give the default catalog its shape; the server binds the configured ones (loadToolCatalog). */
-const EXAMPLE_WORKSPACE = {
-  warehouseId: "example-warehouse",
-  salesTable: "main.sales.deals",
-  auditTable: "main.governance.mcp_audit",
-  genieSpaceId: "example-space",
-  vectorIndex: "main.knowledge.docs_index",
-  supervisorEndpoint: "sales-supervisor-agent",
-};
+import { EXAMPLE_WORKSPACE } from "./catalog/references.js";
 
 /**
  * The default catalog's tools, in the order `tools/list` shows them: their names, scopes, roles and schemas

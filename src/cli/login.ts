@@ -11,9 +11,12 @@ import { withProfileHost } from "../identity/databricks-profile.js";
 import { loginWithBrowser } from "../identity/u2m/browser-login.js";
 import { LoginCache, defaultLoginCacheFile } from "../identity/u2m/login-cache.js";
 import { scopesFor } from "../policy/scopes.js";
-import { ALL_TOOLS } from "../../tools/index.js";
+import { catalogToolsFromFile } from "../../tools/catalog/load.js";
 
 type Env = Record<string, string | undefined>;
+
+/** What asking the workspace who signed in (SCIM `Me`) needs, whatever the catalog's tools need. */
+const WHO_SIGNED_IN = { scopes: ["iam.current-user:read"] };
 
 /** Identity settings only: commands that call no warehouse or Genie space need not name them. */
 export function loadIdentityConfig(env: Env, base: Record<string, unknown> = {}): Config {
@@ -41,8 +44,9 @@ export async function runLogin(options: LoginOptions = {}): Promise<{ user?: str
     );
   const config = loadIdentityConfig(env);
   const { loginClientId, loginCacheFile } = config.identity.local;
-  // Least privilege: the scopes the tools need, plus offline_access for a refresh token.
-  const scopes = [...scopesFor(ALL_TOOLS), "offline_access"];
+  // Least privilege: the scopes the configured catalog's tools need, iam.current-user:read for asking who signed in
+  // (below; no tool may need it), and offline_access for a refresh token.
+  const scopes = [...scopesFor([...catalogToolsFromFile(config), WHO_SIGNED_IN]), "offline_access"];
   const tokens = await loginWithBrowser({
     host,
     clientId: loginClientId,

@@ -8,7 +8,7 @@ import { WorkspaceHttpClient } from "../databricks/http-client.js";
 import { createWorkspaceApi } from "../databricks/workspace-api.js";
 import { withProfileHost } from "../identity/databricks-profile.js";
 import { createCredentialResolver } from "../identity/strategy-selector.js";
-import { ALL_TOOLS } from "../../tools/index.js";
+import { catalogToolsFromFile } from "../../tools/catalog/load.js";
 import { loadIdentityConfig } from "./login.js";
 import { merge } from "../config/load.js";
 import { embeddedDemoUser } from "../identity/embedded-demo-user.js";
@@ -45,7 +45,7 @@ export async function runWhoami(options: { env?: Record<string, string | undefin
   try {
     const config = loadIdentityConfig(env, base);
     const resolver = createCredentialResolver(config, {
-      tools: ALL_TOOLS,
+      tools: catalogToolsFromFile(config),
       logger: pino({ level: "silent" }),
     });
     const caller = await resolver.resolve({ transport: "stdio", headers: {} });

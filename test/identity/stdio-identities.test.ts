@@ -151,6 +151,30 @@ describe("login", () => {
     expect(q.has("client_secret")).toBe(false);
   });
 
+  it("asks for the scopes of the configured catalog's tools (MCP_TOOLS_FILE) and of asking who signed in", async () => {
+    const catalog = join(dir, "genie-only.json");
+    const entry = {
+      name: "ask_sales",
+      kind: "genie",
+      title: "Ask sales",
+      description: "Asks the sales Genie space a question in plain words.",
+      space: "${workspace.genieSpaceId}",
+    };
+    writeFileSync(catalog, JSON.stringify({ tools: [entry] }));
+    let scope: string | null = null;
+    await runLogin({
+      env: localEnv({ MCP_TOOLS_FILE: catalog }, "login-catalog"),
+      openUrl: async (url) => {
+        scope = new URL(url).searchParams.get("scope");
+        await (
+          await approveAs("erin.exec@example.com")
+        )(url);
+      },
+      print: () => {},
+    });
+    expect(scope).toBe("dashboards.genie iam.current-user:read offline_access");
+  });
+
   it("ignores a callback with another state, and fails cleanly when the workspace refuses the login", async () => {
     const env = localEnv({}, "login-refused");
     const login = runLogin({

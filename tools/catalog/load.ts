@@ -6,7 +6,7 @@ import { TOOL_KINDS } from "../kinds/index.js";
 import type { CatalogDiscovery, ToolKind } from "../kinds/kind.js";
 import type { ToolDefinition } from "../types.js";
 import { CatalogEntryBase, CatalogFile } from "./schema.js";
-import { WORKSPACE_REFERENCES, resolveReferences } from "./references.js";
+import { EXAMPLE_WORKSPACE, WORKSPACE_REFERENCES, resolveReferences } from "./references.js";
 
 /** The catalog shipped in the package: the demo's tools. */
 export const DEFAULT_CATALOG_FILE = fileURLToPath(new URL("../default-catalog.yaml", import.meta.url));
@@ -101,6 +101,10 @@ export function buildCatalog(
   return { tools, skipped };
 }
 
+/** Where the configured catalog comes from, as errors name it: the file's path too, so a person knows what to open. */
+const catalogSource = (config: { catalog: { file?: string } }) =>
+  config.catalog.file ? `MCP_TOOLS_FILE (${config.catalog.file})` : "the default catalog";
+
 /** The configured catalog (MCP_TOOLS_FILE, or the default one) bound to this configuration's resources. */
 export function loadToolCatalog(
   config: {
@@ -110,12 +114,33 @@ export function loadToolCatalog(
   },
   raw: unknown = readConfiguredCatalog(config),
 ): BuiltCatalog {
-  return buildCatalog(raw, {
-    workspace: config.workspace,
-    timeouts: config.timeouts,
-    // The file's path too: the variable alone does not say which file a person should open.
-    source: config.catalog.file ? `MCP_TOOLS_FILE (${config.catalog.file})` : "the default catalog",
-  });
+  return buildCatalog(raw, { workspace: config.workspace, timeouts: config.timeouts, source: catalogSource(config) });
+}
+
+/**
+ * The configured catalog's tools as its file alone tells, with no workspace asked: what `login` signs in for, and
+ * what `whoami` and `doctor` request for a role. Resources the configuration leaves unset take example names, and an
+ * entry only the workspace can expand stands in as one entry of the kind it expands into.
+ */
+export function catalogToolsFromFile(config: {
+  catalog: { file?: string };
+  workspace: Readonly<Record<string, unknown>>;
+}): ToolDefinition[] {
+  const raw = readConfiguredCatalog(config);
+  const file = CatalogFile.safeParse(raw);
+  const entries = file.success
+    ? {
+        tools: file.data.tools.flatMap((item) => {
+          const kind = TOOL_KINDS.get(item.kind);
+          return kind?.build === undefined && kind?.standIn ? kind.standIn(item) : [item];
+        }),
+      }
+    : raw;
+  const configured = Object.entries(config.workspace).filter(([, value]) => value !== undefined && value !== "");
+  return buildCatalog(entries, {
+    workspace: { ...EXAMPLE_WORKSPACE, ...Object.fromEntries(configured) },
+    source: catalogSource(config),
+  }).tools;
 }
 
 /** Reads the configured catalog file (MCP_TOOLS_FILE), or the default one. */

@@ -8,6 +8,16 @@ export const WORKSPACE_REFERENCES: Readonly<Record<string, string>> = {
   supervisorEndpoint: "DATABRICKS_SUPERVISOR_ENDPOINT",
 };
 
+/** Resource names that give a catalog its shape where none is configured (the default catalog's listing, sign-in). */
+export const EXAMPLE_WORKSPACE: Readonly<Record<keyof typeof WORKSPACE_REFERENCES & string, string>> = {
+  warehouseId: "example-warehouse",
+  salesTable: "main.sales.deals",
+  auditTable: "main.governance.mcp_audit",
+  genieSpaceId: "example-space",
+  vectorIndex: "main.knowledge.docs_index",
+  supervisorEndpoint: "sales-supervisor-agent",
+};
+
 const REFERENCE = /\$\{workspace\.([A-Za-z]+)\}/g;
 
 export type Resolved<T> = { value: T } | { missing: string };

@@ -24,6 +24,11 @@ export interface ToolKind<E = unknown> {
   build?(entry: E, context: BuildContext): ToolDefinition;
   /** Completes or expands a raw entry from the workspace before it is checked (e.g. a function's parameters). */
   discover?(raw: Record<string, unknown>, discovery: CatalogDiscovery): Promise<Record<string, unknown>[]>;
+  /**
+   * For a kind that only stands for other entries: one entry of the kind it expands into, with the roles and
+   * resources the workspace's entries will have, for what the file alone must tell (sign-in scopes) with no workspace.
+   */
+  standIn?(raw: Record<string, unknown>): Record<string, unknown>[];
 }
 
 /** Declares a kind with its entry type inferred from its schema. */

@@ -117,6 +117,22 @@ const SchemaEntry = CatalogEntryBase.partial({ title: true, description: true })
   })
   .strict();
 
+/** The uc-function entries a schema's functions become, each named by its function (after the entry's prefix). */
+function schemaEntries(raw: Record<string, unknown>, functions: readonly FunctionInfo[]): Record<string, unknown>[] {
+  const {
+    schema: _schema,
+    prefix,
+    kind: _kind,
+    name: _name,
+    title: _title,
+    description: _description,
+    ...shared
+  } = raw;
+  return functions.map((info) =>
+    entryFromFunction({ ...shared, name: `${prefix ?? ""}${info.name}`.toLowerCase() }, info),
+  );
+}
+
 /** Every function of a schema as a tool (as Databricks' managed functions server offers them), listed at start-up. */
 export const ucFunctionsKind = {
   kind: "uc-functions",
@@ -124,18 +140,12 @@ export const ucFunctionsKind = {
   async discover(raw: Record<string, unknown>, discovery: CatalogDiscovery) {
     const parsed = SchemaEntry.parse(raw);
     const [catalog, schema] = parsed.schema.split(".") as [string, string];
-    const functions = await discovery.listFunctions(catalog, schema);
-    const {
-      schema: _schema,
-      prefix,
-      kind: _kind,
-      name: _name,
-      title: _title,
-      description: _description,
-      ...shared
-    } = raw;
-    return functions.map((info) =>
-      entryFromFunction({ ...shared, name: `${prefix ?? ""}${info.name}`.toLowerCase() }, info),
-    );
+    return schemaEntries(raw, await discovery.listFunctions(catalog, schema));
+  },
+  standIn(raw: Record<string, unknown>) {
+    const [catalog, schema] = SchemaEntry.parse(raw).schema.split(".") as [string, string];
+    // Named as the entry is: names are unique in a catalog, so several schemas' stand-ins never clash.
+    const [entry] = schemaEntries(raw, [{ name: "function", catalog_name: catalog, schema_name: schema }]);
+    return [{ ...entry, name: raw.name }];
   },
 };

@@ -8,7 +8,7 @@ import { idpClientCredentials } from "../../identity/idp-oauth.js";
 import { createM2MStrategy } from "../../identity/strategies/m2m.js";
 import type { ResolvedCaller } from "../../identity/types.js";
 import { scopesToRequest } from "../../policy/tool-access.js";
-import { ALL_TOOLS } from "../../../tools/index.js";
+import { catalogToolsFromFile } from "../../../tools/catalog/load.js";
 import { reason, type DoctorCheck } from "./report.js";
 import { workspaceChecks } from "./resource-checks.js";
 
@@ -73,6 +73,7 @@ export async function checkServerServicePrincipal(config: Config, timeoutMs: num
 /** Where the server itself obtains each role's subject token (per-role IdP clients), every role's exchange is tried. */
 export async function checkRoleExchanges(config: Config, add: (c: DoctorCheck) => void): Promise<void> {
   const { issuers, roleToServicePrincipal } = config.identity.federation;
+  const tools = catalogToolsFromFile(config);
   for (const issuer of issuers.filter((i) => i.subjectTokenSource === "idp-client-credentials")) {
     for (const [role, sp] of Object.entries(roleToServicePrincipal)) {
       const name = `role ${role} token exchange`;
@@ -87,7 +88,7 @@ export async function checkRoleExchanges(config: Config, add: (c: DoctorCheck) =
         continue;
       }
       // As the server asks: only the scopes of the tools this role may call.
-      const scopes = scopesToRequest({ mode: "federation", role }, config, ALL_TOOLS);
+      const scopes = scopesToRequest({ mode: "federation", role }, config, tools);
       if (scopes.length === 0) {
         add({
           name,
@@ -124,7 +125,7 @@ export async function resolveCaller(
   add: (c: DoctorCheck) => void,
 ): Promise<ResolvedCaller | undefined> {
   const resolver = createCredentialResolver(config, {
-    tools: ALL_TOOLS,
+    tools: catalogToolsFromFile(config),
     logger: pino({ level: "silent" }),
   });
   if (!callerToken) {

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildCatalog, loadToolCatalog } from "../../../tools/catalog/load.js";
+import { buildCatalog, catalogToolsFromFile, loadToolCatalog } from "../../../tools/catalog/load.js";
+import { ALL_TOOLS } from "../../../tools/index.js";
+import { scopesFor } from "../../../src/policy/scopes.js";
 import { loadConfig } from "../../../src/config/load.js";
 
 const WORKSPACE = {
@@ -121,5 +123,51 @@ describe("a catalog file (MCP_TOOLS_FILE)", () => {
     expect(() => loadToolCatalog(loadConfig({ ...ENV, MCP_TOOLS_FILE: broken }))).toThrow(
       /^MCP_TOOLS_FILE: .* is not valid YAML/,
     );
+  });
+});
+
+describe("the catalog as its file alone tells (sign-in scopes: login, whoami, doctor)", () => {
+  it("is the default catalog's tools when no file is configured, whatever resources are set", () => {
+    const bare = {
+      DATABRICKS_HOST: ENV.DATABRICKS_HOST,
+      DATABRICKS_WAREHOUSE_ID: "wh",
+      DATABRICKS_GENIE_SPACE_ID: "g",
+    };
+    const tools = catalogToolsFromFile(loadConfig(bare));
+    expect(tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
+    expect(scopesFor(tools)).toEqual(scopesFor(ALL_TOOLS));
+  });
+
+  it("is the configured file's tools, each entry only the workspace can expand standing in for its tools", () => {
+    const genie = {
+      name: "ask_finance",
+      kind: "genie",
+      title: "Ask finance",
+      description: "Asks the finance Genie space a question in plain words.",
+      space: "${workspace.genieSpaceId}",
+      roles: ["analyst"],
+    };
+    const functions = {
+      name: "finance_fns",
+      kind: "uc-functions",
+      schema: "main.finance",
+      warehouse: "wh",
+      roles: ["analyst"],
+    };
+    const hr = { ...functions, name: "hr_fns", schema: "main.hr", roles: ["hr"] };
+    const file = catalogFile(JSON.stringify({ tools: [genie, functions, hr] }), "catalog.json");
+    // No Genie space configured: the entry still counts, with an example resource.
+    const config = loadConfig({
+      DATABRICKS_HOST: ENV.DATABRICKS_HOST,
+      DATABRICKS_WAREHOUSE_ID: "wh",
+      MCP_TOOLS_FILE: file,
+    });
+    const tools = catalogToolsFromFile(config);
+    expect(tools.map((t) => [t.name, t.scopes, t.roles])).toEqual([
+      ["ask_finance", ["dashboards.genie"], ["analyst"]],
+      ["finance_fns", ["sql"], ["analyst"]],
+      ["hr_fns", ["sql"], ["hr"]],
+    ]);
+    expect(scopesFor(tools)).toEqual(["dashboards.genie", "sql"]);
   });
 });
