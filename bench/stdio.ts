@@ -24,9 +24,8 @@ export const RELAY = "bench/fixtures/bare-stdio-relay.mjs";
  */
 export function serverCommand(
   cpus = availableParallelism(),
-  entry: string[] = [BIN, "--stdio"],
+  node: string[] = [BIN, "--stdio"],
 ): { command: string; args: string[] } {
-  const node = entry;
   if (cpus < 2 || process.platform !== "linux" || !hasTaskset()) return { command: process.execPath, args: node };
   return { command: "taskset", args: ["-c", `0-${cpus - 1}`, process.execPath, ...node] };
 }

@@ -132,7 +132,7 @@ export function catalogToolsFromFile(config: {
     ? {
         tools: file.data.tools.flatMap((item) => {
           const kind = TOOL_KINDS.get(item.kind);
-          return kind?.build === undefined && kind?.standIn ? kind.standIn(item) : [item];
+          return kind?.standIn ? kind.standIn(item) : [item];
         }),
       }
     : raw;

@@ -117,6 +117,9 @@ const SchemaEntry = CatalogEntryBase.partial({ title: true, description: true })
   })
   .strict();
 
+/** The catalog and schema a uc-functions entry names (checked). */
+const schemaOf = (raw: Record<string, unknown>) => SchemaEntry.parse(raw).schema.split(".") as [string, string];
+
 /** The uc-function entries a schema's functions become, each named by its function (after the entry's prefix). */
 function schemaEntries(raw: Record<string, unknown>, functions: readonly FunctionInfo[]): Record<string, unknown>[] {
   const {
@@ -138,12 +141,11 @@ export const ucFunctionsKind = {
   kind: "uc-functions",
   entry: SchemaEntry,
   async discover(raw: Record<string, unknown>, discovery: CatalogDiscovery) {
-    const parsed = SchemaEntry.parse(raw);
-    const [catalog, schema] = parsed.schema.split(".") as [string, string];
+    const [catalog, schema] = schemaOf(raw);
     return schemaEntries(raw, await discovery.listFunctions(catalog, schema));
   },
   standIn(raw: Record<string, unknown>) {
-    const [catalog, schema] = SchemaEntry.parse(raw).schema.split(".") as [string, string];
+    const [catalog, schema] = schemaOf(raw);
     // Named as the entry is: names are unique in a catalog, so several schemas' stand-ins never clash.
     const [entry] = schemaEntries(raw, [{ name: "function", catalog_name: catalog, schema_name: schema }]);
     return [{ ...entry, name: raw.name }];
