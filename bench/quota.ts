@@ -54,7 +54,7 @@ export async function measureQuotaChecks(options: QuotaOptions): Promise<Figure[
       ["shared PostgreSQL", cluster.url()],
     ] as const) {
       const config = QuotaSchema.parse({ ...UNREACHED, store });
-      const gate = new QuotaGate(config, QuotaStore.open(config, logger, systemClock));
+      const gate = new QuotaGate(config, QuotaStore.open(config, logger, systemClock), { callersRemembered: 100 });
       try {
         await latencies(gate, options.warmup, 8);
         for (const concurrency of [1, 64]) {

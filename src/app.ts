@@ -35,7 +35,7 @@ import { RefusalAggregator } from "./audit/refusal-aggregator.js";
 import { discoverCatalog, loadToolCatalog, readConfiguredCatalog } from "../tools/catalog/load.js";
 import { startupDiscovery } from "./databricks/catalog-discovery.js";
 import { ToolPolicy } from "./policy/tool-policy.js";
-import { pseudonymFor } from "./audit/pseudonym.js";
+import { pseudonyms } from "./audit/pseudonym.js";
 import { ConversationHandles } from "./policy/conversation-handle.js";
 import type { LocalWorkspace } from "../emulator/workspace.js";
 import { catalogLimitsOf, openQuotaGate } from "./quota/open.js";
@@ -178,6 +178,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
     ? ConversationHandles.withSecret(handleSecret)
     : ConversationHandles.ephemeral();
   const quota = openQuotaGate(config, logger, metrics?.registry, { catalogLimits: catalogLimitsOf(discovered.raw) });
+  const pseudonymOf = pseudonyms(config.audit.pseudonymSalt, config.identity.tokenCache.maxEntries);
   const dispatcher: DispatcherDeps = {
     quota,
     config,
@@ -196,10 +197,7 @@ export async function startApp(options: StartOptions = {}): Promise<App> {
         queryTags: {
           request_id: requestId,
           tool,
-          human: pseudonymFor(caller.identity.human, {
-            issuer: caller.identity.issuer,
-            salt: config.audit.pseudonymSalt,
-          }),
+          human: pseudonymOf(caller.identity.human, caller.identity.issuer),
         },
         onStatement: recordStatement,
       }),

@@ -1,9 +1,6 @@
 import { createHash } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import type { CallerIdentity } from "../identity/types.js";
-
-/** Keys already computed: each call asks twice (at the door and in the dispatcher), a returning caller on every call. */
-const digests = new LRUCache<string, string>({ max: 10_000 });
+import { perCallerMemo } from "../identity/per-caller-memo.js";
 
 /**
  * Whose quota a call counts against: the human under Federation (issuer and subject: two IdPs may issue one `sub`),
@@ -11,6 +8,19 @@ const digests = new LRUCache<string, string>({ max: 10_000 });
  * holds no email or subject; a caller with none of these shares one bucket per mode (never unlimited).
  */
 export function quotaCallerKey(identity: CallerIdentity): string {
+  return digest(callerOf(identity));
+}
+
+/**
+ * `quotaCallerKey`, remembered for the most recent `maxEntries` callers: each call asks twice (at the door and in the
+ * dispatcher), a returning caller on every call.
+ */
+export function quotaCallerKeys(maxEntries: number): (identity: CallerIdentity) => string {
+  const remembered = perCallerMemo(maxEntries, digest);
+  return (identity) => remembered(callerOf(identity));
+}
+
+function callerOf(identity: CallerIdentity): string {
   const who =
     identity.mode === "federation"
       ? ["federation", identity.issuer ?? "", identity.human ?? identity.expectedPrincipal ?? ""]
@@ -18,11 +28,7 @@ export function quotaCallerKey(identity: CallerIdentity): string {
         ? ["service-principal", identity.expectedPrincipal ?? ""]
         : ["user", identity.human ?? identity.expectedPrincipal ?? ""];
   if (who.at(-1) === "") who.push(`unknown ${identity.mode}`);
-  const input = who.join("\n");
-  let key = digests.get(input);
-  if (key === undefined) {
-    key = createHash("sha256").update(input).digest("base64url");
-    digests.set(input, key);
-  }
-  return key;
+  return who.join("\n");
 }
+
+const digest = (input: string) => createHash("sha256").update(input).digest("base64url");

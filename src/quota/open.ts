@@ -20,7 +20,10 @@ export function openQuotaGate(
 ): QuotaGate {
   const catalogLimits = parseCatalogLimits(options.catalogLimits ?? {});
   const store = QuotaStore.open(config.quota, logger, options.clock ?? systemClock);
-  const gate = new QuotaGate(config.quota, store, catalogLimits);
+  const gate = new QuotaGate(config.quota, store, {
+    catalogLimits,
+    callersRemembered: config.identity.tokenCache.maxEntries,
+  });
   if (registry) registerQuotaMetrics(registry, gate);
   if (config.quota.store !== "memory")
     logger.info({ replicas: config.quota.replicas }, "quotas are counted in the shared PostgreSQL store");

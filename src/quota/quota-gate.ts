@@ -1,6 +1,6 @@
 import type { CallerIdentity } from "../identity/types.js";
 import { ErrorCodes, PolicyError } from "../errors.js";
-import { quotaCallerKey } from "./caller-key.js";
+import { quotaCallerKeys } from "./caller-key.js";
 import { limitsFor } from "./limits.js";
 import type { QuotaStore } from "./quota-store.js";
 import type { Slot } from "./slots.js";
@@ -29,14 +29,19 @@ export class QuotaGate {
   readonly refusals = new Map<string, number>();
 
   private readonly config: QuotaConfig;
+  private readonly callerKey: (identity: CallerIdentity) => string;
 
-  /** `catalogLimits`: per-tool limits from the tool catalog, which win over `quota.tools` for the same tool. */
+  /**
+   * `catalogLimits`: per-tool limits from the tool catalog, which win over `quota.tools` for the same tool;
+   * `callersRemembered`: how many callers' keys are kept computed (the server's bound on per-caller memory).
+   */
   constructor(
     config: QuotaConfig,
     readonly store: QuotaStore,
-    catalogLimits: Readonly<Record<string, CallerLimits>> = {},
+    options: { catalogLimits?: Readonly<Record<string, CallerLimits>>; callersRemembered: number },
   ) {
-    this.config = { ...config, tools: { ...config.tools, ...catalogLimits } };
+    this.config = { ...config, tools: { ...config.tools, ...options.catalogLimits } };
+    this.callerKey = quotaCallerKeys(options.callersRemembered);
   }
 
   /**
@@ -44,7 +49,7 @@ export class QuotaGate {
    * lease outlasts the call's own deadline (`timeoutMs`), so only a crashed replica's slots ever expire.
    */
   async admit(identity: CallerIdentity, tool: string, timeoutMs: number): Promise<() => void> {
-    const limits = limitsFor(this.config, quotaCallerKey(identity), identity.role, tool);
+    const limits = limitsFor(this.config, this.callerKey(identity), identity.role, tool);
     // One bucket after another: a call refused by its caller's limit takes nothing from the workspace-wide ones.
     for (const rate of limits.rates) {
       const verdict = await this.store.take(rate.key, rate.perMinute);
@@ -69,7 +74,7 @@ export class QuotaGate {
 
   /** The caller's own per-minute limit when it is already spent (checked before a request reaches a tool). */
   async spentBefore(identity: CallerIdentity): Promise<QuotaRefusal | undefined> {
-    const [callerRate] = limitsFor(this.config, quotaCallerKey(identity), identity.role, "").rates;
+    const [callerRate] = limitsFor(this.config, this.callerKey(identity), identity.role, "").rates;
     if (!callerRate) return undefined;
     const verdict = await this.store.peek(callerRate.key, callerRate.perMinute);
     return verdict.admitted

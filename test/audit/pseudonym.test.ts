@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PSEUDONYM_SALT, pseudonymFor } from "../../src/audit/pseudonym.js";
+import { DEFAULT_PSEUDONYM_SALT, pseudonymFor, pseudonyms } from "../../src/audit/pseudonym.js";
 import { loadConfig } from "../../src/config/load.js";
 
 const A = "https://idp-a.example.com";
@@ -28,6 +28,15 @@ describe("the pseudonym of a human in query tags", () => {
       pseudonymFor("wendy.west", { issuer: A, salt: "s2" }),
     );
     expect(pseudonymFor(undefined, { issuer: A })).toBe("none");
+  });
+
+  it("is the same when remembered under the server's salt, past the memo's bound", () => {
+    const remembered = pseudonyms("s1", 2);
+    const humans = ["wendy.west", "Olivia.OBO@example.com", "ed.east", "wendy.west"];
+    for (const issuer of [A, undefined])
+      for (const human of humans)
+        expect(remembered(human, issuer)).toBe(pseudonymFor(human, { salt: "s1", ...(issuer ? { issuer } : {}) }));
+    expect(remembered(undefined, A)).toBe("none");
   });
 });
 

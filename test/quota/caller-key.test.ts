@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { quotaCallerKey } from "../../src/quota/caller-key.js";
+import { quotaCallerKey, quotaCallerKeys } from "../../src/quota/caller-key.js";
 import type { CallerIdentity } from "../../src/identity/types.js";
 
 const base = { scopes: [] } as const;
@@ -54,5 +54,11 @@ describe("the quota caller key", () => {
     const a = quotaCallerKey({ ...base, scopes: [], mode: "obo", source: "bearer" });
     const b = quotaCallerKey({ ...base, scopes: [], mode: "obo", source: "bearer" });
     expect(a).toBe(b);
+  });
+
+  it("is the same when remembered, past the memo's bound", () => {
+    const remembered = quotaCallerKeys(1);
+    const callers = [federated("https://idp-a.example", "u1"), federated("https://idp-b.example", "u1")];
+    for (const caller of [...callers, ...callers]) expect(remembered(caller)).toBe(quotaCallerKey(caller));
   });
 });

@@ -13,7 +13,10 @@ const user = (human: string): CallerIdentity => ({ mode: "obo", source: "bearer"
 
 function gate(settings: Record<string, unknown>, catalogLimits: Record<string, CallerLimits> = {}): QuotaGate {
   const config = QuotaSchema.parse(settings);
-  return new QuotaGate(config, QuotaStore.open(config, pino({ level: "silent" }), systemClock), catalogLimits);
+  return new QuotaGate(config, QuotaStore.open(config, pino({ level: "silent" }), systemClock), {
+    catalogLimits,
+    callersRemembered: 100,
+  });
 }
 
 /** Calls `tool` `count` times at once as `who`, each returning at once; the codes of the refusals, in order. */

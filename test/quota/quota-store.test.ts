@@ -118,8 +118,12 @@ describe("quota counters in a shared PostgreSQL store", () => {
   it("a call's slot is leased for its own deadline plus 30 s, so a live call never loses its slot", async () => {
     const clock = new FakeClock(Date.now());
     const config = QuotaSchema.parse({ store: cluster.url(), caller: { concurrentCalls: 1, requestsPerMinute: 0 } });
-    const crashed = new QuotaGate(config, QuotaStore.open(config, recordingLogger().logger, clock));
-    const survivor = new QuotaGate(config, QuotaStore.open(config, recordingLogger().logger, clock));
+    const crashed = new QuotaGate(config, QuotaStore.open(config, recordingLogger().logger, clock), {
+      callersRemembered: 10,
+    });
+    const survivor = new QuotaGate(config, QuotaStore.open(config, recordingLogger().logger, clock), {
+      callersRemembered: 10,
+    });
     stores.push(crashed.store, survivor.store);
     const who = { mode: "obo", source: "bearer", human: "lease@example.com", scopes: [] } as const;
     await crashed.admit({ ...who, scopes: [] }, "genie_query", 120_000); // never released: its replica "crashed"
