@@ -166,7 +166,14 @@ export const ConfigSchema = z.object({
         .prefault({}),
       tokenCache: z
         .object({
-          maxEntries: z.number().int().positive().default(10_000),
+          maxEntries: z
+            .number()
+            .int()
+            .positive()
+            .default(10_000)
+            .describe(
+              "Callers remembered: bounds the token cache and every other per-caller memory (verified bearers, workspace views, pseudonyms, quota keys).",
+            ),
           refreshMarginS: z.number().int().min(0).default(60),
         })
         .prefault({}),
