@@ -198,7 +198,13 @@ export const ConfigSchema = z.object({
   audit: z
     .object({
       spoolDir: z.string().default(".spool"),
-      batchSize: z.number().int().positive().max(1000).default(100),
+      batchSize: z
+        .number()
+        .int()
+        .positive()
+        .max(1000)
+        .default(1000)
+        .describe("Records per audit INSERT at most: each is a Delta commit, so fewer, larger batches cost less."),
       flushIntervalMs: z.number().int().positive().default(500),
       commitDelayMs: z
         .number()
