@@ -155,14 +155,15 @@ export class AuditSpool {
 
   /**
    * Spools the intent of a call before it reaches the workspace (in the kernel when this returns, so it survives the
-   * process); the promise resolves once it is on disk: at once when no sync is under way, otherwise with the next
-   * group commit, within the commit delay or as soon as `finish` asks for it. Until `finish`, it is not pending for
-   * the table.
+   * process); the promise resolves once it is on disk. A call alone starts its sync at once when none is under way, so
+   * one call at a time never waits for a sync it could have had; while other calls are under way, it joins the next
+   * group commit, within the commit delay or as soon as `finish` asks for it (PostgreSQL's `commit_siblings` makes
+   * the same choice). Until `finish`, it is not pending for the table.
    */
   begin(intent: SpooledRecord): Promise<void> {
     const { seq, bytes } = this.write({ intent });
     this.open.set(intent.record_id, { record: intent, bytes, seq });
-    return this.file.commit(seq, this.commitDelayMs, { startIfIdle: true });
+    return this.file.commit(seq, this.commitDelayMs, { startIfIdle: this.open.size === 1 });
   }
 
   /**

@@ -100,6 +100,29 @@ describe("a call that reaches the workspace", () => {
     expect(clock.waiting).toBe(0);
   });
 
+  it("beside other calls under way waits for the group commit even when no sync runs, within the commit delay", async () => {
+    const clock = new FakeClock();
+    const { gates, sync } = gatedSync();
+    const trail = new AuditTrail(trailConfig(undefined, { commitDelayMs: 10 }), silent, unreachable, { clock, sync });
+    trail.begin(intentOf("req-running"));
+    await settle();
+    gates[0]!(); // the first call's intent is on disk; that call is still under way
+    await settle();
+    const second = intentOf("req-beside");
+    trail.begin(second);
+    await settle();
+    expect(gates).toHaveLength(1); // no sync of its own, though the disk is idle
+    await clock.advance(9);
+    expect(gates).toHaveLength(1);
+    await clock.advance(1);
+    expect(gates).toHaveLength(2); // the commit delay ran out: one sync for whatever was appended meanwhile
+    gates[1]!();
+    await settle();
+    // Its intent on disk, its answer needs no sync of its own.
+    await trail.record(outcomeOf(second));
+    expect(gates).toHaveLength(2);
+  });
+
   it("is answered with its outcome in the kernel, and the outcome reaches the disk within the commit delay", async () => {
     const clock = new FakeClock();
     const { gates, sync } = gatedSync();
