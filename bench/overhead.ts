@@ -93,7 +93,7 @@ export async function measureThroughput(
     const cpuRows: Figure[] = [];
     // Eight blocks per arm, each with a steady part of several rounds of 64 calls; slower rows send more calls. The
     // audit writer's INSERTs (one per flush interval) and the VM's changes of speed then spread over many blocks of
-    // both arms instead of deciding a row: with four blocks of half the calls, one row gave 0.84 to 1.00 within minutes.
+    // both arms instead of deciding a row: with four blocks of half the calls, one row gave 0.90 to 0.98 within minutes.
     const figure = async (figureName: string, goal: number, calls = THROUGHPUT_CALLS * options.calls) => {
       const run = await alternate(calls, 64, THROUGHPUT_BLOCKS, arms, target.meter);
       const r = throughput(run.a) / throughput(run.b);
