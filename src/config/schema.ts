@@ -172,7 +172,7 @@ export const ConfigSchema = z.object({
             .positive()
             .default(10_000)
             .describe(
-              "Callers remembered: bounds the token cache and every other per-caller memory (verified bearers, workspace views, pseudonyms, quota keys).",
+              "Callers remembered: bounds the token cache, verified bearers, workspace views, pseudonyms and quota keys alike.",
             ),
           refreshMarginS: z.number().int().min(0).default(60),
         })
