@@ -273,7 +273,15 @@ export class AuditTrail {
     // A full batch is written at once; smaller ones wait for the flush interval, so the table gets one INSERT per
     // interval rather than one per call (the spool already holds each record). While the table is failing,
     // new records wait for the backoff instead of each forcing another failed write.
-    if (!this.backingOff && this.spool.depth() >= this.config.audit.batchSize) this.wake?.();
+    if (!this.backingOff && this.fullBatchWaiting()) this.wake?.();
+  }
+
+  /**
+   * A batch's worth waits: `batchSize` records, or records whose spool lines alone reach `maxBatchBytes` (large
+   * records fill an INSERT by bytes long before they reach the count).
+   */
+  private fullBatchWaiting(): boolean {
+    return this.spool.depth() >= this.config.audit.batchSize || this.spool.bytes() >= this.config.audit.maxBatchBytes;
   }
 
   private async finish(open: OpenCall, entry: AuditEntry): Promise<void> {
@@ -402,8 +410,7 @@ export class AuditTrail {
         const ok = await this.drainOnce();
         this.backingOff = !ok;
         backoff = ok ? this.config.audit.flushIntervalMs : Math.min(backoff * 2, 30_000);
-        if (ok && this.spool.depth() > 0 && (this.isolating() || this.spool.depth() >= this.config.audit.batchSize))
-          continue;
+        if (ok && this.spool.depth() > 0 && (this.isolating() || this.fullBatchWaiting())) continue;
         await new Promise<void>((resolve) => {
           const timer = afterTime(this.clock, backoff, resolve);
           this.wake = () => {

@@ -5,7 +5,7 @@ import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspa
 import type { AuditEntry } from "../../src/audit/audit-entry.js";
 import { AuditTrail } from "../../src/audit/audit-trail.js";
 import { cutBatch, INSERT_ENVELOPE_BYTES, recordInsertBytes } from "../../src/audit/audit-insert.js";
-import { readAuditTable } from "../support/audit-table.js";
+import { readAuditTable, waitForAudit } from "../support/audit-table.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { auditWriter, trailConfig } from "./audit-writer.js";
 
@@ -53,6 +53,34 @@ describe("audit batches", () => {
     for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(maxBatchBytes / 2);
     const rows = (await readAuditTable(workspace)).filter((r) => r.request_id?.startsWith(`${run}-`));
     expect(rows).toHaveLength(300);
+    await trail.stop();
+  });
+
+  it("are sent as soon as large records fill one by bytes, without waiting for the count or the flush interval", async () => {
+    const maxBatchBytes = 65_536;
+    const config = trailConfig(workspace, { batchSize: 1000, maxBatchBytes, flushIntervalMs: 600_000 });
+    // The clock never moves: only a batch's worth of waiting records can wake the writer.
+    const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute, { clock: new FakeClock() });
+    await trail.start();
+    const run = randomUUID();
+    // Sixty records at their size ceiling: far more than 64 KiB, far fewer than 1,000 records.
+    const big = { fresh: Array.from({ length: 19 }, () => Array.from({ length: 50 }, () => '"'.repeat(500))) };
+    for (let n = 0; n < 60; n += 1)
+      await trail.record({
+        requestId: `${run}-${n}`,
+        mode: "federation",
+        credentialSource: "exchange",
+        tool: "check_identity",
+        arguments: big,
+        outcome: "failed",
+        errorCode: "INVALID_ARGUMENT",
+        latencyMs: 1,
+        statementIds: [],
+      });
+    // Bounded generously for a loaded machine; without the byte trigger nothing would ever be sent.
+    const ours = (rows: { request_id?: string | null }[]) => rows.filter((r) => r.request_id?.startsWith(`${run}-`));
+    const rows = await waitForAudit(workspace, (all) => ours(all).length > 0, 30_000);
+    expect(ours(rows).length).toBeGreaterThan(0);
     await trail.stop();
   });
 
