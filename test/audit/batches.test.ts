@@ -21,26 +21,29 @@ afterAll(async () => {
   await workspace?.close();
 });
 
+/** Records at their size ceiling: arguments of quotes that each double three times on the way into the INSERT. */
+const AT_CEILING = { fresh: Array.from({ length: 19 }, () => Array.from({ length: 50 }, () => '"'.repeat(500))) };
+
+/** A refused call whose record is at its size ceiling. */
+const refusalAtCeiling = (requestId: string): AuditEntry => ({
+  requestId,
+  mode: "federation",
+  credentialSource: "exchange",
+  tool: "check_identity",
+  arguments: AT_CEILING,
+  outcome: "failed",
+  errorCode: "INVALID_ARGUMENT",
+  latencyMs: 1,
+  statementIds: [],
+});
+
 describe("audit batches", () => {
   it("are cut by bytes as the request is serialized, as well as by count, and every record still arrives", async () => {
     const maxBatchBytes = 1024 * 1024;
     const config = trailConfig(workspace, { batchSize: 100, maxBatchBytes });
     const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute, { clock: new FakeClock() });
     const run = randomUUID();
-    // Records at their size ceiling: arguments of quotes that each double three times on the way into the INSERT.
-    const big = { fresh: Array.from({ length: 19 }, () => Array.from({ length: 50 }, () => '"'.repeat(500))) };
-    for (let n = 0; n < 300; n += 1)
-      await trail.record({
-        requestId: `${run}-${n}`,
-        mode: "federation",
-        credentialSource: "exchange",
-        tool: "check_identity",
-        arguments: big,
-        outcome: "failed",
-        errorCode: "INVALID_ARGUMENT",
-        latencyMs: 1,
-        statementIds: [],
-      });
+    for (let n = 0; n < 300; n += 1) await trail.record(refusalAtCeiling(`${run}-${n}`));
     const sent = workspace.counters.statements.length;
     while (trail.depth() > 0) expect(await trail.drainOnce()).toBe(true);
 
@@ -64,19 +67,7 @@ describe("audit batches", () => {
     await trail.start();
     const run = randomUUID();
     // Sixty records at their size ceiling: far more than 64 KiB, far fewer than 1,000 records.
-    const big = { fresh: Array.from({ length: 19 }, () => Array.from({ length: 50 }, () => '"'.repeat(500))) };
-    for (let n = 0; n < 60; n += 1)
-      await trail.record({
-        requestId: `${run}-${n}`,
-        mode: "federation",
-        credentialSource: "exchange",
-        tool: "check_identity",
-        arguments: big,
-        outcome: "failed",
-        errorCode: "INVALID_ARGUMENT",
-        latencyMs: 1,
-        statementIds: [],
-      });
+    for (let n = 0; n < 60; n += 1) await trail.record(refusalAtCeiling(`${run}-${n}`));
     // Bounded generously for a loaded machine; without the byte trigger nothing would ever be sent.
     const ours = (rows: { request_id?: string | null }[]) => rows.filter((r) => r.request_id?.startsWith(`${run}-`));
     const rows = await waitForAudit(workspace, (all) => ours(all).length > 0, 30_000);
