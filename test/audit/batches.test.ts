@@ -61,9 +61,10 @@ describe("audit batches", () => {
 
   it("are sent as soon as large records fill one by bytes, without waiting for the count or the flush interval", async () => {
     const maxBatchBytes = 65_536;
-    const config = trailConfig(workspace, { batchSize: 1000, maxBatchBytes, flushIntervalMs: 600_000 });
-    // The clock never moves: only a batch's worth of waiting records can wake the writer.
-    const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute, { clock: new FakeClock() });
+    // A flush interval no test lasts: only a batch's worth of waiting records can wake the writer. The system clock
+    // keeps the last drain of `stop` bounded in real time.
+    const config = trailConfig(workspace, { batchSize: 1000, maxBatchBytes, flushIntervalMs: 3_600_000 });
+    const trail = new AuditTrail(config, pino({ level: "silent" }), writer.execute);
     await trail.start();
     const run = randomUUID();
     // Sixty records at their size ceiling: far more than 64 KiB, far fewer than 1,000 records.
