@@ -411,6 +411,8 @@ export class AuditTrail {
         this.backingOff = !ok;
         backoff = ok ? this.config.audit.flushIntervalMs : Math.min(backoff * 2, 30_000);
         if (ok && this.spool.depth() > 0 && (this.isolating() || this.fullBatchWaiting())) continue;
+        // Told to stop during that drain (no wake to call then): `stop` drains what is left, so no sleep is waited out.
+        if (!this.running) break;
         await new Promise<void>((resolve) => {
           const timer = afterTime(this.clock, backoff, resolve);
           this.wake = () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { startLocalWorkspace, type LocalWorkspace } from "../../emulator/workspace.js";
 import type { AuditEntry } from "../../src/audit/audit-entry.js";
-import { AuditTrail } from "../../src/audit/audit-trail.js";
+import { AuditTrail, type StatementExecutor } from "../../src/audit/audit-trail.js";
 import { cutBatch, INSERT_ENVELOPE_BYTES, recordInsertBytes } from "../../src/audit/audit-insert.js";
 import { readAuditTable, waitForAudit } from "../support/audit-table.js";
 import { FakeClock } from "../support/fake-clock.js";
@@ -74,6 +74,33 @@ describe("audit batches", () => {
     const rows = await waitForAudit(workspace, (all) => ours(all).length > 0, 30_000);
     expect(ours(rows).length).toBeGreaterThan(0);
     await trail.stop();
+  });
+
+  it("stop while a batch is in flight ends once that batch is written, without sleeping out the flush interval", async () => {
+    const clock = new FakeClock();
+    const config = trailConfig(workspace, { batchSize: 2, flushIntervalMs: 500 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => (entered = resolve));
+    // The real writer, held at the door of its first INSERT until the test has asked the trail to stop.
+    const held: StatementExecutor = async (statement, parameters) => {
+      entered();
+      await released;
+      await writer.execute(statement, parameters);
+    };
+    const trail = new AuditTrail(config, pino({ level: "silent" }), held, { clock });
+    await trail.start();
+    const run = randomUUID();
+    // Two records: a full batch, which wakes the writer at once.
+    for (let n = 0; n < 2; n += 1) await trail.record(refusalAtCeiling(`${run}-${n}`));
+    await inFlight;
+    const stopped = trail.stop().then(() => "stopped" as const);
+    release();
+    // The writer must not go back to sleep on the clock (which never moves here) once told to stop.
+    const first = await Promise.race([stopped, clock.untilWaiting(1).then(() => "asleep" as const)]);
+    expect(first).toBe("stopped");
+    expect(trail.depth()).toBe(0);
   });
 
   it("write 300 records in one INSERT that binds one parameter, with the same statement text every time", async () => {
