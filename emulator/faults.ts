@@ -25,12 +25,33 @@ export interface FaultRule {
   statements?: { state: "FAILED" | "CANCELED"; count: number; errorCode?: string; message?: string };
 }
 
+/** The statements `Counters` keeps, the most recent ones: a long-running workspace keeps a bounded log. */
+export const STATEMENT_LOG_LIMIT = 10_000;
+
+export interface ReceivedStatement {
+  principal: string;
+  statement: string;
+  parameters: unknown;
+  queryTags?: unknown;
+}
+
 /** What the local workspace saw: token requests per grant and principal, JWKS fetches, statements received. */
 export class Counters {
   readonly tokenRequests = new Map<string, number>();
   jwksFetches = 0;
-  readonly statements: { principal: string; statement: string; parameters: unknown; queryTags?: unknown }[] = [];
+  /** The last `STATEMENT_LOG_LIMIT` statements received, oldest first. */
+  readonly statements: ReceivedStatement[] = [];
+  /** Every statement received since the last reset, including those the log no longer holds. */
+  statementsReceived = 0;
   requests = 0;
+
+  countStatement(statement: ReceivedStatement): void {
+    this.statementsReceived += 1;
+    this.statements.push(statement);
+    // Trimmed a tenth at a time, so that a full log does not move all its entries on every statement.
+    if (this.statements.length > STATEMENT_LOG_LIMIT * 1.1)
+      this.statements.splice(0, this.statements.length - STATEMENT_LOG_LIMIT);
+  }
 
   countToken(grantType: string, principal: string): void {
     const key = `${grantType}|${principal}`;
@@ -47,6 +68,7 @@ export class Counters {
     this.tokenRequests.clear();
     this.jwksFetches = 0;
     this.statements.length = 0;
+    this.statementsReceived = 0;
     this.requests = 0;
   }
 }

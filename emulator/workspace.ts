@@ -279,7 +279,7 @@ function registerAdminRoutes(router: Router, ctx: WorkspaceContext, idp: LocalId
       token_requests: Object.fromEntries(ctx.counters.tokenRequests),
       jwks_fetches: ctx.counters.jwksFetches,
       idp_jwks_fetches: idp.jwksFetchCount(),
-      statements: ctx.counters.statements.length,
+      statements: ctx.counters.statementsReceived,
       requests: ctx.counters.requests,
     });
   });

@@ -343,7 +343,7 @@ export async function createSqlEngine(
   return {
     database: { name: db.name, url: pgUrl(config.cluster, db.name) },
     execute(principal, statement, parameters, options) {
-      counters.statements.push({ principal: principal.name, statement, parameters, queryTags: options?.queryTags });
+      counters.countStatement({ principal: principal.name, statement, parameters, queryTags: options?.queryTags });
       return execute(principal, statement, parameters, options);
     },
     async close() {
