@@ -71,16 +71,21 @@ export class CommittedFile {
   /**
    * Resolves once append `seq` is on disk. With `withinMs` 0 a sync starts now (or right after the one under way);
    * otherwise one starts at the latest `withinMs` later, sharing it with whatever is appended meanwhile, or earlier
-   * when `hurry` asks. `startIfIdle` starts the sync now all the same when none is under way: an idle disk makes
-   * waiting pointless, and under load the delay lets many commits share one sync.
+   * when `hurry` asks. `startIfIdle` starts the sync all the same when none is under way (an idle disk makes waiting
+   * pointless, and under load the delay lets many commits share one sync), as soon as the caller's current step is
+   * done: handing a sync to the thread pool costs the caller tens of microseconds, which the request an intent
+   * precedes should not wait behind.
    */
   commit(seq: number, withinMs = 0, options: { startIfIdle?: boolean } = {}): Promise<void> {
     if (seq <= this.synced) return Promise.resolve();
-    const now = withinMs <= 0 || (options.startIfIdle === true && this.syncing.size === 0);
-    // An immediate commit has its sync wanted already; only delayed ones set the timer.
-    const by = now ? Infinity : this.clock.now() + withinMs;
+    const now = withinMs <= 0;
+    const soon = !now && options.startIfIdle === true && this.syncing.size === 0;
+    // A commit whose sync is wanted now or soon sets no timer; only delayed ones do.
+    const by = now || soon ? Infinity : this.clock.now() + withinMs;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, by, resolve, reject }));
     if (now) this.want(seq);
+    // After `close` this finds its append covered (close syncs every append), so no sync starts on a closed file.
+    else if (soon) setImmediate(() => this.want(seq));
     else this.deadline.armBy(by);
     return done;
   }

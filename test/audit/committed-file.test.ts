@@ -88,17 +88,32 @@ describe("CommittedFile", () => {
     expect(file.syncs).toBe(3);
   });
 
-  it("starts the sync of a commit that may wait at once when no sync is under way (an idle disk)", async () => {
+  it("starts the sync of a commit that may wait when no sync is under way (an idle disk), once the caller's step is done", async () => {
     const clock = new FakeClock();
     const { sync, gates } = gatedSync();
     const file = new CommittedFile(freshPath(), { sync, clock });
     const commit = tracked(file.commit(file.append("intent\n"), 10, { startIfIdle: true }));
+    // Not inside the caller's step: what it does next (the request its intent precedes) goes first.
+    expect(gates).toHaveLength(0);
     await settle();
     expect(gates).toHaveLength(1);
     gates[0]!.release();
     await settle();
     expect(commit.settled).toBe(true);
     expect(clock.waiting).toBe(0);
+  });
+
+  it("closes with a sync of its own when a commit's sync was still to start, and starts none on the closed file", async () => {
+    const { sync, gates } = gatedSync();
+    const file = new CommittedFile(freshPath(), { sync, clock: new FakeClock() });
+    const commit = tracked(file.commit(file.append("intent\n"), 10, { startIfIdle: true }));
+    const closed = tracked(file.close());
+    expect(gates).toHaveLength(1); // close's own
+    gates[0]!.release();
+    await settle();
+    await settle();
+    expect([commit.settled, commit.failed, closed.settled]).toEqual([true, undefined, true]);
+    expect(gates).toHaveLength(1);
   });
 
   it("lets commits that may wait share one sync while another runs, started by a hurry or by their delay", async () => {
