@@ -14,6 +14,8 @@ export function textTable(columns: readonly string[], rows: readonly (readonly u
     columns.map(() => "---").join(" | "),
     ...rows.slice(0, maxRows).map((r) => r.map(cell).join(" | ")),
   ];
-  if (rows.length > maxRows) lines.push(`… ${rows.length - maxRows} more rows in structuredContent`);
+  // ASCII, like the rest of the table's own text: an answer whose cells are ASCII stays a one-byte string, which the
+  // answer's JSON, its UTF-8 bytes and the client's parse all handle faster than a two-byte one.
+  if (rows.length > maxRows) lines.push(`... ${rows.length - maxRows} more rows in structuredContent`);
   return lines.join("\n");
 }

@@ -19,4 +19,11 @@ describe("the text table", () => {
       }),
     );
   });
+
+  it("adds only ASCII of its own: a table of ASCII cells, cut rows included, is ASCII", () => {
+    const rows = Array.from({ length: 34 }, (_, i) => [`D-${i}`, 1234.5 - i, null]);
+    const text = textTable(["deal_id", "amount", "owner"], rows);
+    expect(text.split("\n").at(-1)).toBe("... 14 more rows in structuredContent");
+    expect(/^[\x00-\x7f]*$/.test(text)).toBe(true);
+  });
 });
