@@ -14,6 +14,8 @@ export interface LoadResult {
   firstError?: string;
   /** CPU seconds spent during the run, per meter (see `alternate`), when metered. */
   cpuSeconds?: number[];
+  /** Each block's `throughput`, in the order the blocks ran (see `alternate`). */
+  blockRates?: number[];
 }
 
 export async function closedLoop(
@@ -60,8 +62,8 @@ export async function closedLoop(
 
 /**
  * Two arms run in alternating blocks (A B, B A, A B …) so drift on a shared machine hits both alike;
- * returns each arm's latencies and the wall time spent in its own blocks. `meter`, if given, reads cumulative CPU
- * seconds of some processes; each arm gets the CPU spent during its own blocks.
+ * returns each arm's latencies, the wall time spent in its own blocks and each block's rate. `meter`, if given,
+ * reads cumulative CPU seconds of some processes; each arm gets the CPU spent during its own blocks.
  */
 export async function alternate(
   callsPerArm: number,
@@ -69,6 +71,7 @@ export async function alternate(
   blocks: number,
   arms: { a: (i: number) => Promise<unknown>; b: (i: number) => Promise<unknown> },
   meter?: () => number[],
+  now?: () => number,
 ): Promise<{ a: LoadResult; b: LoadResult }> {
   const total: { a: LoadResult; b: LoadResult } = {
     a: { latencies: [], elapsedMs: 0, calls: 0, errors: 0 },
@@ -80,7 +83,8 @@ export async function alternate(
     const order: ("a" | "b")[] = block % 2 === 0 ? ["a", "b"] : ["b", "a"];
     for (const arm of order) {
       const before = meter?.();
-      const r = await closedLoop(n, concurrency, arms[arm]);
+      const r = await closedLoop(n, concurrency, arms[arm], now);
+      (total[arm].blockRates ??= []).push(throughput(r));
       if (before) {
         const spent = meter!().map((v, i) => v - before[i]!);
         total[arm].cpuSeconds = spent.map((v, i) => v + (total[arm].cpuSeconds?.[i] ?? 0));
@@ -105,6 +109,19 @@ export async function alternate(
  */
 export const throughput = (r: LoadResult) =>
   r.steady ? (r.steady.calls / r.steady.ms) * 1000 : (r.latencies.length / r.elapsedMs) * 1000;
+
+/**
+ * The ratio of arm A's rate to arm B's in each pair of blocks that ran next to each other, lowest first: how far one
+ * run's ratio moves from block to block on the machine it ran on.
+ */
+export function blockRatios(run: { a: LoadResult; b: LoadResult }): number[] {
+  const a = run.a.blockRates ?? [];
+  const b = run.b.blockRates ?? [];
+  return a
+    .slice(0, b.length)
+    .map((rate, i) => rate / b[i]!)
+    .sort((x, y) => x - y);
+}
 
 /** " (n failed: message)" when calls failed, for a figure's detail. */
 export const failures = (...runs: LoadResult[]) =>

@@ -1,5 +1,5 @@
-import { alternate, closedLoop, failures, throughput, type LoadResult } from "./load.js";
-import { quantile, ms, ratio, perSecond, type Figure } from "./stats.js";
+import { alternate, blockRatios, closedLoop, failures, throughput, type LoadResult } from "./load.js";
+import { quantile, ms, ratio, ratioRange, perSecond, type Figure } from "./stats.js";
 import { DirectStatementClient, McpWireClient, SALES_ARGS } from "./wire.js";
 
 export interface OverheadOptions {
@@ -104,7 +104,7 @@ export async function measureThroughput(
         measured: ratio(r, goal),
         target: `≥ ${goal.toFixed(2)}`,
         pass: r >= goal && run.a.errors + run.b.errors === 0,
-        detail: `MCP ${perSecond(throughput(run.a))} vs direct ${perSecond(throughput(run.b))}; p50 ${ms(quantile(run.a.latencies, 0.5))} vs ${ms(quantile(run.b.latencies, 0.5))}${failures(run.a, run.b)}`,
+        detail: `MCP ${perSecond(throughput(run.a))} vs direct ${perSecond(throughput(run.b))}; p50 ${ms(quantile(run.a.latencies, 0.5))} vs ${ms(quantile(run.b.latencies, 0.5))}; pairs of blocks ${ratioRange(blockRatios(run))}${failures(run.a, run.b)}`,
       } satisfies Figure;
     };
     const figures: Figure[] = [];

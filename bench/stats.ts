@@ -29,6 +29,9 @@ const against = (v: number, digits: number, target?: number) => {
 };
 export const ms = (v: number, digits = 2, target?: number) => `${against(v, digits, target)} ms`;
 export const ratio = (v: number, target?: number) => against(v, 2, target);
+/** The lowest and highest of sorted ratios, as "0.93–1.01". */
+export const ratioRange = (sorted: readonly number[]) =>
+  sorted.length === 0 ? "none" : `${ratio(sorted[0]!)}–${ratio(sorted[sorted.length - 1]!)}`;
 export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 export const perSecond = (v: number) => `${Math.round(v)}/s`;
 

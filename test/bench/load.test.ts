@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alternate, closedLoop, throughput } from "../../bench/load.js";
+import { alternate, blockRatios, closedLoop, throughput } from "../../bench/load.js";
 
 /** A call that takes `duration(i)` units of a fake clock; the clock only moves when a call ends. */
 function timedCalls(duration: (i: number) => number) {
@@ -45,6 +45,20 @@ describe("closed-loop throughput", () => {
     const { call, now } = timedCalls(() => 10);
     const run = await closedLoop(50, 1, call, now);
     expect(run.steady).toBeUndefined();
+  });
+
+  it("keeps each block's rate, and the ratio of the two arms in each pair of blocks", async () => {
+    // One clock for both arms; a call takes as many units as it is given.
+    const { call, now } = timedCalls((units) => units);
+    let sentByA = 0;
+    const arms = {
+      a: () => call(sentByA++ < 5 ? 10 : 5), // twice as fast in its second block
+      b: () => call(20),
+    };
+    const run = await alternate(10, 1, 2, arms, undefined, now);
+    expect(run.a.blockRates).toEqual([100, 200]);
+    expect(run.b.blockRates).toEqual([50, 50]);
+    expect(blockRatios(run)).toEqual([2, 4]);
   });
 
   it("gives each arm the CPU its own blocks spent", async () => {
