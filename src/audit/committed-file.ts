@@ -72,9 +72,10 @@ export class CommittedFile {
    * Resolves once append `seq` is on disk. With `withinMs` 0 a sync starts now (or right after the one under way);
    * otherwise one starts at the latest `withinMs` later, sharing it with whatever is appended meanwhile, or earlier
    * when `hurry` asks. `startIfIdle` starts the sync all the same when none is under way (an idle disk makes waiting
-   * pointless, and under load the delay lets many commits share one sync), as soon as the caller's current step is
-   * done: handing a sync to the thread pool costs the caller tens of microseconds, which the request an intent
-   * precedes should not wait behind.
+   * pointless, and under load the delay lets many commits share one sync), two turns of the event loop later: handing
+   * a sync to the thread pool costs the caller tens of microseconds, which the request an intent precedes should not
+   * wait behind, and the workspace client writes a request on a reused keep-alive socket only at the end of the turn
+   * it was made in (undici first reads what the idle socket may hold), so a sync started in that turn would go first.
    */
   commit(seq: number, withinMs = 0, options: { startIfIdle?: boolean } = {}): Promise<void> {
     if (seq <= this.synced) return Promise.resolve();
@@ -85,7 +86,7 @@ export class CommittedFile {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq, by, resolve, reject }));
     if (now) this.want(seq);
     // After `close` this finds its append covered (close syncs every append), so no sync starts on a closed file.
-    else if (soon) setImmediate(() => this.want(seq));
+    else if (soon) setImmediate(() => setImmediate(() => this.want(seq)));
     else this.deadline.armBy(by);
     return done;
   }

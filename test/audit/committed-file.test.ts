@@ -1,8 +1,12 @@
+import diagnosticsChannel from "node:diagnostics_channel";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CommittedFile } from "../../src/audit/committed-file.js";
+import { WorkspaceHttpClient } from "../../src/databricks/http-client.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), "committed-file-test-")), "spool.jsonl");
@@ -93,7 +97,9 @@ describe("CommittedFile", () => {
     const { sync, gates } = gatedSync();
     const file = new CommittedFile(freshPath(), { sync, clock });
     const commit = tracked(file.commit(file.append("intent\n"), 10, { startIfIdle: true }));
-    // Not inside the caller's step: what it does next (the request its intent precedes) goes first.
+    // Not inside the caller's step, nor in the turn that ends it: the request its intent precedes is written then.
+    expect(gates).toHaveLength(0);
+    await settle();
     expect(gates).toHaveLength(0);
     await settle();
     expect(gates).toHaveLength(1);
@@ -101,6 +107,34 @@ describe("CommittedFile", () => {
     await settle();
     expect(commit.settled).toBe(true);
     expect(clock.waiting).toBe(0);
+  });
+
+  it("starts that sync after the workspace client has written the request made in the same step", async () => {
+    // The workspace client reuses a keep-alive socket only at the end of the turn a request was made in.
+    const server = createServer((req, res) => req.resume().on("end", () => res.end("{}")));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const client = new WorkspaceHttpClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const token = { accessToken: "t", expiresAt: Number.MAX_SAFE_INTEGER, scopes: [] };
+    const credential = { token: () => Promise.resolve(token), current: () => token };
+    const post = () => client.request({ method: "POST", path: "/api/2.0/sql/statements", body: {}, credential });
+    const order: string[] = [];
+    const written = () => order.push("request written");
+    const file = new CommittedFile(freshPath(), {
+      clock: new FakeClock(),
+      sync: () => Promise.resolve(void order.push("sync started")),
+    });
+    diagnosticsChannel.subscribe("undici:request:bodySent", written);
+    try {
+      await post(); // opens the socket the next request reuses
+      order.length = 0;
+      const durable = file.commit(file.append("intent\n"), 10, { startIfIdle: true });
+      await Promise.all([durable, post()]);
+      expect(order).toEqual(["request written", "sync started"]);
+    } finally {
+      diagnosticsChannel.unsubscribe("undici:request:bodySent", written);
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("closes with a sync of its own when a commit's sync was still to start, and starts none on the closed file", async () => {
@@ -143,6 +177,7 @@ describe("CommittedFile", () => {
 
     // Unhurried, the delay starts it.
     const fourth = tracked(file.commit(file.append("d\n"), 10, { startIfIdle: true }));
+    await settle();
     await settle();
     expect(gates).toHaveLength(3); // the disk was idle again: at once
     const fifth = tracked(file.commit(file.append("e\n"), 10, { startIfIdle: true }));

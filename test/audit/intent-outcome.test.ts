@@ -25,6 +25,12 @@ function gatedSync() {
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The turns after `begin` in which the request its intent precedes is written; an idle disk's sync starts after them. */
+const requestTurns = async () => {
+  await settle();
+  await settle();
+};
+
 function tracked(promise: Promise<void>) {
   const state = { settled: false };
   void promise.then(() => (state.settled = true));
@@ -83,7 +89,7 @@ describe("a call that reaches the workspace", () => {
     const first = intentOf("req-first");
     const second = intentOf("req-second");
     trail.begin(first);
-    await settle();
+    await requestTurns();
     expect(gates).toHaveLength(1); // an idle disk: the first intent's sync starts at once
     trail.begin(second);
     await settle();
@@ -105,12 +111,12 @@ describe("a call that reaches the workspace", () => {
     const { gates, sync } = gatedSync();
     const trail = new AuditTrail(trailConfig(undefined, { commitDelayMs: 10 }), silent, unreachable, { clock, sync });
     trail.begin(intentOf("req-running"));
-    await settle();
+    await requestTurns();
     gates[0]!(); // the first call's intent is on disk; that call is still under way
     await settle();
     const second = intentOf("req-beside");
     trail.begin(second);
-    await settle();
+    await requestTurns();
     expect(gates).toHaveLength(1); // no sync of its own, though the disk is idle
     await clock.advance(9);
     expect(gates).toHaveLength(1);
@@ -130,7 +136,7 @@ describe("a call that reaches the workspace", () => {
     const trail = new AuditTrail(config, silent, unreachable, { clock, sync });
     const intent = intentOf("req-outcome");
     trail.begin(intent);
-    await settle();
+    await requestTurns();
     gates[0]!(); // the intent is on disk while the call runs
     await trail.record(outcomeOf(intent));
     const lines = spoolLines(config.audit.spoolDir);
