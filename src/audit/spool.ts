@@ -155,9 +155,9 @@ export class AuditSpool {
 
   /**
    * Spools the intent of a call before it reaches the workspace (in the kernel when this returns, so it survives the
-   * process); the promise resolves once it is on disk. A call alone starts its sync when none is under way, as soon
-   * as the caller's step (sending the statement) is done, so one call at a time never waits for a sync it could have
-   * had; while other calls are under way, it joins the next group commit, within the commit delay or as soon as
+   * process); the promise resolves once it is on disk. A call alone starts its sync when none is under way, once the
+   * statement it precedes has been written (see `CommittedFile.commit`), so one call at a time never waits for a sync
+   * it could have had; while other calls are under way, it joins the next group commit, within the commit delay or as soon as
    * `finish` asks for it (PostgreSQL's `commit_siblings` makes the same choice). Until `finish`, it is not pending for
    * the table.
    */
