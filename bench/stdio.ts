@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -19,6 +19,9 @@ const CPU_BLOCKS = 10;
 
 /** The floor any stdio server stands on here: a relay with no governance (bench/fixtures/bare-stdio-relay.mjs). */
 export const RELAY = "bench/fixtures/bare-stdio-relay.mjs";
+
+/** The relay with the audit contract and nothing else (bench/fixtures/audited-stdio-relay.mjs): what the contract costs. */
+export const AUDITED_RELAY = "bench/fixtures/audited-stdio-relay.mjs";
 
 /**
  * The server's command line. The benchmark's process is pinned to the server's CPUs (bench/placement.ts) and a child
@@ -102,20 +105,27 @@ export async function measureStdio(stack: RemoteStack, options: { calls: number;
     } finally {
       await wire.close();
     }
-    // The same calls through the relay, placed as the server is: what the pipes and the extra process cost alone.
-    const bare = serverCommand(undefined, [RELAY]);
-    const relay = await StdioWireClient.start(bare.command, bare.args, {
-      PATH: process.env.PATH ?? "",
-      DATABRICKS_TOKEN: access_token,
-      RELAY_WORKSPACE_URL: workspaceUrl,
-      RELAY_STATEMENT_BODY: direct.statementBody,
-    });
-    let floor;
-    try {
-      floor = await versusDirect(() => relay.callTool("query_sales_data", SALES_ARGS));
-    } finally {
-      await relay.close();
-    }
+    // The same calls through the relay, placed as the server is: what the pipes and the extra process cost alone; then
+    // through the relay with the audit contract, its spool beside the server's: what the contract adds to that.
+    const throughRelay = async (fixture: string) => {
+      const placed = serverCommand(undefined, [fixture]);
+      const relaySpool = join(spoolDir, "relay");
+      mkdirSync(relaySpool, { recursive: true });
+      const relay = await StdioWireClient.start(placed.command, placed.args, {
+        PATH: process.env.PATH ?? "",
+        DATABRICKS_TOKEN: access_token,
+        RELAY_WORKSPACE_URL: workspaceUrl,
+        RELAY_STATEMENT_BODY: direct.statementBody,
+        RELAY_SPOOL_DIR: relaySpool,
+      });
+      try {
+        return await versusDirect(() => relay.callTool("query_sales_data", SALES_ARGS));
+      } finally {
+        await relay.close();
+      }
+    };
+    const floor = await throughRelay(RELAY);
+    const audited = await throughRelay(AUDITED_RELAY);
     const sdk = new Client({ name: "governed-mcp-bench", version: "1.0.0" });
     const transport = new StdioClientTransport({ ...SERVER, env: env("sdk"), stderr: "pipe" });
     let stderr = "";
@@ -156,6 +166,16 @@ export async function measureStdio(stack: RemoteStack, options: { calls: number;
         measured: ratio(throughput(floor.a) / throughput(floor.b)),
         target: "report",
         detail: describe(floor, "no validation, identity, policy or audit: the process and pipe hops alone"),
+      },
+      {
+        benchmark: "stdio (c=1)",
+        figure: "throughput of the relay with the audit contract alone / direct",
+        measured: ratio(throughput(audited.a) / throughput(audited.b)),
+        target: "report",
+        detail: describe(
+          audited,
+          "intent appended before the statement and on disk before the answer, outcome appended before it; no table writer",
+        ),
       },
       {
         benchmark: "stdio (c=1)",

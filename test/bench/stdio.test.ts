@@ -1,6 +1,12 @@
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RELAY, serverCommand, serverWarmup } from "../../bench/stdio.js";
+import { AUDITED_RELAY, RELAY, serverCommand, serverWarmup } from "../../bench/stdio.js";
+import { StdioWireClient } from "../../bench/wire.js";
 
 const hasTaskset = (() => {
   try {
@@ -37,5 +43,74 @@ describe("the stdio benchmark's server", () => {
   it("is warmed with twice the measured calls, never fewer than the plan's warm-up", () => {
     expect(serverWarmup({ calls: 1000, warmup: 50 })).toBe(2000);
     expect(serverWarmup({ calls: 10, warmup: 50 })).toBe(50);
+  });
+});
+
+describe("the relay with the audit contract alone", () => {
+  it("spools the intent before the statement reaches the workspace and the outcome before it answers", async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), "audited-relay-"));
+    const spoolFile = join(spoolDir, "audited-relay.jsonl");
+    const spooled = (): unknown[] =>
+      existsSync(spoolFile)
+        ? readFileSync(spoolFile, "utf8")
+            .split("\n")
+            .filter((line) => line !== "")
+            .map((line) => JSON.parse(line) as unknown)
+        : [];
+    let atRequest: unknown[] = [];
+    const workspace = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        atRequest = spooled();
+        res.setHeader("content-type", "application/json");
+        res.end(
+          JSON.stringify({
+            statement_id: "stmt-1",
+            status: { state: "SUCCEEDED" },
+            manifest: { schema: { columns: [{ name: "deal_id" }, { name: "amount" }] } },
+            result: {
+              data_array: [
+                ["D-1", "10"],
+                ["D-2", "20"],
+              ],
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => workspace.listen(0, "127.0.0.1", resolve));
+    const { port } = workspace.address() as AddressInfo;
+    const relay = await StdioWireClient.start(process.execPath, [AUDITED_RELAY], {
+      PATH: process.env.PATH ?? "",
+      DATABRICKS_TOKEN: "token-not-checked-here",
+      RELAY_WORKSPACE_URL: `http://127.0.0.1:${port}`,
+      RELAY_STATEMENT_BODY: "{}",
+      RELAY_SPOOL_DIR: spoolDir,
+    });
+    try {
+      const result = await relay.callTool("query_sales_data", { account: "Globex" });
+      expect(result.structuredContent).toEqual({
+        columns: ["deal_id", "amount"],
+        rows: [
+          ["D-1", "10"],
+          ["D-2", "20"],
+        ],
+        row_count: 2,
+      });
+      expect(atRequest).toEqual([
+        { intent: expect.objectContaining({ tool: "query_sales_data", outcome: "unknown" }) },
+      ]);
+      const [intent, outcome] = spooled() as [{ intent: { request_id: string } }, { outcome: Record<string, unknown> }];
+      expect(outcome.outcome).toMatchObject({
+        request_id: intent.intent.request_id,
+        outcome: "allowed",
+        rows_returned: 2,
+        statement_ids: '["stmt-1"]',
+      });
+    } finally {
+      await relay.close();
+      await new Promise((resolve) => workspace.close(resolve));
+      rmSync(spoolDir, { recursive: true, force: true });
+    }
   });
 });
