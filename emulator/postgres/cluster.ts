@@ -43,6 +43,10 @@ const DEFAULT_SETTINGS: Record<string, string> = {
   full_page_writes: "off",
   max_connections: "200",
   listen_addresses: "127.0.0.1",
+  // Dynamic shared memory as files in the cluster's own (temporary) directory rather than POSIX segments in /dev/shm,
+  // which a cluster that is killed (crash tests, a process that exits without stopping it) would leave behind in
+  // memory for good. Windows has one kind only.
+  ...(process.platform === "win32" ? {} : { dynamic_shared_memory_type: "mmap" }),
 };
 
 interface Binaries {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { startPostgresCluster, type PostgresCluster } from "../../emulator/postgres/cluster.js";
@@ -124,6 +124,20 @@ describe("a cluster killed as in a crash and started again", () => {
     await expect(cluster.restart()).rejects.toThrow(/kill it before restarting/);
     expect(await query(cluster.url(), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
+
+  it.runIf(existsSync("/dev/shm"))(
+    "a killed cluster leaves none of its shared memory behind: its dynamic segments live in its data directory",
+    async () => {
+      const segments = () => readdirSync("/dev/shm").filter((name) => name.startsWith("PostgreSQL."));
+      const before = new Set(segments());
+      const cluster = await startPostgresCluster();
+      const [row] = await query(cluster.url(), "SELECT current_setting('dynamic_shared_memory_type') AS kind");
+      await cluster.kill();
+      await cluster.stop();
+      expect(row).toEqual({ kind: "mmap" });
+      expect(segments().filter((name) => !before.has(name))).toEqual([]);
+    },
+  );
 
   it("stop after a kill, without a restart, removes the data directory the crash left behind", async () => {
     const cluster = await startPostgresCluster();
