@@ -107,10 +107,10 @@ export async function measureStdio(stack: RemoteStack, options: { calls: number;
     }
     // The same calls through the relay, placed as the server is: what the pipes and the extra process cost alone; then
     // through the relay with the audit contract, its spool beside the server's: what the contract adds to that.
+    const relaySpool = join(spoolDir, "relay");
+    mkdirSync(relaySpool);
     const throughRelay = async (fixture: string) => {
       const placed = serverCommand(undefined, [fixture]);
-      const relaySpool = join(spoolDir, "relay");
-      mkdirSync(relaySpool, { recursive: true });
       const relay = await StdioWireClient.start(placed.command, placed.args, {
         PATH: process.env.PATH ?? "",
         DATABRICKS_TOKEN: access_token,

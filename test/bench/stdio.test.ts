@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -50,13 +50,12 @@ describe("the relay with the audit contract alone", () => {
   it("spools the intent before the statement reaches the workspace and the outcome before it answers", async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), "audited-relay-"));
     const spoolFile = join(spoolDir, "audited-relay.jsonl");
+    // The relay creates the file as it starts, before any call.
     const spooled = (): unknown[] =>
-      existsSync(spoolFile)
-        ? readFileSync(spoolFile, "utf8")
-            .split("\n")
-            .filter((line) => line !== "")
-            .map((line) => JSON.parse(line) as unknown)
-        : [];
+      readFileSync(spoolFile, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as unknown);
     let atRequest: unknown[] = [];
     const workspace = createServer((req, res) => {
       req.resume();
