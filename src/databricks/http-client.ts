@@ -257,8 +257,9 @@ export class WorkspaceHttpClient {
         retryAfterS: typeof header === "string" ? parseRetryAfter(header, this.clock.now()) : undefined,
       };
     } catch (err) {
-      if (req.signal?.aborted) return { kind: "cancelled" };
+      // A time limit first: the call's own, on which this request may wait rather than arm a timer of its own.
       if (limit.timedOut) return { kind: "timeout" };
+      if (req.signal?.aborted) return { kind: "cancelled" };
       return { kind: "unreachable", code: String((err as { code?: string }).code ?? "network error").slice(0, 40) };
     } finally {
       limit.dispose();

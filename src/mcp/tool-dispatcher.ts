@@ -123,9 +123,9 @@ export async function dispatchToolCall(
     const timeoutMs = entry.definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // The deadline, its timer and the tool's waits read one clock, so a test that moves it moves all three.
     const clock = deps.clock ?? systemClock;
-    const deadline = clock.now() + timeoutMs;
     const limit = linkedAbort([extra.signal], timeoutMs, clock);
-    const { signal } = limit;
+    // The tool's deadline is its limit's end, to the millisecond: requests bounded by it wait on this one timer.
+    const { signal, endsAt: deadline } = limit;
     const recordStatement = (id: string) => void (statementIds.includes(id) || statementIds.push(id));
     const ctx: ToolContext = {
       caller,

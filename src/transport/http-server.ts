@@ -7,6 +7,7 @@ import { PolicyError, asGovernedError, ErrorCodes } from "../errors.js";
 import type { InboundRequest, ResolvedCaller } from "../identity/types.js";
 import { createMcpServer } from "../mcp/server-factory.js";
 import { InFlightCalls } from "../mcp/in-flight-calls.js";
+import { linkedAbort } from "../linked-abort.js";
 import { connectAudited } from "../mcp/malformed-calls.js";
 import { answerPlainToolCall, plainToolCall } from "../mcp/plain-tool-call.js";
 import type { ToolCallRequest } from "../mcp/governed-call.js";
@@ -226,7 +227,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
 
   /** The usual call, a single plain `tools/call`, answered by the dispatcher without a protocol server of its own. */
   async function answerDirectly(res: ServerResponse, caller: ResolvedCaller, request: ToolCallRequest): Promise<void> {
-    const running = new AbortController();
+    // Made as a linked signal, so that the call's own limit links to it without an event listener.
+    const running = linkedAbort([]);
     // A client that went away before its answer: its call is cancelled (and still audited).
     res.on("close", () => {
       if (!res.writableFinished) running.abort();

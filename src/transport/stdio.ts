@@ -6,6 +6,7 @@ import { gateTransport } from "../mcp/malformed-calls.js";
 import { InFlightCalls } from "../mcp/in-flight-calls.js";
 import { answerPlainToolCall, plainToolCall } from "../mcp/plain-tool-call.js";
 import type { DispatcherDeps } from "../mcp/tool-dispatcher.js";
+import { linkedAbort } from "../linked-abort.js";
 import { StdioTransport } from "./stdio-transport.js";
 import type { EarlyStdioTransport } from "./early-stdio.js";
 import { isLegacyVersion } from "./legacy-post.js";
@@ -56,7 +57,8 @@ function answerPlainCalls(
     if (cancelled) inFlight.cancel(running.callerKey, cancelled.requestId, cancelled.reason);
     const plain = legacyEra() ? plainToolCall([message]) : undefined;
     if (!plain) return deliver(message, extra);
-    const call = new AbortController();
+    // Made as a linked signal, so that the call's own limit links to it without an event listener.
+    const call = linkedAbort([]);
     void answerPlainToolCall(deps, caller, plain, call, running)
       .then((answer) => (call.signal.aborted ? undefined : transport.send(answer)))
       .catch((err: unknown) => transport.onerror?.(err as Error));

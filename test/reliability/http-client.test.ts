@@ -7,6 +7,7 @@ import {
 } from "../../src/databricks/http-client.js";
 import { upstreamOf } from "../../src/databricks/circuit-breaker.js";
 import { GovernedError } from "../../src/errors.js";
+import { linkedAbort } from "../../src/linked-abort.js";
 import type { WorkspaceCredential } from "../../src/identity/types.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { recordFigure } from "./figures.js";
@@ -184,6 +185,21 @@ describe("deadlines", () => {
     expect(settled).toBe(false);
     await clock.advance(1);
     expect((await outcome).code).toBe("TIMEOUT");
+  });
+
+  it("times out with its call's limit, arming no timer of its own, and counts as a timeout for the circuit", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
+    const clock = new FakeClock();
+    const c = client({ clock, maxAttempts: 1, circuit: { failureThreshold: 1, cooldownMs: 60_000 } });
+    // As the dispatcher bounds a tool call: one limit, whose end is the deadline its requests carry.
+    const call = linkedAbort([], 300, clock);
+    const stalls = workspace.faults.injected.stalls;
+    const outcome = codeOf(search(c, { deadline: call.endsAt, signal: call.signal }));
+    await stallReached(stalls);
+    expect(clock.waiting).toBe(1);
+    await clock.advance(300);
+    expect((await outcome).code).toBe("TIMEOUT");
+    expect((await codeOf(search(c))).code).toBe("CIRCUIT_OPEN");
   });
 
   it("bounds a stalled response without a deadline by the request timeout, on its clock", async () => {

@@ -84,4 +84,83 @@ describe("linkedAbort", () => {
     expect(added).toBe(100);
     expect(removed).toBe(100);
   });
+
+  describe("linked to a signal made here", () => {
+    /** A signal whose listener calls are counted. */
+    const counted = (signal: AbortSignal) => {
+      const calls = { added: 0 };
+      const add = signal.addEventListener.bind(signal);
+      signal.addEventListener = ((...args: Parameters<typeof add>) => {
+        calls.added += 1;
+        return add(...args);
+      }) as typeof add;
+      return calls;
+    };
+
+    it("follows it without an event listener, with its reason, and not as a timeout", () => {
+      const call = linkedAbort([]);
+      const listeners = counted(call.signal);
+      const limit = linkedAbort([call.signal], 60_000);
+      call.abort("cancelled by the client");
+      expect(listeners.added).toBe(0);
+      expect(limit.signal.reason).toBe("cancelled by the client");
+      expect(limit.timedOut).toBe(false);
+      limit.dispose();
+    });
+
+    it("waits on its time limit rather than its own when that ends no later, and counts it as its own", async () => {
+      const clock = new FakeClock();
+      const call = linkedAbort([], 100, clock);
+      const request = linkedAbort([call.signal], 100, clock);
+      expect(clock.waiting).toBe(1);
+      expect(request.endsAt).toBe(call.endsAt);
+      await clock.advance(100);
+      expect(request.signal.aborted).toBe(true);
+      expect(request.timedOut).toBe(true);
+      expect((request.signal.reason as DOMException).name).toBe("TimeoutError");
+    });
+
+    it("keeps a timer of its own when its limit ends first, or runs on another clock", async () => {
+      const clock = new FakeClock();
+      const call = linkedAbort([], 100, clock);
+      const shorter = linkedAbort([call.signal], 10, clock);
+      const elsewhere = linkedAbort([call.signal], 1000, new FakeClock());
+      expect(clock.waiting).toBe(2);
+      expect(elsewhere.endsAt).not.toBe(call.endsAt);
+      await clock.advance(10);
+      expect(shorter.timedOut).toBe(true);
+      expect(call.signal.aborted).toBe(false);
+      await clock.advance(90);
+      expect(elsewhere.signal.aborted).toBe(true);
+      expect(elsewhere.timedOut).toBe(false);
+      elsewhere.dispose();
+    });
+
+    it("is aborted at once by one already aborted, as a timeout only when that one timed out", async () => {
+      const clock = new FakeClock();
+      const timed = linkedAbort([], 5, clock);
+      await clock.advance(5);
+      expect(linkedAbort([timed.signal], 10, clock).timedOut).toBe(true);
+      const cancelled = linkedAbort([]);
+      cancelled.abort("gone");
+      const late = linkedAbort([cancelled.signal], 10, clock);
+      expect(late.signal.reason).toBe("gone");
+      expect(late.timedOut).toBe(false);
+    });
+
+    it("after dispose, neither its source nor the source's time limit reaches it", async () => {
+      const clock = new FakeClock();
+      const call = linkedAbort([], 100, clock);
+      const request = linkedAbort([call.signal], 100, clock);
+      request.dispose();
+      await clock.advance(100);
+      expect(call.timedOut).toBe(true);
+      expect(request.signal.aborted).toBe(false);
+      expect(request.timedOut).toBe(false);
+    });
+
+    it("ends with no time limit when neither it nor its sources have one", () => {
+      expect(linkedAbort([linkedAbort([]).signal]).endsAt).toBe(Infinity);
+    });
+  });
 });

@@ -7,6 +7,11 @@ export function typedRows(
   columns: StatementResult["columns"],
   rows: readonly (readonly (string | null)[])[],
 ): (string | number | null)[][] {
-  const numeric = new Set(columns.flatMap((c, i) => (NUMERIC.has(c.type_name) ? [i] : [])));
-  return rows.map((r) => r.map((v, i) => (v !== null && numeric.has(i) ? Number(v) : v)));
+  const numeric = columns.flatMap((c, i) => (NUMERIC.has(c.type_name) ? [i] : []));
+  // A copy of each row with its numeric cells converted: only those cells are visited.
+  return rows.map((row) => {
+    const typed: (string | number | null)[] = row.slice();
+    for (const i of numeric) if (typed[i] != null) typed[i] = Number(typed[i]);
+    return typed;
+  });
 }
