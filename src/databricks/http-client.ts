@@ -3,7 +3,7 @@ import { Pool } from "undici";
 import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
 import type { AccessToken, WorkspaceCredential } from "../identity/types.js";
-import { linkedAbort } from "../linked-abort.js";
+import { limitWithin, linkedAbort } from "../linked-abort.js";
 import { CircuitBreaker, upstreamOf, type CircuitBreakerOptions } from "./circuit-breaker.js";
 
 export interface WorkspaceRequest {
@@ -232,7 +232,11 @@ export class WorkspaceHttpClient {
   private async send(req: WorkspaceRequest, token: AccessToken): Promise<Attempt> {
     const budget = req.deadline !== undefined ? req.deadline - this.clock.now() : this.options.requestTimeoutMs;
     if (budget <= 0) return { kind: "timeout" };
-    const limit = linkedAbort([req.signal], budget, this.clock);
+    // Within its call's limit (a tool's request, which carries that limit's end as its deadline), a request is bounded
+    // by it as it is; otherwise by a limit of its own.
+    const within = limitWithin(req.signal, this.clock.now() + budget, this.clock);
+    const own = within ? undefined : linkedAbort([req.signal], budget, this.clock);
+    const limit = within ?? own!;
     const { signal } = limit;
     try {
       const res = await this.pool.request({
@@ -262,7 +266,7 @@ export class WorkspaceHttpClient {
       if (req.signal?.aborted) return { kind: "cancelled" };
       return { kind: "unreachable", code: String((err as { code?: string }).code ?? "network error").slice(0, 40) };
     } finally {
-      limit.dispose();
+      own?.dispose();
     }
   }
 

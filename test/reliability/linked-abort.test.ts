@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { linkedAbort } from "../../src/linked-abort.js";
+import { limitWithin, linkedAbort } from "../../src/linked-abort.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 describe("linkedAbort", () => {
@@ -157,6 +157,18 @@ describe("linkedAbort", () => {
       expect(call.timedOut).toBe(true);
       expect(request.signal.aborted).toBe(false);
       expect(request.timedOut).toBe(false);
+    });
+
+    it("stands for work bounded by it: a signal made here ending in time, on the same clock, nothing else", async () => {
+      const clock = new FakeClock();
+      const call = linkedAbort([], 100, clock);
+      expect(limitWithin(call.signal, call.endsAt, clock)).toBe(call);
+      expect(limitWithin(call.signal, call.endsAt - 1, clock)).toBeUndefined();
+      expect(limitWithin(call.signal, call.endsAt, new FakeClock())).toBeUndefined();
+      expect(limitWithin(new AbortController().signal, Infinity, clock)).toBeUndefined();
+      expect(limitWithin(undefined, Infinity, clock)).toBeUndefined();
+      await clock.advance(100);
+      expect(limitWithin(call.signal, call.endsAt, clock)?.timedOut).toBe(true);
     });
 
     it("ends with no time limit when neither it nor its sources have one", () => {
