@@ -2,7 +2,10 @@ import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from
 
 /** A signal that aborts when any source does, or when its own time runs out; `dispose` when the work is done. */
 export interface LinkedAbort {
-  signal: AbortSignal;
+  /** Made when first asked for: making one costs microseconds, and a limit linked to this one does not need it. */
+  readonly signal: AbortSignal;
+  /** True once aborted, by a source, the time limit or `abort`. */
+  readonly aborted: boolean;
   /** True once the time limit, not a source, aborted the signal (a source's own time limit it waited on counts). */
   readonly timedOut: boolean;
   /** When the time limit aborts the signal, on its clock (Infinity without one). */
@@ -13,8 +16,20 @@ export interface LinkedAbort {
   abort(reason?: unknown): void;
 }
 
+/** What a limit follows: a signal, or a limit made here (linked without an event listener, or its signal). */
+export type AbortSource = AbortSignal | LinkedAbort;
+
+/** What work runs under: a limit made here as it is (its signal need not be made), otherwise its signal. */
+export function abortSourceOf(call: { readonly signal: AbortSignal }): AbortSource {
+  return call instanceof Limit ? call : call.signal;
+}
+
 /** The linked signals made here, by their signal: a signal linked to one of them needs no listener. */
 const made = new WeakMap<AbortSignal, Limit>();
+
+/** The limit a source is, or whose signal it is. */
+const limitOf = (source: AbortSource | undefined): Limit | undefined =>
+  source instanceof Limit ? source : source && "addEventListener" in source ? made.get(source) : undefined;
 
 /**
  * `AbortSignal.any` plus `AbortSignal.timeout` for work with a known end: plain listeners and one timer, removed by
@@ -24,7 +39,7 @@ const made = new WeakMap<AbortSignal, Limit>();
  * each costs microseconds on cold caches, several times per call.
  */
 export function linkedAbort(
-  sources: readonly (AbortSignal | undefined)[],
+  sources: readonly (AbortSource | undefined)[],
   timeoutMs?: number,
   clock: Clock = systemClock,
 ): LinkedAbort {
@@ -40,19 +55,20 @@ export function limitWithin(
   endsAt: number,
   clock: Clock,
 ): Pick<LinkedAbort, "signal" | "timedOut"> | undefined {
-  const limit = signal && made.get(signal);
+  const limit = limitOf(signal);
   return limit && limit.clock === clock && limit.endsAt <= endsAt ? limit : undefined;
 }
 
 // A class rather than an object literal: a literal with a getter is built by the runtime each time, some 250 ns warm
 // and microseconds on a per-call path's cold caches.
 class Limit implements LinkedAbort {
-  readonly signal: AbortSignal;
   readonly endsAt: number;
   private readonly controller = new AbortController();
   readonly clock: Clock;
   private timer?: ClockTimer;
   private timedOutBy = false;
+  private abortedWith?: { reason: unknown };
+  private signalMade = false;
   /** Linked signals made from this one, told when it aborts. */
   private readonly children = new Set<Limit>();
   /** The source made here whose time limit stands in for this one's. */
@@ -61,38 +77,54 @@ class Limit implements LinkedAbort {
   private parents: Limit[] = [];
   private listened: { source: AbortSignal; onAbort: () => void }[] = [];
 
-  constructor(sources: readonly (AbortSignal | undefined)[], timeoutMs: number | undefined, clock: Clock) {
-    this.signal = this.controller.signal;
+  constructor(sources: readonly (AbortSource | undefined)[], timeoutMs: number | undefined, clock: Clock) {
     this.clock = clock;
     const ownEnd = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
     // The source whose own limit ends first, if it ends no later than this one's: its timeout is this one's.
     for (const source of sources) {
-      const limit = source && made.get(source);
+      const limit = limitOf(source);
       if (limit?.clock === clock && limit.endsAt <= ownEnd && limit.endsAt <= (this.covering?.endsAt ?? Infinity))
         this.covering = limit;
     }
     this.endsAt = this.covering?.endsAt ?? ownEnd;
-    made.set(this.signal, this);
     for (const source of sources) {
       if (!source) continue;
-      const parent = made.get(source);
-      if (source.aborted) {
-        this.abortWith(source.reason, parent !== undefined && parent === this.covering && parent.timedOutBy);
+      const parent = limitOf(source);
+      if (parent?.abortedWith) {
+        this.abortWith(parent.abortedWith.reason, parent === this.covering && parent.timedOutBy);
         return;
       }
       if (parent) {
         parent.children.add(this);
         this.parents.push(parent);
       } else {
-        const onAbort = () => this.abortWith(source.reason, false);
-        source.addEventListener("abort", onAbort, { once: true });
-        this.listened.push({ source, onAbort });
+        const signal = "addEventListener" in source ? source : source.signal;
+        if (signal.aborted) {
+          this.abortWith(signal.reason, false);
+          return;
+        }
+        const onAbort = () => this.abortWith(signal.reason, false);
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.listened.push({ source: signal, onAbort });
       }
     }
     if (!this.covering && timeoutMs !== undefined)
       this.timer = afterTime(clock, timeoutMs, () =>
         this.abortWith(new DOMException("The operation timed out.", "TimeoutError"), true),
       );
+  }
+
+  get signal(): AbortSignal {
+    const { signal } = this.controller;
+    if (!this.signalMade) {
+      made.set(signal, this);
+      this.signalMade = true;
+    }
+    return signal;
+  }
+
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
   }
 
   get timedOut(): boolean {
@@ -115,10 +147,13 @@ class Limit implements LinkedAbort {
 
   /** Aborts this signal, and the signals linked to it; `byTime`: a time limit did, this one's or one it waited on. */
   private abortWith(reason: unknown, byTime: boolean): void {
-    if (this.signal.aborted) return;
+    if (this.abortedWith) return;
+    // The reason an AbortController gives when none is: one instance for this signal and those linked to it.
+    const given = reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason;
+    this.abortedWith = { reason: given };
     this.timedOutBy = byTime;
     this.dispose();
-    this.controller.abort(reason);
-    for (const child of [...this.children]) child.abortWith(reason, byTime && child.covering === this);
+    this.controller.abort(given);
+    for (const child of [...this.children]) child.abortWith(given, byTime && child.covering === this);
   }
 }

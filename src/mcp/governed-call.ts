@@ -1,5 +1,6 @@
 import type { CallToolResult, RequestId, ServerNotification } from "@modelcontextprotocol/server";
 import type { ResolvedCaller } from "../identity/types.js";
+import { abortSourceOf } from "../linked-abort.js";
 import { metaCarrier, withInboundTrace } from "../observability/trace-context.js";
 import type { AbortableCall, InFlightCalls } from "./in-flight-calls.js";
 import { dispatchToolCall, type DispatcherDeps } from "./tool-dispatcher.js";
@@ -40,7 +41,7 @@ export async function runGovernedCall(
   try {
     return await withInboundTrace(metaCarrier(request._meta), () =>
       dispatchToolCall(deps, caller, request.name, request.arguments, {
-        signal: running.signal,
+        signal: abortSourceOf(running),
         progressToken: request._meta?.progressToken,
         sendNotification: options.sendNotification,
       }),

@@ -45,13 +45,10 @@ export class InFlightCalls {
     let set = this.calls.get(key);
     if (!set) this.calls.set(key, (set = new Set()));
     set.add(controller);
-    return {
-      signal: controller.signal,
-      release: () => {
-        set.delete(controller);
-        if (set.size === 0 && this.calls.get(key) === set) this.calls.delete(key);
-      },
-    };
+    return new Registration(controller, () => {
+      set.delete(controller);
+      if (set.size === 0 && this.calls.get(key) === set) this.calls.delete(key);
+    });
   }
 
   /** Cancels this caller's calls with this id; returns how many were running. */
@@ -64,5 +61,17 @@ export class InFlightCalls {
 
   private static key(callerKey: string, requestId: RequestId): string {
     return `${callerKey}\u0000${typeof requestId}:${String(requestId)}`;
+  }
+}
+
+/** A call's place among the running calls; its signal is made only when asked for (making one costs microseconds). */
+class Registration {
+  constructor(
+    private readonly call: AbortableCall,
+    readonly release: () => void,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.call.signal;
   }
 }

@@ -9,7 +9,7 @@ import type { WorkspaceApi } from "../databricks/workspace-api.js";
 import type { WorkspaceViewCache } from "../identity/workspace-view-cache.js";
 import type { ToolContext } from "../../tools/types.js";
 import { endToolSpan, startToolSpan } from "../observability/tracing.js";
-import { linkedAbort } from "../linked-abort.js";
+import { linkedAbort, type AbortSource } from "../linked-abort.js";
 import type { UnverifiedRefusal } from "../audit/refusal-aggregator.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ConversationHandles } from "../policy/conversation-handle.js";
@@ -31,7 +31,8 @@ export interface AuditSink {
 }
 
 export interface CallExtra {
-  signal: AbortSignal;
+  /** The call's cancellation: a signal, or a limit made by `linkedAbort`, followed without making its signal. */
+  signal: AbortSource;
   progressToken?: string | number;
   sendNotification(notification: ServerNotification): Promise<void>;
 }

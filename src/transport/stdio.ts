@@ -60,7 +60,7 @@ function answerPlainCalls(
     // Made as a linked signal, so that the call's own limit links to it without an event listener.
     const call = linkedAbort([]);
     void answerPlainToolCall(deps, caller, plain, call, running)
-      .then((answer) => (call.signal.aborted ? undefined : transport.send(answer)))
+      .then((answer) => (call.aborted ? undefined : transport.send(answer)))
       .catch((err: unknown) => transport.onerror?.(err as Error));
   };
 }

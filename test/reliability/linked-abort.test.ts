@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import { describe, expect, it } from "vitest";
-import { limitWithin, linkedAbort } from "../../src/linked-abort.js";
+import { describe, expect, it, vi } from "vitest";
+import { abortSourceOf, limitWithin, linkedAbort } from "../../src/linked-abort.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 describe("linkedAbort", () => {
@@ -169,6 +169,27 @@ describe("linkedAbort", () => {
       expect(limitWithin(undefined, Infinity, clock)).toBeUndefined();
       await clock.advance(100);
       expect(limitWithin(call.signal, call.endsAt, clock)?.timedOut).toBe(true);
+    });
+
+    it("follows a limit made here without making that limit's signal (making one costs microseconds)", () => {
+      const made = vi.spyOn(AbortController.prototype, "signal", "get");
+      const call = linkedAbort([]);
+      const limit = linkedAbort([abortSourceOf(call)], 60_000);
+      expect(made).not.toHaveBeenCalled();
+      made.mockRestore();
+      call.abort("cancelled by the client");
+      expect(call.aborted).toBe(true);
+      expect(limit.aborted).toBe(true);
+      expect(limit.signal.reason).toBe("cancelled by the client");
+      expect(abortSourceOf(new AbortController())).toBeInstanceOf(AbortSignal);
+    });
+
+    it("aborted without a reason, gives the one AbortError to the limits that follow it", () => {
+      const call = linkedAbort([]);
+      const limit = linkedAbort([call], 60_000);
+      call.abort();
+      expect((call.signal.reason as DOMException).name).toBe("AbortError");
+      expect(limit.signal.reason).toBe(call.signal.reason);
     });
 
     it("ends with no time limit when neither it nor its sources have one", () => {
