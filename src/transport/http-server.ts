@@ -227,7 +227,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
 
   /** The usual call, a single plain `tools/call`, answered by the dispatcher without a protocol server of its own. */
   async function answerDirectly(res: ServerResponse, caller: ResolvedCaller, request: ToolCallRequest): Promise<void> {
-    // Made as a linked signal, so that the call's own limit links to it without an event listener.
+    // A limit rather than an AbortController: the call's own limit follows it without an event listener, and its
+    // signal is made only if something asks for it.
     const running = linkedAbort([]);
     // A client that went away before its answer: its call is cancelled (and still audited).
     res.on("close", () => {

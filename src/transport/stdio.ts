@@ -57,7 +57,8 @@ function answerPlainCalls(
     if (cancelled) inFlight.cancel(running.callerKey, cancelled.requestId, cancelled.reason);
     const plain = legacyEra() ? plainToolCall([message]) : undefined;
     if (!plain) return deliver(message, extra);
-    // Made as a linked signal, so that the call's own limit links to it without an event listener.
+    // A limit rather than an AbortController: the call's own limit follows it without an event listener, and its
+    // signal is made only if something asks for it.
     const call = linkedAbort([]);
     void answerPlainToolCall(deps, caller, plain, call, running)
       .then((answer) => (call.aborted ? undefined : transport.send(answer)))
