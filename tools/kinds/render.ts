@@ -16,15 +16,13 @@ function cell(v: unknown): string {
 
 /** A compact text table for `content[0].text`: header, separator, at most `maxRows` rows. */
 export function textTable(columns: readonly string[], rows: readonly (readonly unknown[])[], maxRows = 20): string {
-  let text = `${columns.join(" | ")}\n${columns.map(() => "---").join(" | ")}`;
-  const shown = Math.min(rows.length, maxRows);
-  for (let r = 0; r < shown; r += 1) {
-    const row = rows[r]!;
-    text += "\n";
-    for (let c = 0; c < row.length; c += 1) text += c === 0 ? cell(row[c]) : ` | ${cell(row[c])}`;
-  }
+  const lines = [
+    columns.join(" | "),
+    columns.map(() => "---").join(" | "),
+    ...rows.slice(0, maxRows).map((r) => r.map(cell).join(" | ")),
+  ];
   // ASCII, like the rest of the table's own text: an answer whose cells are ASCII stays a one-byte string, which the
   // answer's JSON, its UTF-8 bytes and the client's parse all handle faster than a two-byte one.
-  if (rows.length > maxRows) text += `\n... ${rows.length - maxRows} more rows in structuredContent`;
-  return text;
+  if (rows.length > maxRows) lines.push(`... ${rows.length - maxRows} more rows in structuredContent`);
+  return lines.join("\n");
 }
