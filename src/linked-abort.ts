@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "./clock.js";
 
 /** A signal that aborts when any source does, or when its own time runs out; `dispose` when the work is done. */
@@ -6,10 +7,17 @@ export interface LinkedAbort {
   readonly signal: AbortSignal;
   /** True once aborted, by a source, the time limit or `abort`. */
   readonly aborted: boolean;
+  /** Why it aborted (undefined until then), as an AbortSignal's `reason`. */
+  readonly reason: unknown;
   /** True once the time limit, not a source, aborted the signal (a source's own time limit it waited on counts). */
   readonly timedOut: boolean;
   /** When the time limit aborts the signal, on its clock (Infinity without one). */
   readonly endsAt: number;
+  /**
+   * This limit as the EventEmitter undici takes for a request's `signal` (it emits `abort`; `aborted` and `reason`
+   * say how it ended): a request bounded by it needs no AbortSignal made.
+   */
+  readonly emitter: EventEmitter;
   /** Stops the timer and detaches from the sources (idempotent). */
   dispose(): void;
   /** Aborts the signal itself (a cancellation no source carries), then disposes. */
@@ -22,6 +30,13 @@ export type AbortSource = AbortSignal | LinkedAbort;
 /** What work runs under: a limit made here as it is (its signal need not be made), otherwise its signal. */
 export function abortSourceOf(call: { readonly signal: AbortSignal }): AbortSource {
   return call instanceof Limit ? call : call.signal;
+}
+
+/** A source as an AbortSignal, for what takes nothing else (`fetch`, timers): a limit's signal is made then. */
+export function signalOf(source: AbortSource): AbortSignal;
+export function signalOf(source: AbortSource | undefined): AbortSignal | undefined;
+export function signalOf(source: AbortSource | undefined): AbortSignal | undefined {
+  return source === undefined || source instanceof AbortSignal ? source : source.signal;
 }
 
 /** The linked signals made here, by their signal: a signal linked to one of them needs no listener. */
@@ -51,17 +66,17 @@ export function linkedAbort(
  * by both needs no limit of its own (and no signal: each costs microseconds to make). Undefined otherwise.
  */
 export function limitWithin(
-  signal: AbortSignal | undefined,
+  source: AbortSource | undefined,
   endsAt: number,
   clock: Clock,
-): Pick<LinkedAbort, "signal" | "timedOut"> | undefined {
-  const limit = limitOf(signal);
+): Pick<LinkedAbort, "emitter" | "timedOut"> | undefined {
+  const limit = limitOf(source);
   return limit && limit.clock === clock && limit.endsAt <= endsAt ? limit : undefined;
 }
 
 // A class rather than an object literal: a literal with a getter is built by the runtime each time, some 250 ns warm
-// and microseconds on a per-call path's cold caches.
-class Limit implements LinkedAbort {
+// and microseconds on a per-call path's cold caches. An EventEmitter, so that undici can follow it as it is.
+class Limit extends EventEmitter implements LinkedAbort {
   readonly endsAt: number;
   private readonly controller = new AbortController();
   readonly clock: Clock;
@@ -78,6 +93,9 @@ class Limit implements LinkedAbort {
   private listened: { source: AbortSignal; onAbort: () => void }[] = [];
 
   constructor(sources: readonly (AbortSource | undefined)[], timeoutMs: number | undefined, clock: Clock) {
+    super();
+    // Each request bounded by this limit listens while it runs; a call may run more than ten at once.
+    this.setMaxListeners(0);
     this.clock = clock;
     const ownEnd = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
     // The source whose own limit ends first, if it ends no later than this one's: its timeout is this one's.
@@ -127,6 +145,14 @@ class Limit implements LinkedAbort {
     return this.abortedWith !== undefined;
   }
 
+  get reason(): unknown {
+    return this.abortedWith?.reason;
+  }
+
+  get emitter(): EventEmitter {
+    return this;
+  }
+
   get timedOut(): boolean {
     return this.timedOutBy;
   }
@@ -154,6 +180,7 @@ class Limit implements LinkedAbort {
     this.timedOutBy = byTime;
     this.dispose();
     this.controller.abort(given);
+    this.emit("abort");
     for (const child of [...this.children]) child.abortWith(given, byTime && child.covering === this);
   }
 }

@@ -4,6 +4,7 @@ import type { ResolvedCaller } from "../src/identity/types.js";
 import type { WorkspaceApi } from "../src/databricks/workspace-api.js";
 import type { WorkspaceViewCache } from "../src/identity/workspace-view-cache.js";
 import type { Clock } from "../src/clock.js";
+import type { AbortSource } from "../src/linked-abort.js";
 import type { ConversationHandles } from "../src/policy/conversation-handle.js";
 
 /**
@@ -19,8 +20,11 @@ export interface ToolContext {
   requestId: string;
   /** What the workspace said about each token lately (check_identity). */
   workspaceViews: WorkspaceViewCache;
-  /** Aborted on cancellation or when the tool's deadline passes. */
-  signal: AbortSignal;
+  /**
+   * Aborted on cancellation or when the tool's deadline passes: the call's limit, which workspace calls follow as it
+   * is; `signalOf` gives it as an AbortSignal where nothing else is taken.
+   */
+  signal: AbortSource;
   /** Milliseconds on `clock` by which the call must end. */
   deadline: number;
   /** Time the deadline is read on and waits between polls run on (tests move a fake one). */

@@ -1,5 +1,6 @@
 import { ErrorCodes, GovernedError, UpstreamError } from "../errors.js";
 import type { Clock } from "../clock.js";
+import { signalOf, type AbortSource } from "../linked-abort.js";
 import type { GenieMessage, WorkspaceApi } from "./workspace-api.js";
 
 const FIRST_POLL_MS = 75;
@@ -7,7 +8,7 @@ const MAX_POLL_MS = 2000;
 const FINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "QUERY_RESULT_EXPIRED"]);
 
 export interface GeniePollOptions {
-  signal: AbortSignal;
+  signal: AbortSource;
   deadline: number;
   clock: Clock;
   /** Told each new status, numbered by poll. */
@@ -39,7 +40,7 @@ export async function pollGenieMessage(
     }
     if (FINAL.has(message.status)) break;
     delay = progressed ? FIRST_POLL_MS : Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
-    await clock.sleep(delay, signal).catch(() => undefined);
+    await clock.sleep(delay, signalOf(signal)).catch(() => undefined);
   }
   if (message.status === "FAILED")
     throw new UpstreamError(

@@ -3,7 +3,7 @@ import { Pool } from "undici";
 import { afterTime, cancelTimer, systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { ErrorCodes, GovernedError, PolicyError, UpstreamError, IdentityError } from "../errors.js";
 import type { AccessToken, WorkspaceCredential } from "../identity/types.js";
-import { limitWithin, linkedAbort } from "../linked-abort.js";
+import { limitWithin, linkedAbort, signalOf, type AbortSource } from "../linked-abort.js";
 import { CircuitBreaker, upstreamOf, type CircuitBreakerOptions } from "./circuit-breaker.js";
 
 export interface WorkspaceRequest {
@@ -11,7 +11,8 @@ export interface WorkspaceRequest {
   path: string;
   body?: unknown;
   credential: WorkspaceCredential;
-  signal?: AbortSignal;
+  /** The call's cancellation: a signal, or a limit made here, which a request follows without making its signal. */
+  signal?: AbortSource;
   /** Epoch ms; no retry is attempted past it, and a response still pending then is abandoned (TIMEOUT). */
   deadline?: number;
   /** Safe to send again after a 5xx or a reset (reads). A 429 is retried for any method: it was not processed. */
@@ -207,24 +208,25 @@ export class WorkspaceHttpClient {
     // A token already in hand needs no bounds: there is nothing to wait for.
     const ready = forceRefresh ? undefined : req.credential.current?.();
     if (ready) return ready;
-    const pending = req.credential.token({ signal: req.signal, ...(forceRefresh ? { forceRefresh } : {}) });
-    if (req.deadline === undefined && !req.signal) return pending;
+    const signal = signalOf(req.signal);
+    const pending = req.credential.token({ signal, ...(forceRefresh ? { forceRefresh } : {}) });
+    if (req.deadline === undefined && !signal) return pending;
     pending.catch(() => undefined); // abandoned on timeout: its later failure must not go unhandled
     let timer: ClockTimer | undefined;
     let onAbort: (() => void) | undefined;
     const bounds = new Promise<never>((_, reject) => {
       if (req.deadline !== undefined)
         timer = afterTime(this.clock, req.deadline - this.clock.now(), () => reject(timedOut(family)));
-      if (req.signal) {
+      if (signal) {
         onAbort = () => reject(cancelled());
-        req.signal.addEventListener("abort", onAbort, { once: true });
+        signal.addEventListener("abort", onAbort, { once: true });
       }
     });
     try {
       return await Promise.race([pending, bounds]);
     } finally {
       cancelTimer(timer);
-      if (onAbort) req.signal?.removeEventListener("abort", onAbort);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -237,12 +239,12 @@ export class WorkspaceHttpClient {
     const within = limitWithin(req.signal, this.clock.now() + budget, this.clock);
     const own = within ? undefined : linkedAbort([req.signal], budget, this.clock);
     const limit = within ?? own!;
-    const { signal } = limit;
     try {
       const res = await this.pool.request({
         path: req.path,
         method: req.method,
-        signal,
+        // The limit itself, which undici follows as an EventEmitter: no AbortSignal is made for a request.
+        signal: limit.emitter,
         headers: {
           authorization: `Bearer ${token.accessToken}`,
           "content-type": "application/json",
@@ -277,7 +279,7 @@ export class WorkspaceHttpClient {
     if (retryAfterS !== undefined && wait > this.options.maxRetryAfterMs) return false;
     if (req.deadline !== undefined && this.clock.now() + wait >= req.deadline) return false;
     try {
-      await this.clock.sleep(wait, req.signal);
+      await this.clock.sleep(wait, signalOf(req.signal));
     } catch {
       throw cancelled();
     }

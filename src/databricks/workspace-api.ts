@@ -1,5 +1,6 @@
 import { ErrorCodes, UpstreamError } from "../errors.js";
 import type { WorkspaceCredential } from "../identity/types.js";
+import { signalOf, type AbortSource } from "../linked-abort.js";
 import type { WorkspaceHttpClient } from "./http-client.js";
 
 export interface StatementParameter {
@@ -29,7 +30,8 @@ interface StatementResponse {
 }
 
 export interface CallOptions {
-  signal?: AbortSignal;
+  /** The call's cancellation: a signal, or a limit made here (followed without making its signal). */
+  signal?: AbortSource;
   deadline?: number;
 }
 
@@ -217,7 +219,7 @@ export function createWorkspaceApi(
             );
           throw new UpstreamError(ErrorCodes.CANCELLED, "The statement was cancelled.");
         }
-        await clock.sleep(delay, signal).catch(() => undefined);
+        await clock.sleep(delay, signalOf(signal)).catch(() => undefined);
         delay = Math.min(delay * 2, 1000);
         response = await call<StatementResponse>(
           "GET",

@@ -126,7 +126,7 @@ export async function dispatchToolCall(
     const clock = deps.clock ?? systemClock;
     const limit = linkedAbort([extra.signal], timeoutMs, clock);
     // The tool's deadline is its limit's end, to the millisecond: requests bounded by it wait on this one timer.
-    const { signal, endsAt: deadline } = limit;
+    const { endsAt: deadline } = limit;
     const recordStatement = (id: string) => void (statementIds.includes(id) || statementIds.push(id));
     const ctx: ToolContext = {
       caller,
@@ -134,13 +134,14 @@ export async function dispatchToolCall(
       workspace: deps.workspaceFor(caller, entry.definition.name, requestId, recordStatement),
       requestId,
       workspaceViews: deps.workspaceViews,
-      signal,
+      // The limit as it is: the tool's workspace requests follow it without an AbortSignal made.
+      signal: limit,
       deadline,
       clock,
       conversationHandles: deps.conversationHandles,
       recordStatement,
       reportProgress: async (progress, message, total) => {
-        if (extra.progressToken === undefined || signal.aborted) return;
+        if (extra.progressToken === undefined || limit.aborted) return;
         await extra
           .sendNotification({
             method: "notifications/progress",

@@ -96,8 +96,12 @@ export function activateSpan(span: Span): void {
   if (installed && isSpanContextValid(span.spanContext())) manager.enter(trace.setSpan(context.active(), span));
 }
 
+const NO_TRACE: Record<string, string> = Object.freeze({});
+
 /** The headers that carry the active trace to the workspace (empty when there is none). */
 export function outboundTraceHeaders(): Record<string, string> {
+  // Outside any trace our propagator has nothing to write: no carrier is made and the propagation API is not entered.
+  if (installed && context.active() === ROOT_CONTEXT) return NO_TRACE;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
   return headers;

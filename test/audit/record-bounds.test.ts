@@ -5,6 +5,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { AuditTrail } from "../../src/audit/audit-trail.js";
 import { buildAuditInsert, recordInsertBytes } from "../../src/audit/audit-insert.js";
+import { boundedText } from "../../src/audit/record-bounds.js";
 import { canonicalArguments } from "../../src/audit/redact.js";
 import type { SpooledRecord } from "../../src/audit/spool.js";
 import type { AuditEntry } from "../../src/mcp/tool-dispatcher.js";
@@ -148,6 +149,16 @@ describe("an audit record has a bounded size whatever the input", () => {
     expect(record!.tool).toMatch(/^bad\ufffdtoolt+…$/);
     expect((record!.tool as string).length).toBe(128);
     expect(record!.role).toBe("r\ufffd");
+  });
+
+  it.each([
+    ["plain text as it is", "erin.exec@example.com", "erin.exec@example.com"],
+    ["a surrogate pair as it is", "team \ud83d\ude80 sales", "team \ud83d\ude80 sales"],
+    ["DEL and C0 controls replaced", "a\u007fb\u001fc", "a\ufffdb\ufffdc"],
+    ["a lone high surrogate replaced", "x\ud83dy", "x\ufffdy"],
+    ["a lone low surrogate replaced", "\ude80z", "\ufffdz"],
+  ])("bounds a text column: %s", (_, value, expected) => {
+    expect(boundedText(value, 64)).toBe(expected);
   });
 
   it("keeps the statement ids that fit and says how many were left out", async () => {

@@ -7,7 +7,7 @@ import {
 } from "../../src/databricks/http-client.js";
 import { upstreamOf } from "../../src/databricks/circuit-breaker.js";
 import { GovernedError } from "../../src/errors.js";
-import { linkedAbort } from "../../src/linked-abort.js";
+import { linkedAbort, type AbortSource } from "../../src/linked-abort.js";
 import type { WorkspaceCredential } from "../../src/identity/types.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { recordFigure } from "./figures.js";
@@ -45,7 +45,7 @@ function client(options: WorkspaceHttpClientOptions = {}): WorkspaceHttpClient {
 
 const INDEX = "/api/2.0/vector-search/indexes/main.knowledge.docs_index/query";
 const searchBody = { query_text: "discount approval", num_results: 2, columns: ["doc_id"] };
-const search = (c: WorkspaceHttpClient, extra: { deadline?: number; signal?: AbortSignal } = {}) =>
+const search = (c: WorkspaceHttpClient, extra: { deadline?: number; signal?: AbortSource } = {}) =>
   c.request<{ result: { row_count: number } }>({
     method: "POST",
     path: INDEX,
@@ -248,6 +248,27 @@ describe("deadlines", () => {
     const revoked: WorkspaceCredential = { ...held, current: () => ({ ...inHand, accessToken: "revoked" }) };
     await client().request({ ...request, credential: revoked });
     expect(asked).toBe(1);
+  });
+
+  it("follows its call's limit as undici's signal, making no AbortSignal, and answers CANCELLED when it aborts", async () => {
+    workspace.faults.add({ pathPrefix: INDEX, stalls: 1 });
+    // As a call's credential usually is: its token in hand (fetching one would take the call's signal).
+    const inHand = await credential.token();
+    const held: WorkspaceCredential = { token: async () => inHand, current: () => inHand };
+    const made = vi.spyOn(AbortController.prototype, "signal", "get");
+    try {
+      const call = linkedAbort([], 60_000);
+      const stalls = workspace.faults.injected.stalls;
+      const request = { method: "POST", path: INDEX, body: searchBody, credential: held, idempotent: true } as const;
+      const outcome = codeOf(client().request({ ...request, deadline: call.endsAt, signal: call }));
+      await stallReached(stalls);
+      expect(made).not.toHaveBeenCalled();
+      call.abort("cancelled by the client");
+      expect((await outcome).code).toBe("CANCELLED");
+      expect(call.emitter.listenerCount("abort")).toBe(0);
+    } finally {
+      made.mockRestore();
+    }
   });
 
   it("answers CANCELLED when the caller aborts a stalled request", async () => {

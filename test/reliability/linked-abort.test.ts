@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { describe, expect, it, vi } from "vitest";
-import { abortSourceOf, limitWithin, linkedAbort } from "../../src/linked-abort.js";
+import { abortSourceOf, limitWithin, linkedAbort, signalOf } from "../../src/linked-abort.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 describe("linkedAbort", () => {
@@ -190,6 +190,23 @@ describe("linkedAbort", () => {
       call.abort();
       expect((call.signal.reason as DOMException).name).toBe("AbortError");
       expect(limit.signal.reason).toBe(call.signal.reason);
+    });
+
+    it("is an emitter undici can follow: one `abort` to each listener, with its reason; none once removed", () => {
+      const call = linkedAbort([]);
+      const heard: unknown[] = [];
+      const removed = () => heard.push("removed listener");
+      call.emitter.once("abort", () => heard.push(call.reason));
+      call.emitter.once("abort", removed);
+      call.emitter.removeListener("abort", removed);
+      expect(call.reason).toBeUndefined();
+      call.abort("cancelled by the client");
+      call.abort("again");
+      expect(heard).toEqual(["cancelled by the client"]);
+      expect(signalOf(call).reason).toBe("cancelled by the client");
+      const signal = new AbortController().signal;
+      expect(signalOf(signal)).toBe(signal);
+      expect(signalOf(undefined)).toBeUndefined();
     });
 
     it("ends with no time limit when neither it nor its sources have one", () => {

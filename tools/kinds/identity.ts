@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { signalOf } from "../../src/linked-abort.js";
 import { CatalogEntryBase } from "../catalog/schema.js";
 import { defineKind, entryFields } from "./kind.js";
 
@@ -60,7 +61,8 @@ export const identityKind = defineKind("identity", Entry, (entry, { toolNames })
     async handler(args: { fresh?: boolean }, ctx) {
       const { identity } = ctx.caller;
       const options = { signal: ctx.signal, deadline: ctx.deadline };
-      const token = await ctx.caller.credential.token({ signal: ctx.signal });
+      const { credential } = ctx.caller;
+      const token = credential.current?.() ?? (await credential.token({ signal: signalOf(ctx.signal) }));
       const { view, cached } = await ctx.workspaceViews.get(
         token,
         async () => {
