@@ -180,7 +180,8 @@ class Limit extends EventEmitter implements LinkedAbort {
     this.timedOutBy = byTime;
     this.dispose();
     this.controller.abort(given);
-    this.emit("abort");
     for (const child of [...this.children]) child.abortWith(given, byTime && child.covering === this);
+    // Last: an emitter's listener that throws stops the listeners after it, but not the limits linked to this one.
+    this.emit("abort");
   }
 }

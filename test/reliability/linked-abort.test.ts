@@ -209,6 +209,17 @@ describe("linkedAbort", () => {
       expect(signalOf(undefined)).toBeUndefined();
     });
 
+    it("aborts the limits that follow it even when a listener of its emitter throws", () => {
+      const call = linkedAbort([]);
+      const limit = linkedAbort([call], 60_000);
+      call.emitter.once("abort", () => {
+        throw new Error("a listener failed");
+      });
+      expect(() => call.abort("cancelled by the client")).toThrow("a listener failed");
+      expect(limit.aborted).toBe(true);
+      expect(limit.reason).toBe("cancelled by the client");
+    });
+
     it("ends with no time limit when neither it nor its sources have one", () => {
       expect(linkedAbort([linkedAbort([]).signal]).endsAt).toBe(Infinity);
     });
