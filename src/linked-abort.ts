@@ -44,7 +44,7 @@ const made = new WeakMap<AbortSignal, Limit>();
 
 /** The limit a source is, or whose signal it is. */
 const limitOf = (source: AbortSource | undefined): Limit | undefined =>
-  source instanceof Limit ? source : source && "addEventListener" in source ? made.get(source) : undefined;
+  source instanceof Limit ? source : source instanceof AbortSignal ? made.get(source) : undefined;
 
 /**
  * `AbortSignal.any` plus `AbortSignal.timeout` for work with a known end: plain listeners and one timer, removed by
@@ -116,7 +116,7 @@ class Limit extends EventEmitter implements LinkedAbort {
         parent.children.add(this);
         this.parents.push(parent);
       } else {
-        const signal = "addEventListener" in source ? source : source.signal;
+        const signal = signalOf(source);
         if (signal.aborted) {
           this.abortWith(signal.reason, false);
           return;
