@@ -8,6 +8,15 @@ export function rowsAsObjects(structured: unknown): Record<string, unknown>[] {
   });
 }
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+/** Instants read off the wall clock per call (a PAT's assumed expiry is an hour from now): two calls may straddle a second. */
+const INSTANT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
+
+/** An answer's JSON as two paths answering the same call can be compared: ids and wall-clock instants masked. */
+export function comparableJson(json: string): unknown {
+  return JSON.parse(json.replace(UUID, "<uuid>").replace(INSTANT, "<instant>"));
+}
+
 export function textOf(result: unknown): string {
   const content = ((result as { content?: unknown }).content ?? []) as { type: string; text?: string }[];
   return content.map((c) => c.text ?? "").join("\n");

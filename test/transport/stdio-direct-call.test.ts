@@ -12,6 +12,7 @@ import { EarlyStdioTransport } from "../../src/transport/early-stdio.js";
 import { StdioTransport } from "../../src/transport/stdio-transport.js";
 import { expectEquivalentAuditRows, waitForAudit } from "../support/audit-table.js";
 import { FakeClock } from "../support/fake-clock.js";
+import { comparableJson } from "../support/results.js";
 import { systemClock } from "../../src/clock.js";
 
 // Over stdio, once the connection is initialized in the 2025 era, a plain tools/call is answered without the protocol
@@ -78,9 +79,7 @@ afterAll(async () => {
   await workspace?.close();
 });
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
-const comparable = (answer: Record<string, unknown>): unknown =>
-  JSON.parse(JSON.stringify(answer).replace(UUID, "<uuid>"));
+const comparable = (answer: Record<string, unknown>): unknown => comparableJson(JSON.stringify(answer));
 
 /** Protocol-server work per request: the SDK builds a handler context for every request it serves. */
 const protocolServerRequests = () =>
