@@ -176,6 +176,7 @@ export function fromEnv(env: Env): Json {
     audit: {
       spoolDir: env.MCP_AUDIT_SPOOL_DIR,
       commitDelayMs: int(env, "MCP_AUDIT_COMMIT_DELAY_MS"),
+      flushIntervalMs: int(env, "MCP_AUDIT_FLUSH_INTERVAL_MS"),
       maxRecordBytes: int(env, "MCP_AUDIT_MAX_RECORD_BYTES"),
       maxBatchBytes: int(env, "MCP_AUDIT_MAX_BATCH_BYTES"),
       maxSpoolRecords: int(env, "MCP_AUDIT_SPOOL_MAX_RECORDS"),

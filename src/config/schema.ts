@@ -205,7 +205,16 @@ export const ConfigSchema = z.object({
         .max(1000)
         .default(1000)
         .describe("Records per audit INSERT at most: each is a Delta commit, so fewer, larger batches cost less."),
-      flushIntervalMs: z.number().int().positive().default(500),
+      flushIntervalMs: z
+        .number()
+        .int()
+        .min(50, { message: "MCP_AUDIT_FLUSH_INTERVAL_MS must be at least 50" })
+        .max(3_600_000, { message: "MCP_AUDIT_FLUSH_INTERVAL_MS must be at most 3600000 (an hour)" })
+        .default(5000)
+        .describe(
+          "At the latest this long after a record is spooled, the writer sends what waited to the table; a batch's " +
+            "worth goes at once. Each INSERT is a Delta commit with a fixed cost on the warehouse.",
+        ),
       commitDelayMs: z
         .number()
         .int()

@@ -21,6 +21,11 @@ describe("audit configuration", () => {
     expect(loadConfig({ ...minimal, MCP_AUDIT_COMMIT_DELAY_MS: "0" }).audit.commitDelayMs).toBe(0);
   });
 
+  it("sends waiting records to the table every 5 s by default, and takes another interval from MCP_AUDIT_FLUSH_INTERVAL_MS", () => {
+    expect(loadConfig(minimal).audit.flushIntervalMs).toBe(5000);
+    expect(loadConfig({ ...minimal, MCP_AUDIT_FLUSH_INTERVAL_MS: "500" }).audit.flushIntervalMs).toBe(500);
+  });
+
   it("takes the bounds from the environment", () => {
     const { audit } = loadConfig({
       ...minimal,
@@ -45,6 +50,8 @@ describe("audit configuration", () => {
     ["MCP_AUDIT_SPOOL_MAX_BYTES", "lots"],
     ["MCP_AUDIT_COMMIT_DELAY_MS", "5000"],
     ["MCP_AUDIT_COMMIT_DELAY_MS", "-1"],
+    ["MCP_AUDIT_FLUSH_INTERVAL_MS", "10"],
+    ["MCP_AUDIT_FLUSH_INTERVAL_MS", "7200000"],
   ])("refuses %s=%s, naming the variable", (variable, value) => {
     expect(() => loadConfig({ ...minimal, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...minimal, [variable]: value })).toThrow(new RegExp(variable));

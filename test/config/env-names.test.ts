@@ -146,6 +146,7 @@ describe("the variable behind a key path is derived from the environment mapping
     [["identity", "federation", "issuers", 0, "userClaim"], "MCP_FEDERATION_USER_CLAIM"],
     [["catalog", "file"], "MCP_TOOLS_FILE"],
     [["audit", "commitDelayMs"], "MCP_AUDIT_COMMIT_DELAY_MS"],
+    [["audit", "flushIntervalMs"], "MCP_AUDIT_FLUSH_INTERVAL_MS"],
     [["policy", "rbac", "west_sales", 0], "MCP_RBAC"],
     [["server", "port"], "MCP_HTTP_PORT or DATABRICKS_APP_PORT"],
   ] as const)("%j → %s", (path, variable) => {
