@@ -9,6 +9,17 @@ import { BrokerSchema } from "./broker-schema.js";
 export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a tool name is lower_snake_case");
 export type ToolName = z.infer<typeof ToolName>;
 
+/** A whole number the operator sets, within bounds; the message names the variable and what to change. */
+function wholeNumberIn(variable: string, min: number, max?: { at: number; note?: string }) {
+  const atLeast = z
+    .number()
+    .int()
+    .min(min, { message: `${variable} must be at least ${min}` });
+  return max === undefined
+    ? atLeast
+    : atLeast.max(max.at, { message: `${variable} must be at most ${max.at}${max.note ? ` (${max.note})` : ""}` });
+}
+
 const FederationIssuer = z.object({
   issuer: z.string().url().describe("Exact `iss` of the external IdP; a trailing slash matters."),
   audience: z.string().min(1).describe("Required `aud` of inbound tokens."),
@@ -205,52 +216,33 @@ export const ConfigSchema = z.object({
         .max(1000)
         .default(1000)
         .describe("Records per audit INSERT at most: each is a Delta commit, so fewer, larger batches cost less."),
-      flushIntervalMs: z
-        .number()
-        .int()
-        .min(50, { message: "MCP_AUDIT_FLUSH_INTERVAL_MS must be at least 50" })
-        .max(3_600_000, { message: "MCP_AUDIT_FLUSH_INTERVAL_MS must be at most 3600000 (an hour)" })
+      flushIntervalMs: wholeNumberIn("MCP_AUDIT_FLUSH_INTERVAL_MS", 50, { at: 3_600_000, note: "an hour" })
         .default(5000)
         .describe(
           "At the latest this long after a record is spooled, the writer sends what waited to the table; a batch's " +
             "worth goes at once. Each INSERT is a Delta commit with a fixed cost on the warehouse.",
         ),
-      commitDelayMs: z
-        .number()
-        .int()
-        .min(0, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at least 0" })
-        .max(1000, { message: "MCP_AUDIT_COMMIT_DELAY_MS must be at most 1000" })
+      commitDelayMs: wholeNumberIn("MCP_AUDIT_COMMIT_DELAY_MS", 0, { at: 1000 })
         .default(10)
         .describe("At the latest this long after a call's intent or outcome is spooled, it is on disk (group commit)."),
       maxArgumentChars: z.number().int().positive().default(512),
-      maxRecordBytes: z
-        .number()
-        .int()
-        .min(8192, { message: "MCP_AUDIT_MAX_RECORD_BYTES must be at least 8192" })
-        .max(1_048_576, { message: "MCP_AUDIT_MAX_RECORD_BYTES must be at most 1048576" })
+      maxRecordBytes: wholeNumberIn("MCP_AUDIT_MAX_RECORD_BYTES", 8192, { at: 1_048_576 })
         .default(16_384)
         .describe(
           "Ceiling of one audit record as the INSERT carries it; larger arguments become a preview and a digest.",
         ),
-      maxBatchBytes: z
-        .number()
-        .int()
-        .min(65_536, { message: "MCP_AUDIT_MAX_BATCH_BYTES must be at least 65536" })
-        .max(15_728_640, { message: "MCP_AUDIT_MAX_BATCH_BYTES must be at most 15728640 (the workspace takes 16 MiB)" })
+      maxBatchBytes: wholeNumberIn("MCP_AUDIT_MAX_BATCH_BYTES", 65_536, {
+        at: 15_728_640,
+        note: "the workspace takes 16 MiB",
+      })
         .default(1_000_000)
         .describe(
           "Ceiling of one INSERT request to the audit table, under the 1 MB of parameter values Databricks' connectors document.",
         ),
-      maxSpoolRecords: z
-        .number()
-        .int()
-        .min(100, { message: "MCP_AUDIT_SPOOL_MAX_RECORDS must be at least 100" })
+      maxSpoolRecords: wholeNumberIn("MCP_AUDIT_SPOOL_MAX_RECORDS", 100)
         .default(100_000)
         .describe("Tool calls are refused (AUDIT_UNAVAILABLE) while this many records wait for the table."),
-      maxSpoolBytes: z
-        .number()
-        .int()
-        .min(1_048_576, { message: "MCP_AUDIT_SPOOL_MAX_BYTES must be at least 1048576" })
+      maxSpoolBytes: wholeNumberIn("MCP_AUDIT_SPOOL_MAX_BYTES", 1_048_576)
         .default(67_108_864)
         .describe("Tool calls are refused (AUDIT_UNAVAILABLE) while this many bytes of records wait for the table."),
       pseudonymSalt: z
