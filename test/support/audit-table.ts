@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "vitest";
 import type { LocalWorkspace } from "../../emulator/workspace.js";
+import { UUID } from "./results.js";
 
 /** A reader Unity Catalog lets read the audit table (a member of `admin`). */
 const AUDITOR = "ada.admin@example.com";
@@ -61,8 +62,6 @@ export function requestIdOf(result: unknown): string {
   if (typeof id !== "string") throw new Error("tool result carries no _meta.request_id");
   return id;
 }
-
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 /** The request id a JSON-RPC answer to a tools/call names: in its result's `_meta`, or in its error's data. */
 function answeredRequestId(answer: Record<string, unknown>): string {

@@ -8,7 +8,8 @@ export function rowsAsObjects(structured: unknown): Record<string, unknown>[] {
   });
 }
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+/** Any UUID in a text, as request, record and statement ids are written. */
+export const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 /** Instants read off the wall clock per call (a PAT's assumed expiry is an hour from now): two calls may straddle a second. */
 const INSTANT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 
