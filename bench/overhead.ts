@@ -1,4 +1,4 @@
-import { alternate, blockRatios, closedLoop, failures, throughput, type LoadResult } from "./load.js";
+import { alternate, blockRatios, closedLoop, failures, serverWarmup, throughput, type LoadResult } from "./load.js";
 import { quantile, ms, ratio, ratioRange, perSecond, type Figure } from "./stats.js";
 import { DirectStatementClient, McpWireClient, SALES_ARGS } from "./wire.js";
 
@@ -49,7 +49,9 @@ export async function measureAddedLatency(
   options: OverheadOptions,
   label = "overhead (HTTP, c=1)",
 ): Promise<Figure[]> {
-  return withArms(target, options.warmup, async (arms) => {
+  // Warmed as long as the stdio row: one call at a time, per-call code reaches V8's optimizing tier only after
+  // thousands of calls.
+  return withArms(target, serverWarmup(options), async (arms) => {
     const c1 = await alternate(options.calls, 1, options.calls, arms);
     const p = (r: typeof c1.a, q: number) => quantile(r.latencies, q);
     const addedP50 = p(c1.a, 0.5) - p(c1.b, 0.5);

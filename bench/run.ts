@@ -81,7 +81,7 @@ function machine(): string {
   return `${availableParallelism()} CPU(s), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
-/** Where the concurrent overhead rows and the curve put the server and the workspace (bench/placement.ts). */
+/** Where the rows with the workspace in its own process put the server and the workspace (bench/placement.ts). */
 const placement = cpuPlacement();
 
 async function main(): Promise<void> {
@@ -115,15 +115,10 @@ async function main(): Promise<void> {
             return [(user + system) / 1e6, treeCpuSeconds(remote.workspacePid)];
           },
         };
-        // One call at a time contends for no CPU: separate CPUs would only queue the server's own helper threads
-        // (the thread pool's fdatasync, the collector) behind its main thread.
-        if (wantedRow("overhead", "c1")) {
-          placement.share(remote.workspacePid);
+        if (wantedRow("overhead", "c1"))
           await step(`overhead c=1${where}`, () =>
             measureAddedLatency(target, plan.overhead, `overhead (HTTP, c=1${where})`),
           );
-          placement.separate(remote.workspacePid);
-        }
         if (throughputRows.length > 0)
           await step(`overhead c=64${where}`, () =>
             measureThroughput(
@@ -202,7 +197,7 @@ async function main(): Promise<void> {
 
   if (wanted("quota")) await step("quota", () => measureQuotaChecks(plan.quota));
 
-  const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s; concurrent overhead rows and the curve: ${placement.description}`;
+  const header = `${values.smoke ? "smoke" : "full"} run, ${new Date(started).toISOString()}, ${machine()}, ${((Date.now() - started) / 1000).toFixed(0)} s; overhead rows, curve and stdio: ${placement.description}`;
   console.log(`\n${header}\n\n${textTable(figures)}\n`);
   if (values.markdown) writeMarkdown(values.markdown, header, figures);
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { RemoteStack } from "./remote-workspace.js";
-import { alternate, closedLoop, failures, throughput, type LoadResult } from "./load.js";
+import { alternate, closedLoop, failures, serverWarmup, throughput, type LoadResult } from "./load.js";
 import { OVERHEAD_USER } from "./overhead.js";
 import { treeCpuSeconds } from "./placement.js";
 import { ms, quantile, ratio, type Figure } from "./stats.js";
@@ -44,13 +44,6 @@ function hasTaskset(): boolean {
     return false;
   }
 }
-
-/**
- * Calls a freshly spawned server gets before it is measured. At c=1 V8 optimizes per-call code only after a few
- * thousand calls (the server's CPU per call fell from ~1.8 to ~1.1 ms over the first 2,000 in a one-off measurement);
- * an operator's long-running server is in that steady state.
- */
-export const serverWarmup = (options: { calls: number; warmup: number }) => Math.max(options.warmup, 2 * options.calls);
 
 /**
  * query_sales_data over stdio (the compiled server spawned as a local developer would, with a workspace token) vs

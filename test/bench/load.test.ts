@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alternate, blockRatios, closedLoop, throughput } from "../../bench/load.js";
+import { alternate, blockRatios, closedLoop, serverWarmup, throughput } from "../../bench/load.js";
 
 /** A call that takes `duration(i)` units of a fake clock; the clock only moves when a call ends. */
 function timedCalls(duration: (i: number) => number) {
@@ -70,5 +70,12 @@ describe("closed-loop throughput", () => {
     const run = await alternate(10, 2, 5, arms, () => [spent]);
     expect(run.a.cpuSeconds).toEqual([30]);
     expect(run.b.cpuSeconds).toEqual([10]);
+  });
+});
+
+describe("the warm-up of a row at concurrency 1", () => {
+  it("is twice the measured calls, never fewer than the plan's warm-up", () => {
+    expect(serverWarmup({ calls: 1000, warmup: 50 })).toBe(2000);
+    expect(serverWarmup({ calls: 10, warmup: 50 })).toBe(50);
   });
 });

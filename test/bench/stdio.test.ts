@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AUDITED_RELAY, RELAY, serverCommand, serverWarmup } from "../../bench/stdio.js";
+import { AUDITED_RELAY, RELAY, serverCommand } from "../../bench/stdio.js";
 import { StdioWireClient } from "../../bench/wire.js";
 
 const hasTaskset = (() => {
@@ -38,11 +38,6 @@ describe("the stdio benchmark's server", () => {
       command: "taskset",
       args: ["-c", "0-3", process.execPath, "bench/fixtures/bare-stdio-relay.mjs"],
     });
-  });
-
-  it("is warmed with twice the measured calls, never fewer than the plan's warm-up", () => {
-    expect(serverWarmup({ calls: 1000, warmup: 50 })).toBe(2000);
-    expect(serverWarmup({ calls: 10, warmup: 50 })).toBe(50);
   });
 });
 
