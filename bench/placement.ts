@@ -127,9 +127,8 @@ export function diskInterrupts(dir: string): Set<number> {
     if (!existsSync(block)) return new Set();
     for (let at = realpathSync(block); at.startsWith("/sys/devices/"); at = dirname(at)) {
       if (existsSync(join(at, "msi_irqs"))) return new Set(readdirSync(join(at, "msi_irqs")).map(Number));
-      const legacy = join(at, "irq");
-      if (existsSync(legacy) && Number(readFileSync(legacy, "utf8")) > 0)
-        return new Set([Number(readFileSync(legacy, "utf8"))]);
+      const legacy = existsSync(join(at, "irq")) ? Number(readFileSync(join(at, "irq"), "utf8")) : 0;
+      if (legacy > 0) return new Set([legacy]);
     }
   } catch {
     // No sysfs or no such device here: the default placement stands.
@@ -137,16 +136,25 @@ export function diskInterrupts(dir: string): Set<number> {
   return new Set();
 }
 
+/** The text of `/proc/interrupts`; empty where it cannot be read (every CPU then counts nothing). */
+function procInterrupts(): string {
+  try {
+    return readFileSync("/proc/interrupts", "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /**
  * Which `half` of `n` CPUs the server gets, the first or the last: the one whose CPUs handled more of the spool disk's
  * interrupts, and the first when neither did (no disk, or a device whose completions come on every CPU alike).
  */
-export function serverHalf(n: number, diskInterruptsPerCpu: readonly number[]): "first" | "last" | "first, no disk" {
+export function serverHalf(n: number, diskInterruptsPerCpu: readonly number[]): "first" | "last" | "first, by default" {
   const half = Math.floor(n / 2);
   const sum = (from: number, to: number) => diskInterruptsPerCpu.slice(from, to).reduce((s, c) => s + c, 0);
   const first = sum(0, half);
   const last = sum(n - half, n);
-  return last > first ? "last" : first > last ? "first" : "first, no disk";
+  return last > first ? "last" : first > last ? "first" : "first, by default";
 }
 
 /** Separate CPUs for the server side and the upstream when the machine allows it; otherwise shared. */
@@ -156,14 +164,11 @@ export function cpuPlacement(spoolDir = tmpdir()): Placement {
   const half = Math.floor(n / 2);
   const range = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
   const irqs = diskInterrupts(spoolDir);
-  const side =
-    irqs.size === 0
-      ? "first, no disk"
-      : serverHalf(n, interruptsPerCpu(readFileSync("/proc/interrupts", "utf8"), irqs));
+  const side = irqs.size === 0 ? "first, by default" : serverHalf(n, interruptsPerCpu(procInterrupts(), irqs));
   const server = side === "last" ? range(n - half, n - 1) : range(0, half - 1);
   const upstream = side === "last" ? range(0, n - half - 1) : range(half, n - 1);
   const all = range(0, n - 1);
-  const why = side === "first, no disk" ? "" : " (where the audit spool disk's interrupts are handled)";
+  const why = side === "first, by default" ? "" : " (where the audit spool disk's interrupts are handled)";
   return {
     description: `client and server on CPU ${server}${why}, local workspace and PostgreSQL on CPU ${upstream}`,
     separate(upstreamPid) {

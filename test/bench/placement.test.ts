@@ -61,8 +61,8 @@ describe("where the spool disk's interrupts are handled", () => {
     { n: 2, counts: [12, 2742374], half: "last" },
     { n: 2, counts: [2742374, 12], half: "first" },
     // A device whose completions come on every CPU alike, or no disk at all, keeps the default.
-    { n: 2, counts: [500, 500], half: "first, no disk" },
-    { n: 2, counts: [0, 0], half: "first, no disk" },
+    { n: 2, counts: [500, 500], half: "first, by default" },
+    { n: 2, counts: [0, 0], half: "first, by default" },
     // Four CPUs: halves of two, compared by their sums.
     { n: 4, counts: [10, 10, 0, 30], half: "last" },
     { n: 4, counts: [10, 30, 0, 30], half: "first" },
