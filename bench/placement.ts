@@ -123,9 +123,8 @@ export function diskInterrupts(dir: string): Set<number> {
     // glibc's major() and minor() of a Linux device number.
     const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
     const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
-    const block = `/sys/dev/block/${major}:${minor}`;
-    if (!existsSync(block)) return new Set();
-    for (let at = realpathSync(block); at.startsWith("/sys/devices/"); at = dirname(at)) {
+    // A device sysfs does not list (tmpfs has none) throws here, and the default placement stands.
+    for (let at = realpathSync(`/sys/dev/block/${major}:${minor}`); at.startsWith("/sys/devices/"); at = dirname(at)) {
       if (existsSync(join(at, "msi_irqs"))) return new Set(readdirSync(join(at, "msi_irqs")).map(Number));
       const legacy = existsSync(join(at, "irq")) ? Number(readFileSync(join(at, "irq"), "utf8")) : 0;
       if (legacy > 0) return new Set([legacy]);

@@ -81,7 +81,7 @@ function machine(): string {
   return `${availableParallelism()} CPU(s), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
-/** Where the rows with the workspace in its own process put the server and the workspace (bench/placement.ts). */
+/** Where the overhead rows, the curve and stdio put the server and the workspace (bench/placement.ts). */
 const placement = cpuPlacement();
 
 async function main(): Promise<void> {
