@@ -37,17 +37,26 @@ export interface ClusterOptions {
   parentDir?: string;
 }
 
+/**
+ * Dynamic shared memory as files in the cluster's own (temporary) directory rather than POSIX segments in /dev/shm,
+ * which a cluster that is killed (crash tests, a process that exits without stopping it) would leave behind in memory
+ * for good. initdb's own server runs take it too, or each would create and remove segments in /dev/shm as it goes.
+ * Windows has one kind only.
+ */
+const SHARED_MEMORY_SETTING: Record<string, string> =
+  process.platform === "win32" ? {} : { dynamic_shared_memory_type: "mmap" };
+
 const DEFAULT_SETTINGS: Record<string, string> = {
   fsync: "off",
   synchronous_commit: "off",
   full_page_writes: "off",
   max_connections: "200",
   listen_addresses: "127.0.0.1",
-  // Dynamic shared memory as files in the cluster's own (temporary) directory rather than POSIX segments in /dev/shm,
-  // which a cluster that is killed (crash tests, a process that exits without stopping it) would leave behind in
-  // memory for good. Windows has one kind only.
-  ...(process.platform === "win32" ? {} : { dynamic_shared_memory_type: "mmap" }),
+  ...SHARED_MEMORY_SETTING,
 };
+
+const asServerArgs = (settings: Record<string, string>) =>
+  Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
 
 interface Binaries {
   initdb: string;
@@ -198,6 +207,7 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
         "--encoding=UTF8",
         "--locale=C",
         "--no-sync",
+        ...asServerArgs(SHARED_MEMORY_SETTING),
       ],
       owner,
     );
@@ -217,11 +227,11 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
 
   const launch = () => {
     stderr = "";
-    const child = spawn(
-      bins.postgres,
-      ["-D", dataDir, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
-      { ...owner, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C" } },
-    );
+    const child = spawn(bins.postgres, ["-D", dataDir, ...asServerArgs(settings)], {
+      ...owner,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, LC_ALL: "C" },
+    });
     child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-4096)));
     return child;
   };
