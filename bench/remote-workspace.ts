@@ -9,7 +9,8 @@ import type { Seed } from "../emulator/seed/schema.js";
 import type { Placement } from "./placement.js";
 import { embeddedConfigBase, localWorkspaceEnvironment } from "../src/config/embedded.js";
 import { merge } from "../src/config/load.js";
-import { startApp, type App } from "../src/app.js";
+import type { App } from "../src/app.js";
+import { compiledStartApp } from "./compiled.js";
 
 /** The local workspace in its own process (as a real workspace is remote), and the server in this one. */
 export interface RemoteStack {
@@ -50,6 +51,7 @@ export async function startRemoteStack(
   options.placement?.separate(child.pid!);
   const seed = await loadSeed();
   const spoolDir = mkdtempSync(join(options.spoolRoot ?? tmpdir(), "governed-mcp-bench-spool-"));
+  const startApp = await compiledStartApp();
   const app = await startApp({
     env: { LOG_LEVEL: "silent", DATABRICKS_HOST: started.base_url },
     transport: "http",

@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { requireBuild } from "./compiled.js";
 import type { RemoteStack } from "./remote-workspace.js";
 import { alternate, closedLoop, failures, serverWarmup, throughput, type LoadResult } from "./load.js";
 import { OVERHEAD_USER } from "./overhead.js";
@@ -51,8 +52,7 @@ function hasTaskset(): boolean {
  * the SDK client (what an SDK host adds).
  */
 export async function measureStdio(stack: RemoteStack, options: { calls: number; warmup: number }): Promise<Figure[]> {
-  if (!existsSync("dist/src/cli/main.js"))
-    throw new Error("the compiled server is missing: run `npm run build` (npm run bench does) before this benchmark");
+  requireBuild();
   const SERVER = serverCommand();
   const { app, workspaceUrl } = stack;
   const access_token = await stack.issueToken(OVERHEAD_USER, ["all-apis"], 3600);
